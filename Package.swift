@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+//
+// swift-multimodal-search: an embeddable Swift SDK for multimodal (image + text) search.
+// See README.md for the products and how they compose.
+
+import PackageDescription
+
+let package = Package(
+    name: "swift-multimodal-search",
+    platforms: [.macOS(.v15), .iOS(.v18)],
+    products: [
+        .library(name: "SearchCore", targets: ["SearchCore"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
+        .library(name: "ANNIndex", targets: ["ANNIndex"]),
+        .library(name: "Ranking", targets: ["Ranking"]),
+    ],
+    targets: [
+        // MARK: System libraries
+
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
+
+        // MARK: C kernels (run-time dispatched SIMD)
+
+        .target(
+            name: "CSearchKernels",
+            cSettings: [.define("NDEBUG", .when(configuration: .release))]
+        ),
+
+        // MARK: Products
+
+        .target(name: "SearchCore"),
+        .target(
+            name: "Tensor",
+            dependencies: ["COpenBLAS", "CSearchKernels"]
+        ),
+        .target(name: "Evaluation", dependencies: ["SearchCore"]),
+        .target(
+            name: "ANNIndex",
+            dependencies: ["SearchCore", "Tensor", "CSearchKernels"]
+        ),
+        .target(name: "Ranking", dependencies: ["SearchCore", "Tensor"]),
+
+        // MARK: Tests
+
+        .target(
+            name: "_TestSupport",
+            dependencies: ["SearchCore"],
+            path: "Tests/_TestSupport"
+        ),
+        .testTarget(name: "SearchCoreTests", dependencies: ["SearchCore", "_TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "CSearchKernels", "_TestSupport"]),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: ["Evaluation", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "ANNIndexTests", dependencies: ["ANNIndex", "Evaluation", "_TestSupport"]),
+        .testTarget(
+            name: "RankingTests",
+            dependencies: ["Ranking", "Evaluation", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

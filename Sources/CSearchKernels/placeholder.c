@@ -1,0 +1,1 @@
+int mms_placeholder_symbol;

@@ -1,0 +1,86 @@
+/// Pixels in memory: 8-bit RGB, interleaved, rows top to bottom.
+public struct RGBImage: Sendable, Hashable {
+    /// Width in pixels.
+    public var width: Int
+    /// Height in pixels.
+    public var height: Int
+    /// `width * height * 3` bytes: R, G, B for each pixel, row by row.
+    public var pixels: [UInt8]
+
+    /// Wraps pixels; throws when `pixels.count != width * height * 3`.
+    public init(width: Int, height: Int, pixels: [UInt8]) throws(SearchError) {
+        guard width > 0, height > 0, width.multipliedReportingOverflow(by: height).overflow == false,
+            pixels.count == width * height * 3
+        else {
+            throw SearchError(
+                .invalidArgument,
+                "an RGB image of \(width)×\(height) needs \(width)×\(height)×3 bytes, got \(pixels.count)")
+        }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+}
+
+/// What an image encoder accepts.
+public enum ImageInput: Sendable, Hashable {
+    /// An encoded file's bytes (JPEG or PNG); the encoder decodes and preprocesses.
+    case encoded([UInt8])
+    /// Decoded pixels; the encoder resizes, crops and normalises them.
+    case rgb(RGBImage)
+    /// A tensor already preprocessed for the model: channels-first
+    /// (3 × height × width) floats, normalised as the model expects.
+    case preprocessed([Float], width: Int, height: Int)
+}
+
+/// Turns images into embeddings.
+///
+/// Conforming encoders are `Sendable` and safe to call from concurrent tasks.
+public protocol ImageEncoder: Sendable {
+    /// The number of components of each embedding.
+    var dimension: Int { get }
+
+    /// Embeds `images`, writing `images.count * dimension` floats into `output`,
+    /// one embedding after another.
+    ///
+    /// - Throws: ``SearchError`` for undecodable or wrongly shaped input, or an
+    ///   `output` of the wrong size; `output` is unspecified after a throw.
+    func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws
+}
+
+/// Turns text into embeddings.
+///
+/// Conforming encoders are `Sendable` and safe to call from concurrent tasks.
+public protocol TextEncoder: Sendable {
+    /// The number of components of each embedding.
+    var dimension: Int { get }
+
+    /// Embeds `texts`, writing `texts.count * dimension` floats into `output`,
+    /// one embedding after another.
+    func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws
+}
+
+extension ImageEncoder {
+    /// Embeds one image.
+    public func embed(_ image: ImageInput) throws -> Embedding {
+        var values = [Float](repeating: 0, count: dimension)
+        try values.withUnsafeMutableBufferPointer { try embed(images: [image], into: $0) }
+        return Embedding(values)
+    }
+}
+
+extension TextEncoder {
+    /// Embeds one text.
+    public func embed(_ text: String) throws -> Embedding {
+        var values = [Float](repeating: 0, count: dimension)
+        try values.withUnsafeMutableBufferPointer { try embed(texts: [text], into: $0) }
+        return Embedding(values)
+    }
+
+    /// Embeds texts into a new flat array of `texts.count * dimension` floats.
+    public func embed(texts: [String]) throws -> [Float] {
+        var values = [Float](repeating: 0, count: texts.count * dimension)
+        try values.withUnsafeMutableBufferPointer { try embed(texts: texts, into: $0) }
+        return values
+    }
+}
