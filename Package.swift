@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "SearchCore"),
         .target(
             name: "Tensor",
-            dependencies: ["COpenBLAS", "CSearchKernels"]
+            dependencies: ["SearchCore", "COpenBLAS", "CSearchKernels"]
         ),
         .target(name: "Evaluation", dependencies: ["SearchCore"]),
         .target(

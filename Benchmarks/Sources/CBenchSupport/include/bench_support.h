@@ -1,0 +1,21 @@
+// Measurements of the machine itself, for context in benchmark reports.
+#ifndef BENCH_SUPPORT_H
+#define BENCH_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Runs `iterations` rounds of 16 independent FMA chains (AVX-512 where the
+/// CPU has it, else AVX2+FMA, else scalar) and returns the floating-point
+/// operations performed (2 per lane per FMA), so that time ÷ result = peak.
+/// `sink` receives a value so the work cannot be elided.
+double bench_fma_loop(uint64_t iterations, float *sink);
+
+/// Sums `count` floats with wide loads and several accumulators: a read
+/// bandwidth probe when the buffer is far larger than the caches.
+float bench_read_sum(const float *data, size_t count);
+
+/// Monotonic nanoseconds.
+uint64_t bench_now_ns(void);
+
+#endif

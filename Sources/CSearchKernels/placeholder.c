@@ -1,1 +1,0 @@
-int mms_placeholder_symbol;
