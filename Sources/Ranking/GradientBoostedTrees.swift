@@ -1,0 +1,118 @@
+import SearchCore
+
+/// A gradient-boosted tree ensemble that scores exactly as LightGBM does.
+///
+/// Load one from LightGBM's text model format (``init(lightGBMText:)``), then
+/// score rows of `Double` features. Raw scores are the sum of the trees'
+/// leaf values in LightGBM's order, in double precision, so they equal
+/// `Booster.predict(X, raw_score=True)` to the last bit on the same machine;
+/// ``predict(_:into:)`` applies the objective's output transform (sigmoid,
+/// softmax, exp) as LightGBM's objective does.
+///
+/// The decision rules follow LightGBM's `Tree::NumericalDecision` and
+/// `Tree::CategoricalDecision`: `x <= threshold` goes left; NaN goes to the
+/// node's default side when its missing type is NaN, and otherwise counts as
+/// 0; under `zero_as_missing` a value with |x| ≤ 1e-35 goes to the default
+/// side; a categorical split sends an integral, non-negative category left
+/// when its bit is set in the node's bitset and everything else (NaN,
+/// negatives, categories past 2³¹ − 1) right.
+///
+/// ```swift
+/// let model = try GradientBoostedTrees(lightGBMText: String(contentsOfFile: path))
+/// var scores = [Double](repeating: 0, count: rowCount * model.outputCount)
+/// try model.predict(rows, into: &scores)
+/// ```
+///
+/// Storage is flat: every node of every tree lives in one array of plain
+/// structs, leaves included as nodes that lead to themselves, so scoring
+/// allocates nothing and never calls through a closure or an existential.
+public struct GradientBoostedTrees: Sendable {
+    /// One node. Internal nodes split; a leaf is a node whose children are itself.
+    @usableFromInline
+    struct Node: Sendable {
+        /// The split threshold (numerical), or `+inf` for a leaf.
+        @usableFromInline var threshold: Double
+        /// The feature compared; 0 for a leaf.
+        @usableFromInline var feature: Int32
+        /// Global index of the left child.
+        @usableFromInline var left: Int32
+        /// Global index of the right child.
+        @usableFromInline var right: Int32
+        /// For a categorical split: the first word of its bitset in ``categoryBits``.
+        @usableFromInline var categoryStart: Int32
+        /// For a categorical split: the number of 32-bit words in its bitset.
+        @usableFromInline var categoryWords: Int32
+        /// How this node decides (see ``NodeKind``).
+        @usableFromInline var kind: NodeKind
+        /// Where NaN goes: 1 right, 0 left (already resolved from the missing type).
+        @usableFromInline var nanRight: UInt8
+        /// Under a Zero missing type, where |x| ≤ 1e-35 goes: 1 right, 0 left.
+        @usableFromInline var zeroRight: UInt8
+    }
+
+    /// How a node decides.
+    @usableFromInline
+    enum NodeKind: UInt8, Sendable {
+        /// `x <= threshold`, NaN resolved by ``Node/nanRight`` (missing types None and NaN), or a leaf.
+        case numerical = 0
+        /// As ``numerical``, and a zero goes to the default side (missing type Zero).
+        case numericalZeroMissing = 1
+        /// A categorical bitset split.
+        case categorical = 2
+    }
+
+    /// One tree's place in the flat arrays.
+    @usableFromInline
+    struct TreeInfo: Sendable {
+        /// Global index of the root (a leaf for a one-leaf tree).
+        @usableFromInline var root: Int32
+        /// The longest root-to-leaf path, in edges.
+        @usableFromInline var depth: Int32
+        /// The output (class) this tree adds to.
+        @usableFromInline var output: Int32
+    }
+
+    @usableFromInline var nodes: [Node]
+    /// The value of each node: the leaf value for a leaf, 0 for an internal node.
+    @usableFromInline var leafValues: [Double]
+    @usableFromInline var trees: [TreeInfo]
+    @usableFromInline var categoryBits: [UInt32]
+    /// How hard the model's nodes are to decide; picks the scoring loop once.
+    @usableFromInline var hardestKind: NodeKind
+
+    /// The number of features a row must have (LightGBM's `max_feature_idx + 1`).
+    public let featureCount: Int
+    /// Scores per row: 1, or the number of classes for a multiclass model.
+    public let outputCount: Int
+    /// The objective whose output transform ``predict(_:into:)`` applies.
+    public let objective: GBDTObjective
+    /// Whether raw scores are averaged over iterations (LightGBM's random-forest mode).
+    public let averagesOutput: Bool
+    /// Feature names from the model file, in column order.
+    public let featureNames: [String]
+
+    /// The number of trees.
+    public var treeCount: Int { trees.count }
+
+    /// The number of boosting iterations (trees ÷ ``outputCount``).
+    public var iterationCount: Int { trees.count / outputCount }
+
+    init(
+        nodes: [Node], leafValues: [Double], trees: [TreeInfo], categoryBits: [UInt32], featureCount: Int,
+        outputCount: Int, objective: GBDTObjective, averagesOutput: Bool, featureNames: [String]
+    ) {
+        self.nodes = nodes
+        self.leafValues = leafValues
+        self.trees = trees
+        // One spare word so the bitset pointer is valid even without categorical splits.
+        self.categoryBits = categoryBits.isEmpty ? [0] : categoryBits
+        self.featureCount = featureCount
+        self.outputCount = outputCount
+        self.objective = objective
+        self.averagesOutput = averagesOutput
+        self.featureNames = featureNames
+        var hardest = NodeKind.numerical
+        for node in nodes where node.kind.rawValue > hardest.rawValue { hardest = node.kind }
+        self.hardestKind = hardest
+    }
+}
