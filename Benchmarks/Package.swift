@@ -5,7 +5,13 @@
 //
 //     swift run -c release --package-path Benchmarks mms-bench kernels --json kernels.json
 
+import Foundation
 import PackageDescription
+
+// A path dependency's identity is its folder's name, which differs between
+// clones (CI clones into a folder of its own), so read it from the path.
+let sdk = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent.lowercased()
 
 let package = Package(
     name: "swift-multimodal-search-benchmarks",
@@ -21,11 +27,11 @@ let package = Package(
             dependencies: [
                 "CBenchSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "SearchCore", package: "swift-multimodal-search"),
-                .product(name: "Tensor", package: "swift-multimodal-search"),
-                .product(name: "Evaluation", package: "swift-multimodal-search"),
-                .product(name: "ANNIndex", package: "swift-multimodal-search"),
-                .product(name: "Ranking", package: "swift-multimodal-search"),
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "Tensor", package: sdk),
+                .product(name: "Evaluation", package: sdk),
+                .product(name: "ANNIndex", package: sdk),
+                .product(name: "Ranking", package: sdk),
             ]
         ),
     ],

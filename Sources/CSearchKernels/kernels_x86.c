@@ -341,22 +341,36 @@ AVX512 static float avx512_l2sq_f32(const float *a, const float *b, size_t n) {
 AVX512 static float avx512_sumsq_f32(const float *x, size_t n) { return avx512_dot_f32(x, x, n); }
 
 AVX512 static float avx512_cosine_f32(const float *a, const float *b, size_t n) {
-    __m512 ab = _mm512_setzero_ps(), aa = _mm512_setzero_ps(), bb = _mm512_setzero_ps();
+    // Two sets of accumulators so each FMA chain waits on its own previous
+    // result only every other iteration.
+    __m512 ab0 = _mm512_setzero_ps(), aa0 = _mm512_setzero_ps(), bb0 = _mm512_setzero_ps();
+    __m512 ab1 = _mm512_setzero_ps(), aa1 = _mm512_setzero_ps(), bb1 = _mm512_setzero_ps();
     size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 va0 = _mm512_loadu_ps(a + i), vb0 = _mm512_loadu_ps(b + i);
+        const __m512 va1 = _mm512_loadu_ps(a + i + 16), vb1 = _mm512_loadu_ps(b + i + 16);
+        ab0 = _mm512_fmadd_ps(va0, vb0, ab0);
+        aa0 = _mm512_fmadd_ps(va0, va0, aa0);
+        bb0 = _mm512_fmadd_ps(vb0, vb0, bb0);
+        ab1 = _mm512_fmadd_ps(va1, vb1, ab1);
+        aa1 = _mm512_fmadd_ps(va1, va1, aa1);
+        bb1 = _mm512_fmadd_ps(vb1, vb1, bb1);
+    }
     for (; i + 16 <= n; i += 16) {
         const __m512 va = _mm512_loadu_ps(a + i), vb = _mm512_loadu_ps(b + i);
-        ab = _mm512_fmadd_ps(va, vb, ab);
-        aa = _mm512_fmadd_ps(va, va, aa);
-        bb = _mm512_fmadd_ps(vb, vb, bb);
+        ab0 = _mm512_fmadd_ps(va, vb, ab0);
+        aa0 = _mm512_fmadd_ps(va, va, aa0);
+        bb0 = _mm512_fmadd_ps(vb, vb, bb0);
     }
     if (i < n) {
         const __mmask16 m = tail_mask16(n - i);
         const __m512 va = _mm512_maskz_loadu_ps(m, a + i), vb = _mm512_maskz_loadu_ps(m, b + i);
-        ab = _mm512_fmadd_ps(va, vb, ab);
-        aa = _mm512_fmadd_ps(va, va, aa);
-        bb = _mm512_fmadd_ps(vb, vb, bb);
+        ab1 = _mm512_fmadd_ps(va, vb, ab1);
+        aa1 = _mm512_fmadd_ps(va, va, aa1);
+        bb1 = _mm512_fmadd_ps(vb, vb, bb1);
     }
-    return cosine_from_parts(_mm512_reduce_add_ps(ab), _mm512_reduce_add_ps(aa), _mm512_reduce_add_ps(bb));
+    return cosine_from_parts(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)), _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
+                             _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)));
 }
 
 AVX512 static float avx512_sum_f32(const float *x, size_t n) {

@@ -42,4 +42,11 @@ public enum BLAS {
             alpha, a, blasint(lda), b, blasint(ldb),
             beta, c, blasint(ldc))
     }
+
+    /// Σ x[i]·y[i] through OpenBLAS `cblas_sdot`, unchecked: the anchor our own
+    /// ``Kernels`` dot is measured against.
+    @inlinable
+    public static func sdot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+        cblas_sdot(blasint(count), x, 1, y, 1)
+    }
 }

@@ -1,0 +1,32 @@
+// swift-tools-version: 6.1
+//
+// Small programs a user would copy. Each depends on the SDK by path, exactly as
+// an app depends on it by URL and version.
+//
+//     swift run --package-path Examples quick-start
+
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its folder's name, which differs between
+// clones (CI clones into a folder of its own), so read it from the path.
+let sdk = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent.lowercased()
+
+let package = Package(
+    name: "swift-multimodal-search-examples",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(path: "..")],
+    targets: [
+        .executableTarget(
+            name: "quick-start",
+            dependencies: [
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "Tensor", package: sdk),
+                .product(name: "ANNIndex", package: sdk),
+            ],
+            path: "Sources/QuickStart"
+        )
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs what building and testing swift-multimodal-search needs on a fresh
+# Debian or Ubuntu machine: the system libraries, through apt, when missing.
+# Idempotent: a machine that has everything is left alone.
+set -euo pipefail
+
+packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev pkg-config)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=()
+    if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+    "${sudo_cmd[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+for module in openblas liblz4 libturbojpeg libpng; do
+    if ! pkg-config --exists "$module"; then
+        echo "setup: pkg-config cannot find $module after installing; check the apt output above" >&2
+        exit 1
+    fi
+done
+
+if ! command -v swift >/dev/null 2>&1; then
+    if [[ -x /opt/swift/usr/bin/swift ]]; then
+        echo "setup: swift is at /opt/swift/usr/bin; add it to PATH" >&2
+    else
+        echo "setup: no Swift toolchain found; install Swift 6.1 or later from swift.org" >&2
+    fi
+    exit 1
+fi
+echo "setup: system libraries present ($(pkg-config --modversion openblas) OpenBLAS, $(pkg-config --modversion liblz4) LZ4)"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The test command: sets up a fresh machine, builds the examples and the
+# benchmark executable so they never rot, runs the kernel tests once more with
+# the portable kernels forced, then runs the whole test suite. The suite's own
+# summary is the last line printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/opt/swift/usr/bin:$PATH"
+
+bash scripts/setup.sh
+
+jobs=()
+if [[ "${CI:-}" == "true" ]]; then jobs=(--jobs 2); fi
+
+echo "== building Examples and Benchmarks"
+swift build "${jobs[@]}" --package-path Examples
+swift build "${jobs[@]}" --package-path Benchmarks
+
+echo "== building tests"
+swift build "${jobs[@]}" --build-tests
+
+echo "== kernel tests with the portable kernels forced (MMS_KERNELS=portable)"
+MMS_KERNELS=portable swift test --skip-build --filter TensorTests 2>&1 | tail -n 3
+
+echo "== running examples"
+for example in $(swift package --package-path Examples describe --type json | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["products"] if "executable" in p["type"]))'); do
+    echo "-- $example"
+    swift run --skip-build --package-path Examples "$example" >/tmp/mms-example-$example.log 2>&1 || {
+        cat /tmp/mms-example-$example.log
+        echo "example $example failed" >&2
+        exit 1
+    }
+    tail -n 3 /tmp/mms-example-$example.log
+done
+
+echo "== test suite"
+swift test --skip-build
