@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "ANNIndex", targets: ["ANNIndex"]),
         .library(name: "Ranking", targets: ["Ranking"]),
+        .library(name: "Encoders", targets: ["Encoders"]),
     ],
     targets: [
         // MARK: System libraries
@@ -44,6 +45,7 @@ let package = Package(
             dependencies: ["SearchCore", "Tensor", "CSearchKernels"]
         ),
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor"]),
+        .target(name: "Encoders", dependencies: ["SearchCore", "Tensor"]),
 
         // MARK: Tests
 
@@ -60,6 +62,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ANNIndexTests", dependencies: ["ANNIndex", "Evaluation", "_TestSupport"]),
+        .testTarget(
+            name: "EncodersTests",
+            dependencies: ["Encoders", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "RankingTests",
             dependencies: ["Ranking", "Evaluation", "_TestSupport"],
