@@ -18,7 +18,7 @@ public enum AveragePrecision {
     ///
     /// - Returns: Σ over relevant items at rank r ≤ k of precision@r, divided
     ///   by the query's relevant count; 0 when it has none.
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `k < 1` or an item
+    /// - Throws: `SearchError.Code.invalidArgument` when `k < 1` or an item
     ///   appears twice in `ranking`.
     public static func of<ID: Hashable>(_ ranking: [ID], judgements: Judgements<ID>, k: Int? = nil)
         throws(SearchError) -> Double

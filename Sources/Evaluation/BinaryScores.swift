@@ -2,7 +2,7 @@ import SearchCore
 
 /// Validation and ordering shared by ``ROCAUC`` and ``PRAUC``.
 enum BinaryScores {
-    /// Throws ``SearchError/Code/invalidArgument`` unless there is one score
+    /// Throws `SearchError.Code.invalidArgument` unless there is one score
     /// per label, at least one of each, and no score is NaN.
     static func check(labels: [Bool], scores: [Double], _ measure: String) throws(SearchError) {
         guard labels.count == scores.count, !labels.isEmpty else {

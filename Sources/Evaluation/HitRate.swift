@@ -9,7 +9,7 @@ import SearchCore
 public enum HitRate {
     /// 1 when a relevant item is among the first `k` of `ranking`, else 0.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `k < 1` or an item
+    /// - Throws: `SearchError.Code.invalidArgument` when `k < 1` or an item
     ///   appears twice in `ranking`.
     public static func atK<ID: Hashable>(_ ranking: [ID], judgements: Judgements<ID>, k: Int) throws(SearchError)
         -> Double

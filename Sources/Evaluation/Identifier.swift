@@ -2,7 +2,7 @@ import SearchCore
 
 /// Checks on the identifiers a TREC file can hold.
 enum Identifier {
-    /// Throws ``SearchError/Code/invalidArgument`` unless `value` is
+    /// Throws `SearchError.Code.invalidArgument` unless `value` is
     /// non-empty and free of whitespace, so it survives a round trip through
     /// a whitespace-separated TREC file.
     static func check(_ value: String, _ what: String) throws(SearchError) {

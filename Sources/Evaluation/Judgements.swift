@@ -77,6 +77,7 @@ public struct Judgements<ID: Hashable> {
 }
 
 extension Judgements: Equatable {
+    /// Two sets of judgements are equal when they grade the same items the same.
     public static func == (lhs: Judgements, rhs: Judgements) -> Bool { lhs.grades == rhs.grades }
 }
 

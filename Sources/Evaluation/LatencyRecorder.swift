@@ -41,7 +41,7 @@ public struct LatencyRecorder: Sendable {
 
     /// The summary of everything recorded.
     ///
-    /// - Throws: ``SearchCore/SearchError`` with code `invalidArgument` when
+    /// - Throws: `SearchError` with code `invalidArgument` when
     ///   nothing was recorded.
     public func summary() throws(SearchError) -> LatencySummary { try LatencySummary(durations) }
 }

@@ -31,7 +31,7 @@ public struct LatencySummary: Hashable, Sendable, CustomStringConvertible {
 
     /// Summarises `durations`, in any order.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `durations` is
+    /// - Throws: `SearchError.Code.invalidArgument` when `durations` is
     ///   empty.
     public init<C: Collection>(_ durations: C) throws(SearchError) where C.Element == Duration {
         try self.init(seconds: durations.map(LatencySummary.seconds))
@@ -39,7 +39,7 @@ public struct LatencySummary: Hashable, Sendable, CustomStringConvertible {
 
     /// Summarises durations given in seconds, in any order.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `seconds` is empty
+    /// - Throws: `SearchError.Code.invalidArgument` when `seconds` is empty
     ///   or holds a value that is not finite.
     public init(seconds: [Double]) throws(SearchError) {
         guard !seconds.isEmpty else {

@@ -59,6 +59,13 @@
 ///   ``NDCG/atK(relevance:scores:k:gain:)`` throws `invalidArgument`.
 ///   Infinite scores are ordered like any other.
 /// - **k < 1**: `invalidArgument`.
+/// - **Recall against exact results with an empty exact list** (an empty
+///   index, a filter that allows nothing): 0, and the query counts, as a
+///   query without relevant items does.
+/// - **ROC AUC with one class only**: undefined, so ``ROCAUC`` throws
+///   `invalidArgument` (scikit-learn returns NaN with a warning).
+///   ``PRAUC`` with no positive returns 0, as scikit-learn does.
+/// - **No latencies recorded**: ``LatencySummary`` throws `invalidArgument`.
 public struct Measure: Hashable, Sendable, CustomStringConvertible {
     enum Kind: Hashable, Sendable {
         case precision

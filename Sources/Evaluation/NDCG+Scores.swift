@@ -26,7 +26,7 @@ extension NDCG {
     ///   - k: the cutoff, at least 1.
     ///   - gain: how a relevance becomes a gain.
     /// - Returns: a value in [0, 1]; 0 when every relevance is 0.
-    /// - Throws: ``SearchError/Code/invalidArgument`` when the arrays differ
+    /// - Throws: `SearchError.Code.invalidArgument` when the arrays differ
     ///   in length or are empty, `k < 1`, a relevance is negative or not
     ///   finite (scikit-learn rejects negative relevance too), or a score is
     ///   NaN.
@@ -76,7 +76,7 @@ extension NDCG {
     /// mean over the rows of its matrices.
     ///
     /// - Throws: what ``atK(relevance:scores:k:gain:)`` throws for any query,
-    ///   and ``SearchError/Code/invalidArgument`` when the batches differ in
+    ///   and `SearchError.Code.invalidArgument` when the batches differ in
     ///   length.
     public static func atK(relevance: [[Double]], scores: [[Double]], k: Int, gain: Gain = .linear)
         throws(SearchError) -> MetricValues

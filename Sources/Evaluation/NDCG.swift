@@ -67,7 +67,7 @@ public enum NDCG {
     ///   - k: the cutoff, at least 1; it applies to the ideal ranking too.
     ///   - gain: how a grade becomes a gain.
     /// - Returns: a value in [0, 1]; 0 when no judged item has a positive grade.
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `k < 1` or an item
+    /// - Throws: `SearchError.Code.invalidArgument` when `k < 1` or an item
     ///   appears twice in `ranking`.
     public static func atK<ID: Hashable>(
         _ ranking: [ID], judgements: Judgements<ID>, k: Int, gain: Gain = .linear

@@ -21,7 +21,7 @@ public enum PRAUC {
     /// - Returns: a value in [0, 1]; the share of positives when every score
     ///   is tied; 0 when there is no positive label, as scikit-learn returns
     ///   (with a warning there).
-    /// - Throws: ``SearchError/Code/invalidArgument`` when the arrays differ
+    /// - Throws: `SearchError.Code.invalidArgument` when the arrays differ
     ///   in length or are empty, or a score is NaN.
     /// - Complexity: O(n log n).
     public static func of(labels: [Bool], scores: [Double]) throws(SearchError) -> Double {

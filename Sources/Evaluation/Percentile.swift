@@ -27,7 +27,7 @@ public enum Percentile {
 
     /// The `p`-th percentile of `values`, in any order.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `values` is empty
+    /// - Throws: `SearchError.Code.invalidArgument` when `values` is empty
     ///   or holds NaN, or `p` is outside [0, 100].
     public static func linear(_ p: Double, of values: [Double]) throws(SearchError) -> Double {
         guard p >= 0 && p <= 100 else {

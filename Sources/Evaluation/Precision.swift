@@ -16,7 +16,7 @@ public enum Precision {
     ///   - judgements: the query's judgements; grade ≥ 1 is relevant.
     ///   - k: the cutoff, at least 1.
     /// - Returns: a value in [0, 1].
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `k < 1` or an item
+    /// - Throws: `SearchError.Code.invalidArgument` when `k < 1` or an item
     ///   appears twice in `ranking`.
     public static func atK<ID: Hashable>(_ ranking: [ID], judgements: Judgements<ID>, k: Int) throws(SearchError)
         -> Double

@@ -13,7 +13,7 @@ extension Qrels {
     /// - Parameters:
     ///   - text: the file's content.
     ///   - source: what to call the input in error messages.
-    /// - Throws: ``SearchError/Code/corruptData`` for the first bad line,
+    /// - Throws: `SearchError.Code.corruptData` for the first bad line,
     ///   with a message naming its line number and the reason: a wrong
     ///   number of fields, a relevance that is not an integer, or a document
     ///   judged twice for one query (trec_eval refuses those too; the message
@@ -46,8 +46,8 @@ extension Qrels {
 
     /// Reads a TREC qrels file; see ``init(trecText:source:)`` for the format.
     ///
-    /// - Throws: ``SearchError/Code/io`` when the file cannot be read,
-    ///   ``SearchError/Code/corruptData`` for bad content, naming the file and
+    /// - Throws: `SearchError.Code.io` when the file cannot be read,
+    ///   `SearchError.Code.corruptData` for bad content, naming the file and
     ///   the line.
     public init(contentsOf url: URL) throws(SearchError) {
         try self.init(trecText: TRECLines.read(url), source: url.path)
@@ -70,7 +70,7 @@ extension Qrels {
 
     /// Writes the judgements to a TREC qrels file, replacing it atomically.
     ///
-    /// - Throws: ``SearchError/Code/io`` when the file cannot be written.
+    /// - Throws: `SearchError.Code.io` when the file cannot be written.
     public func write(to url: URL) throws(SearchError) {
         try TRECLines.write(trecText(), to: url)
     }

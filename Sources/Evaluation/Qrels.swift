@@ -27,7 +27,7 @@ public struct Qrels: Equatable, Sendable {
     /// Judges `document` for `query` with `grade`, replacing an earlier
     /// judgement of the same pair.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when an id is empty or
+    /// - Throws: `SearchError.Code.invalidArgument` when an id is empty or
     ///   contains whitespace.
     public mutating func setGrade(_ grade: Int, document: String, query: String) throws(SearchError) {
         try Identifier.check(query, "query id")

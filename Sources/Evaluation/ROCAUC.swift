@@ -17,7 +17,7 @@ public enum ROCAUC {
     /// ROC AUC of `scores` against binary `labels` (true = positive).
     ///
     /// - Returns: a value in [0, 1]; 0.5 when every score is tied.
-    /// - Throws: ``SearchError/Code/invalidArgument`` when the arrays differ
+    /// - Throws: `SearchError.Code.invalidArgument` when the arrays differ
     ///   in length or are empty, a score is NaN, or only one class is
     ///   present: ROC AUC is then undefined (scikit-learn returns NaN with a
     ///   warning; a NaN would poison every mean it enters, so this throws).

@@ -11,7 +11,7 @@ public enum RPrecision {
     /// Relevant items among the first R of `ranking`, divided by R, the
     /// query's relevant count; 0 when R is 0.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when an item appears
+    /// - Throws: `SearchError.Code.invalidArgument` when an item appears
     ///   twice in `ranking`.
     public static func of<ID: Hashable>(_ ranking: [ID], judgements: Judgements<ID>) throws(SearchError) -> Double {
         try RankedList.checkUnique(ranking)

@@ -3,14 +3,14 @@ import SearchCore
 /// Checks shared by every ranking measure: a valid cutoff and a ranking in
 /// which no item appears twice.
 enum RankedList {
-    /// Throws ``SearchError/Code/invalidArgument`` unless `k ≥ 1`.
+    /// Throws `SearchError.Code.invalidArgument` unless `k ≥ 1`.
     static func checkCutoff(_ k: Int) throws(SearchError) {
         guard k >= 1 else {
             throw SearchError(.invalidArgument, "the cutoff k must be at least 1, got \(k)")
         }
     }
 
-    /// Throws ``SearchError/Code/invalidArgument`` when an item appears twice
+    /// Throws `SearchError.Code.invalidArgument` when an item appears twice
     /// in `ranking`, naming the item and both ranks (1-based).
     ///
     /// A repeated item would be credited twice (recall above 1); trec_eval

@@ -29,7 +29,7 @@ extension Recall {
     ///   query whose exact list is empty has no true neighbour: it scores 0
     ///   and counts in the mean (trec_eval's rule for a query with no
     ///   relevant item).
-    /// - Throws: ``SearchError/Code/invalidArgument`` when the two batches
+    /// - Throws: `SearchError.Code.invalidArgument` when the two batches
     ///   differ in length, `k < 1`, or an id appears twice in one query's
     ///   list (an index that returns an id twice has a bug worth seeing).
     public static func atK<ID: Hashable>(_ retrieved: [[ID]], exact: [[ID]], k: Int) throws(SearchError)
@@ -53,7 +53,7 @@ extension Recall {
     }
 
     /// Recall@k of approximate search hits against exact ones, matched by
-    /// ``SearchHit/id``; distances are ignored.
+    /// `SearchHit.id`; distances are ignored.
     ///
     /// The same as `Recall.atK(_:exact:k:)` on the hits' identifiers.
     public static func atK(_ retrieved: [[SearchHit]], exact: [[SearchHit]], k: Int) throws(SearchError)

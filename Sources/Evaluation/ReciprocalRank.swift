@@ -11,7 +11,7 @@ public enum ReciprocalRank {
     /// 1 / the 1-based rank of the first relevant item of `ranking`, looking
     /// at the first `k` items only when `k` is given; 0 when there is none.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `k < 1` or an item
+    /// - Throws: `SearchError.Code.invalidArgument` when `k < 1` or an item
     ///   appears twice in `ranking`.
     public static func of<ID: Hashable>(_ ranking: [ID], judgements: Judgements<ID>, k: Int? = nil)
         throws(SearchError) -> Double

@@ -21,7 +21,7 @@ extension Run {
     ///   - qrels: the relevance judgements.
     ///   - measures: what to compute; each is computed and listed once even if asked for twice.
     ///   - queries: which queries count; trec_eval's default by default.
-    /// - Throws: ``SearchError/Code/invalidArgument`` when a measure's cutoff
+    /// - Throws: `SearchError.Code.invalidArgument` when a measure's cutoff
     ///   is below 1.
     /// - Complexity: O(q · (n log n + m · n)) for q queries of n entries and
     ///   m measures.

@@ -17,7 +17,7 @@ extension Run {
     /// - Parameters:
     ///   - text: the file's content.
     ///   - source: what to call the input in error messages.
-    /// - Throws: ``SearchError/Code/corruptData`` for the first bad line,
+    /// - Throws: `SearchError.Code.corruptData` for the first bad line,
     ///   with a message naming its line number and the reason: a wrong number
     ///   of fields, a rank that is not an integer, a score that is not a
     ///   number or is NaN, or a document listed twice for one query
@@ -63,8 +63,8 @@ extension Run {
 
     /// Reads a TREC run file; see ``init(trecText:source:)`` for the format.
     ///
-    /// - Throws: ``SearchError/Code/io`` when the file cannot be read,
-    ///   ``SearchError/Code/corruptData`` for bad content, naming the file and
+    /// - Throws: `SearchError.Code.io` when the file cannot be read,
+    ///   `SearchError.Code.corruptData` for bad content, naming the file and
     ///   the line.
     public init(contentsOf url: URL) throws(SearchError) {
         try self.init(trecText: TRECLines.read(url), source: url.path)
@@ -86,7 +86,7 @@ extension Run {
 
     /// Writes the run to a TREC run file, replacing it atomically.
     ///
-    /// - Throws: ``SearchError/Code/io`` when the file cannot be written.
+    /// - Throws: `SearchError.Code.io` when the file cannot be written.
     public func write(to url: URL) throws(SearchError) {
         try TRECLines.write(trecText(), to: url)
     }

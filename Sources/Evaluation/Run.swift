@@ -47,7 +47,7 @@ public struct Run: Equatable, Sendable {
 
     /// An empty run called `name`.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `name` is empty or
+    /// - Throws: `SearchError.Code.invalidArgument` when `name` is empty or
     ///   contains whitespace.
     public init(name: String = "run") throws(SearchError) {
         try Identifier.check(name, "run name")
@@ -56,9 +56,9 @@ public struct Run: Equatable, Sendable {
 
     /// Adds `document` with `score` to the results of `query`.
     ///
-    /// - Throws: ``SearchError/Code/invalidArgument`` when `score` is NaN or
+    /// - Throws: `SearchError.Code.invalidArgument` when `score` is NaN or
     ///   an id is empty or contains whitespace;
-    ///   ``SearchError/Code/duplicateID`` when `query` already lists
+    ///   `SearchError.Code.duplicateID` when `query` already lists
     ///   `document`.
     public mutating func append(document: String, score: Double, query: String) throws(SearchError) {
         try Identifier.check(query, "query id")

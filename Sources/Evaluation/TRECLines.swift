@@ -27,7 +27,7 @@ enum TRECLines {
         }
     }
 
-    /// A ``SearchError/Code/corruptData`` error that names the source, the
+    /// A `SearchError.Code.corruptData` error that names the source, the
     /// line and the reason, and quotes the line.
     static func error(_ source: String, _ line: Line, _ reason: String) -> SearchError {
         let quoted = line.text.count > 120 ? line.text.prefix(120) + "…" : line.text
@@ -36,8 +36,8 @@ enum TRECLines {
 
     /// Reads a file as UTF-8 text.
     ///
-    /// - Throws: ``SearchError/Code/io`` when the file cannot be read,
-    ///   ``SearchError/Code/corruptData`` when it is not UTF-8.
+    /// - Throws: `SearchError.Code.io` when the file cannot be read,
+    ///   `SearchError.Code.corruptData` when it is not UTF-8.
     static func read(_ url: URL) throws(SearchError) -> String {
         let data: Data
         do {
@@ -53,7 +53,7 @@ enum TRECLines {
 
     /// Writes `text` to `url` as UTF-8, replacing the file atomically.
     ///
-    /// - Throws: ``SearchError/Code/io`` when the file cannot be written.
+    /// - Throws: `SearchError.Code.io` when the file cannot be written.
     static func write(_ text: String, to url: URL) throws(SearchError) {
         do {
             try Data(text.utf8).write(to: url, options: .atomic)

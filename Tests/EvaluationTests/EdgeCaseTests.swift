@@ -156,3 +156,28 @@ import Testing
         #expect(try Recall.atK([3, 9, 1] as [VectorID], judgements: exact, k: 2) == 1.0 / 3)
     }
 }
+
+@Suite struct MeasureBatchTests {
+    @Test func batchesAgreeWithTheRunReport() throws {
+        let qrels = try Qrels(contentsOf: Fixtures.url("ranking.qrels"))
+        let run = try Run(contentsOf: Fixtures.url("ranking.run"))
+        let measures: [Measure] = [.ndcg(at: 10), .reciprocalRank, .averagePrecision(at: 10), .recall(at: 20)]
+        let report = try run.evaluate(against: qrels, measures: measures)
+        let rankings = report.queryIDs.map { run.ranking(for: $0) }
+        let judgements = try report.queryIDs.map { try #require(qrels[$0]) }
+        for measure in measures {
+            let batch = try measure.values(of: rankings, judgements: judgements)
+            #expect(batch == report[measure], "\(measure)")
+            #expect(try measure.value(of: rankings[3], judgements: judgements[3]) == batch.values[3])
+        }
+    }
+
+    @Test func batchesRejectMismatchAndDuplicates() throws {
+        let judgements = [Judgements(relevant: ["a"])]
+        #expect(throws: SearchError.self) { try Measure.rPrecision.values(of: [["a"], ["b"]], judgements: judgements) }
+        #expect(throws: SearchError.self) { try Measure.rPrecision.values(of: [["a", "a"]], judgements: judgements) }
+        #expect(throws: SearchError.self) { try Measure.hitRate(at: 0).value(of: ["a"], judgements: judgements[0]) }
+        #expect(try Measure.rPrecision.values(of: [["a"]], judgements: judgements).mean == 1)
+        #expect(MetricValues([]).mean == 0)
+    }
+}
