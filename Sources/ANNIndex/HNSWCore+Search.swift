@@ -1,0 +1,223 @@
+import CSearchKernels
+import SearchCore
+import Tensor
+
+/// Decides which nodes a layer-0 search may put in its results; generic so
+/// the check is inlined into the loop.
+protocol NodeAcceptor {
+    /// True when every node is accepted (no filter, no deletes): the search
+    /// may then stop as soon as no candidate can improve the results.
+    var acceptsAll: Bool { get }
+    func accepts(_ slot: UInt32) -> Bool
+}
+
+/// Live nodes only.
+struct LiveNodes: NodeAcceptor {
+    let deleted: UnsafeMutablePointer<UInt8>
+    var acceptsAll: Bool { false }
+    @inline(__always) func accepts(_ slot: UInt32) -> Bool { deleted[Int(slot)] == 0 }
+}
+
+/// Live nodes whose identifier the filter allows.
+struct FilteredNodes<Filter: SearchFilter>: NodeAcceptor {
+    let deleted: UnsafeMutablePointer<UInt8>
+    let ids: UnsafeMutablePointer<VectorID>
+    let filter: Filter
+    let acceptsAll: Bool
+
+    @inline(__always) func accepts(_ slot: UInt32) -> Bool {
+        deleted[Int(slot)] == 0 && filter.allows(ids[Int(slot)])
+    }
+}
+
+extension HNSWCore {
+    /// Greedy descent on one upper layer (SEARCH-LAYER with ef = 1): moves to
+    /// the closest neighbour until none is closer.
+    @inline(__always)
+    func greedy(
+        _ query: PreparedQuery, from start: UInt32, distance startDistance: Float, layer: Int, locked: Bool,
+        scratch: SearchScratch
+    ) -> (UInt32, Float) {
+        var current = start
+        var best = startDistance
+        var moved = true
+        while moved {
+            moved = false
+            let (list, count) = neighbors(of: current, layer: layer, locked: locked, scratch: scratch)
+            for j in 0..<count {
+                let candidate = list[j]
+                let d = codec.distance(query, code(candidate))
+                if d < best {
+                    best = d
+                    current = candidate
+                    moved = true
+                }
+            }
+        }
+        return (current, best)
+    }
+
+    /// The neighbour list of `slot`: read in place when searching (the graph
+    /// is not changing), or copied under the node's lock while building in parallel.
+    @inline(__always)
+    func neighbors(of slot: UInt32, layer: Int, locked: Bool, scratch: SearchScratch)
+        -> (UnsafePointer<UInt32>, Int)
+    {
+        let list = linkList(slot, layer: layer)
+        if !locked { return (UnsafePointer(list + 1), Int(list.pointee)) }
+        linkLocks.lock(slot)
+        let count = Int(list.pointee)
+        scratch.links.update(from: list + 1, count: count)
+        linkLocks.unlock(slot)
+        return (UnsafePointer(scratch.links), count)
+    }
+
+    /// SEARCH-LAYER (Malkov & Yashunin, Algorithm 2) with hnswlib's handling of
+    /// filters: every node is traversed, only accepted ones enter the
+    /// results; while fewer than `ef` are accepted the search goes on.
+    /// Leaves at most `ef` results in `scratch.results` (farthest on top).
+    @inline(__always)
+    func searchLayer<Accept: NodeAcceptor>(
+        _ query: PreparedQuery, entry start: UInt32, entryDistance: Float, ef: Int, layer: Int, locked: Bool,
+        accept: Accept, scratch: SearchScratch
+    ) {
+        scratch.visited.reset(nodes: nodeCount)
+        scratch.candidates.removeAll()
+        scratch.results.removeAll()
+        _ = scratch.visited.testAndSet(start)
+        scratch.candidates.push(Neighbor(distance: entryDistance, slot: start))
+        var bound = Float.infinity
+        if accept.acceptsAll || accept.accepts(start) {
+            scratch.results.push(Neighbor(distance: entryDistance, slot: start))
+            bound = entryDistance
+        }
+        let acceptsAll = accept.acceptsAll
+        while !scratch.candidates.isEmpty {
+            let closest = scratch.candidates.top
+            if closest.distance > bound && (acceptsAll || scratch.results.count >= ef) { break }
+            scratch.candidates.pop()
+            let (list, count) = neighbors(of: closest.slot, layer: layer, locked: locked, scratch: scratch)
+            if count > 0 { mms_prefetch(code(list[0]), 128) }
+            for j in 0..<count {
+                let candidate = list[j]
+                if j + 1 < count { mms_prefetch(code(list[j + 1]), 128) }
+                if scratch.visited.testAndSet(candidate) { continue }
+                let d = codec.distance(query, code(candidate))
+                guard scratch.results.count < ef || d < bound else { continue }
+                scratch.candidates.push(Neighbor(distance: d, slot: candidate))
+                if acceptsAll || accept.accepts(candidate) {
+                    scratch.results.push(Neighbor(distance: d, slot: candidate))
+                    if scratch.results.count > ef { scratch.results.pop() }
+                    bound = scratch.results.top.distance
+                }
+            }
+        }
+    }
+
+    /// K-NN-SEARCH (Algorithm 5) for one normalised float query, with a
+    /// filter, deletes, and re-scoring; writes at most `k` hits closest first
+    /// into `out` and returns how many. Shared lock held.
+    func search<Filter: SearchFilter>(
+        _ vector: UnsafePointer<Float>, k: Int, ef requestedEF: Int, filter: Filter,
+        into out: UnsafeMutablePointer<SearchHit>, scratch: SearchScratch
+    ) -> Int {
+        let top = entry.withLock { $0 }
+        guard !top.isEmpty, liveCount > 0 else { return 0 }
+        let ef = max(requestedEF, k)
+        let unfiltered = Filter.self == NoFilter.self
+        if !unfiltered && estimatedSelectivity(filter) < configuration.exactScanBelowSelectivity {
+            return exactScan(vector, k: k, filter: filter, into: out, scratch: scratch)
+        }
+        let query = codec.prepare(query: vector, scratch: scratch.queryBuffer)
+        var current = top.slot
+        var distance = codec.distance(query, code(current))
+        for layer in stride(from: top.level, to: 0, by: -1) {
+            (current, distance) = greedy(query, from: current, distance: distance, layer: layer, locked: false, scratch: scratch)
+        }
+        let acceptor = FilteredNodes(
+            deleted: deleted, ids: ids, filter: filter, acceptsAll: unfiltered && liveCount == nodeCount)
+        searchLayer(
+            query, entry: current, entryDistance: distance, ef: ef, layer: 0, locked: false, accept: acceptor,
+            scratch: scratch)
+        if scratch.results.count < k && scratch.results.count < liveCount {
+            // The traversal found fewer than k allowed vectors; only a scan can say whether more exist.
+            return exactScan(vector, k: k, filter: filter, into: out, scratch: scratch)
+        }
+        return finish(vector, k: k, scratch: scratch, into: out)
+    }
+
+    /// Turns the results heap into hits: the closest `k`, or with kept floats
+    /// the closest `k·oversampling` re-scored exactly and cut to `k`.
+    private func finish(
+        _ vector: UnsafePointer<Float>, k: Int, scratch: SearchScratch, into out: UnsafeMutablePointer<SearchHit>
+    ) -> Int {
+        let rescore = keepsExact
+        let keep = rescore ? min(scratch.results.count, k * configuration.rescoringOversampling) : k
+        while scratch.results.count > keep { scratch.results.pop() }
+        let found = scratch.results.elements
+        if rescore {
+            for j in found.indices { found[j].distance = exactDistance(vector, found[j].slot) }
+        }
+        found.sortClosestFirst()
+        let n = min(k, found.count)
+        for j in 0..<n { out[j] = SearchHit(id: ids[Int(found[j].slot)], distance: found[j].distance) }
+        sortTies(out, count: n)
+        return n
+    }
+
+    /// Orders equal distances by id, as ``SearchHit/closerFirst`` does.
+    private func sortTies(_ out: UnsafeMutablePointer<SearchHit>, count: Int) {
+        var i = 1
+        while i < count {
+            var j = i
+            let hit = out[i]
+            while j > 0 && SearchHit.closerFirst(hit, out[j - 1]) {
+                out[j] = out[j - 1]
+                j -= 1
+            }
+            out[j] = hit
+            i += 1
+        }
+    }
+
+    /// The exact answer over live allowed nodes (float32 distances where kept).
+    func exactScan<Filter: SearchFilter>(
+        _ vector: UnsafePointer<Float>, k: Int, filter: Filter, into out: UnsafeMutablePointer<SearchHit>,
+        scratch: SearchScratch
+    ) -> Int {
+        let query = codec.prepare(query: vector, scratch: scratch.queryBuffer)
+        scratch.results.removeAll()
+        for s in 0..<nodeCount where deleted[s] == 0 && filter.allows(ids[s]) {
+            let slot = UInt32(s)
+            let d = keepsExact ? exactDistance(vector, slot) : codec.distance(query, code(slot))
+            if scratch.results.count < k {
+                scratch.results.push(Neighbor(distance: d, slot: slot))
+            } else if d < scratch.results.top.distance {
+                scratch.results.replaceTop(Neighbor(distance: d, slot: slot))
+            }
+        }
+        let found = scratch.results.elements
+        found.sortClosestFirst()
+        for j in found.indices { out[j] = SearchHit(id: ids[Int(found[j].slot)], distance: found[j].distance) }
+        sortTies(out, count: found.count)
+        return found.count
+    }
+
+    /// The fraction of live nodes `filter` allows: exact for ``AllowList`` and
+    /// ``IDBitSet`` (an upper bound: they may name absent ids), else estimated
+    /// from 128 evenly spaced slots.
+    func estimatedSelectivity<Filter: SearchFilter>(_ filter: Filter) -> Double {
+        if let list = filter as? AllowList { return Double(list.count) / Double(max(liveCount, 1)) }
+        if let bits = filter as? IDBitSet { return Double(bits.count) / Double(max(liveCount, 1)) }
+        let samples = min(128, nodeCount)
+        var live = 0
+        var allowed = 0
+        for i in 0..<samples {
+            let s = i * nodeCount / samples
+            guard deleted[s] == 0 else { continue }
+            live += 1
+            if filter.allows(ids[s]) { allowed += 1 }
+        }
+        return live == 0 ? 0 : Double(allowed) / Double(live)
+    }
+}
