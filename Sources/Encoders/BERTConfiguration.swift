@@ -1,0 +1,72 @@
+import SearchCore
+
+/// The geometry of a BERT-family encoder (BERT, MiniLM, BGE, E5), as its
+/// Hugging Face `config.json` states it.
+public struct BERTConfiguration: Sendable, Equatable {
+    public var vocabularySize: Int
+    public var hiddenSize: Int
+    public var layers: Int
+    public var heads: Int
+    public var intermediateSize: Int
+    /// Positions the model has embeddings for (`max_position_embeddings`, 512).
+    public var maximumPositions: Int
+    /// Token types (`type_vocab_size`, 2); every token here is type 0.
+    public var typeVocabularySize: Int
+    /// `layer_norm_eps`: 1e-12 in BERT.
+    public var layerNormEpsilon: Float
+    /// `hidden_act`: `gelu` (erf form) in BERT.
+    public var activation: Activation
+
+    public init(
+        vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int,
+        maximumPositions: Int = 512, typeVocabularySize: Int = 2, layerNormEpsilon: Float = 1e-12,
+        activation: Activation = .gelu
+    ) {
+        self.vocabularySize = vocabularySize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        self.heads = heads
+        self.intermediateSize = intermediateSize
+        self.maximumPositions = maximumPositions
+        self.typeVocabularySize = typeVocabularySize
+        self.layerNormEpsilon = layerNormEpsilon
+        self.activation = activation
+    }
+
+    /// Reads a Hugging Face `config.json` of `model_type` `bert` (or a
+    /// BERT-shaped family: `roberta` and `xlm-roberta` are refused, their
+    /// positions are offset).
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/unsupportedFormat`` for another
+    ///   architecture or an unknown activation;
+    ///   ``SearchCore/SearchError/Code/corruptData`` when a field is missing.
+    public init(huggingFaceConfigPath path: String) throws(SearchError) {
+        let json = try readJSON(path)
+        if let type = json["model_type"]?.stringValue, type != "bert" {
+            throw SearchError(.unsupportedFormat, "\(path): model_type \"\(type)\" is not a BERT encoder")
+        }
+        if let kind = json["position_embedding_type"]?.stringValue, kind != "absolute" {
+            throw SearchError(.unsupportedFormat, "\(path): position_embedding_type \"\(kind)\" is not supported (absolute)")
+        }
+        func int(_ key: String) throws(SearchError) -> Int {
+            guard let v = json[key]?.intValue, v > 0 else {
+                throw SearchError(.corruptData, "\(path): \(key) is missing or not a positive integer")
+            }
+            return v
+        }
+        self.init(
+            vocabularySize: try int("vocab_size"), hiddenSize: try int("hidden_size"),
+            layers: try int("num_hidden_layers"), heads: try int("num_attention_heads"),
+            intermediateSize: try int("intermediate_size"),
+            maximumPositions: json["max_position_embeddings"]?.intValue ?? 512,
+            typeVocabularySize: json["type_vocab_size"]?.intValue ?? 2,
+            layerNormEpsilon: Float(json["layer_norm_eps"]?.doubleValue ?? 1e-12),
+            activation: try Activation(huggingFace: json["hidden_act"]?.stringValue ?? "gelu"))
+    }
+
+    var geometry: TransformerGeometry {
+        TransformerGeometry(
+            width: hiddenSize, heads: heads, layers: layers, mlpWidth: intermediateSize, activation: activation,
+            layerNormEpsilon: layerNormEpsilon, placement: .post, causal: false)
+    }
+}

@@ -1,0 +1,192 @@
+import SearchCore
+import Tensor
+
+/// A BERT-family sentence encoder (all-MiniLM-L6-v2, BGE, E5): WordPiece,
+/// a post-LN transformer, pooling over the tokens, L2 normalisation.
+///
+/// Reads a sentence-transformers or Hugging Face model folder as published —
+/// `config.json`, `vocab.txt`, `model.safetensors`, and when present
+/// `tokenizer_config.json` (`do_lower_case`) and `sentence_bert_config.json`
+/// (`max_seq_length`):
+///
+/// ```swift
+/// let encoder = try BERTTextEncoder(directory: "all-MiniLM-L6-v2")
+/// let e = try encoder.embed("a photo of a cat")          // 384 floats, unit length
+/// var batch = [Float](repeating: 0, count: 32 * encoder.dimension)
+/// try batch.withUnsafeMutableBufferPointer { try encoder.embed(texts: texts, into: $0) }
+/// ```
+///
+/// The computation is BERT's (Devlin et al. 2019): word + position + type-0
+/// embeddings, layer norm; per block, self-attention then residual and layer
+/// norm, the GELU MLP then residual and layer norm; then the mean of the
+/// last hidden states over the real tokens (sentence-transformers' pooling),
+/// or the `[CLS]` state.
+///
+/// A value type whose weights are immutable and shared: `Sendable`, safe to
+/// call from concurrent tasks.
+public struct BERTTextEncoder: TextEncoder {
+    /// How token states become one vector.
+    public enum Pooling: Sendable {
+        /// The mean over the tokens ( `[CLS]` and `[SEP]` included), as sentence-transformers.
+        case mean
+        /// The first token's state.
+        case classToken
+    }
+
+    public let configuration: BERTConfiguration
+    public let tokenizer: WordPieceTokenizer
+    public let pooling: Pooling
+    /// Whether embeddings are scaled to unit length (true for all-MiniLM-L6-v2).
+    public let normalizes: Bool
+    /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
+    public var threadCount: Int?
+
+    let wordEmbeddings: Tensor<Float>
+    let positionEmbeddings: Tensor<Float>
+    let typeEmbeddings: Tensor<Float>
+    let embeddingNormWeight: Tensor<Float>
+    let embeddingNormBias: Tensor<Float>
+    let stack: TransformerStack
+
+    /// The number of components of each embedding: the hidden size.
+    public var dimension: Int { configuration.hiddenSize }
+
+    /// Loads a model folder (see the type's description for the files read).
+    ///
+    /// - Parameter maximumLength: truncation in tokens; by default
+    ///   `max_seq_length` from `sentence_bert_config.json`, else the model's positions.
+    public init(directory: String, maximumLength: Int? = nil, pooling: Pooling = .mean, normalizes: Bool = true)
+        throws(SearchError)
+    {
+        let configuration = try BERTConfiguration(huggingFaceConfigPath: directory + "/config.json")
+        var lowercase = true
+        var stripAccents: Bool?
+        if let tokenizerConfig = try? readJSON(directory + "/tokenizer_config.json") {
+            lowercase = tokenizerConfig["do_lower_case"]?.boolValue ?? true
+            stripAccents = tokenizerConfig["strip_accents"]?.boolValue
+        }
+        var length = configuration.maximumPositions
+        if let sentenceConfig = try? readJSON(directory + "/sentence_bert_config.json"),
+            let m = sentenceConfig["max_seq_length"]?.intValue
+        {
+            length = m
+        }
+        let tokenizer = try WordPieceTokenizer(
+            vocabularyPath: directory + "/vocab.txt", lowercase: lowercase, stripAccents: stripAccents,
+            maximumLength: min(maximumLength ?? length, configuration.maximumPositions))
+        try self.init(
+            weights: SafetensorsFile(path: directory + "/model.safetensors"), configuration: configuration,
+            tokenizer: tokenizer, pooling: pooling, normalizes: normalizes)
+    }
+
+    /// Builds the encoder from an opened weight file, a configuration and a tokenizer.
+    ///
+    /// Keys are BERT's (`embeddings.*`, `encoder.layer.N.*`), with or without a
+    /// `bert.` prefix, LayerNorm parameters as `weight`/`bias` or the older
+    /// `gamma`/`beta`. `embeddings.position_ids`, `pooler.*` and `cls.*` are
+    /// skipped; any other extra key is an error.
+    public init(
+        weights: consuming SafetensorsFile, configuration: BERTConfiguration, tokenizer: WordPieceTokenizer,
+        pooling: Pooling = .mean, normalizes: Bool = true
+    ) throws(SearchError) {
+        let geometry = configuration.geometry
+        try geometry.validate("BERT configuration")
+        guard tokenizer.maximumLength <= configuration.maximumPositions else {
+            throw SearchError(
+                .invalidArgument,
+                "the tokenizer keeps \(tokenizer.maximumLength) tokens; the model has \(configuration.maximumPositions) positions")
+        }
+        var loader = WeightLoader(file: weights)
+        let prefix = loader.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
+        let old = loader.contains(prefix + "embeddings.LayerNorm.gamma")
+        let (nw, nb) = old ? ("gamma", "beta") : ("weight", "bias")
+        let h = configuration.hiddenSize
+        wordEmbeddings = try loader.take(prefix + "embeddings.word_embeddings.weight", shape: [configuration.vocabularySize, h])
+        positionEmbeddings = try loader.take(
+            prefix + "embeddings.position_embeddings.weight", shape: [configuration.maximumPositions, h])
+        typeEmbeddings = try loader.take(
+            prefix + "embeddings.token_type_embeddings.weight", shape: [configuration.typeVocabularySize, h])
+        embeddingNormWeight = try loader.take(prefix + "embeddings.LayerNorm." + nw, shape: [h])
+        embeddingNormBias = try loader.take(prefix + "embeddings.LayerNorm." + nb, shape: [h])
+        stack = try TransformerStack(
+            loading: &loader, keys: .bert(prefix, normWeight: nw, normBias: nb), geometry: geometry)
+        try loader.finish(
+            ignoringPrefixes: [prefix + "pooler.", "cls."], ignoringKeys: [prefix + "embeddings.position_ids"])
+        self.configuration = configuration
+        self.tokenizer = tokenizer
+        self.pooling = pooling
+        self.normalizes = normalizes
+    }
+
+    /// Embeds `texts` into `output`, `texts.count × dimension` floats, one after another.
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/dimensionMismatch`` when `output` has the wrong size.
+    public func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws {
+        try embed(tokenIDs: texts.map(tokenizer.encode), into: output)
+    }
+
+    /// Embeds already tokenised sequences (each with its `[CLS]` and `[SEP]`).
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/invalidArgument`` for an empty
+    ///   sequence, one longer than the model's positions, or an id outside the
+    ///   vocabulary; ``SearchCore/SearchError/Code/dimensionMismatch`` for a
+    ///   wrongly sized `output`.
+    public func embed(tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
+        let h = configuration.hiddenSize
+        try SearchError.checkDimension(output.count, expected: tokenIDs.count * h, "the output buffer")
+        var sequences: [Range<Int>] = []
+        sequences.reserveCapacity(tokenIDs.count)
+        var tokens = 0
+        for ids in tokenIDs {
+            guard !ids.isEmpty, ids.count <= configuration.maximumPositions else {
+                throw SearchError(
+                    .invalidArgument, "a sequence has \(ids.count) tokens; this model takes 1…\(configuration.maximumPositions)")
+            }
+            for id in ids where id < 0 || Int(id) >= configuration.vocabularySize {
+                throw SearchError(.invalidArgument, "token id \(id) is outside the vocabulary of \(configuration.vocabularySize)")
+            }
+            sequences.append(tokens..<(tokens + ids.count))
+            tokens += ids.count
+        }
+        guard tokens > 0 else { return }
+        if let threadCount { BLAS.threadCount = threadCount }
+        var x = [Float](repeating: 0, count: tokens * h)
+        var scratch = TransformerScratch()
+        x.withUnsafeMutableBufferPointer { xb in
+            let x = xb.baseAddress!
+            wordEmbeddings.withUnsafeBufferPointer { word in
+            positionEmbeddings.withUnsafeBufferPointer { position in
+            typeEmbeddings.withUnsafeBufferPointer { type in
+            embeddingNormWeight.withUnsafeBufferPointer { g in
+            embeddingNormBias.withUnsafeBufferPointer { b in
+                for (s, ids) in zip(sequences, tokenIDs) {
+                    for (p, id) in ids.enumerated() {
+                        let row = x + (s.lowerBound + p) * h
+                        let w = word.baseAddress! + Int(id) * h, q = position.baseAddress! + p * h
+                        for j in 0..<h { row[j] = w[j] + q[j] + type[j] }
+                        FastMath.layerNorm(
+                            row, count: h, gamma: g.baseAddress!, beta: b.baseAddress!,
+                            epsilon: configuration.layerNormEpsilon)
+                    }
+                }
+            }}}}}
+            stack(x, sequences: sequences, scratch: &scratch)
+            for (i, s) in sequences.enumerated() {
+                let out = output.baseAddress! + i * h
+                switch pooling {
+                case .mean:
+                    for j in 0..<h { out[j] = 0 }
+                    for t in s {
+                        let row = x + t * h
+                        for j in 0..<h { out[j] += row[j] }
+                    }
+                    let inverse = 1 / Float(s.count)
+                    for j in 0..<h { out[j] *= inverse }
+                case .classToken:
+                    out.update(from: x + s.lowerBound * h, count: h)
+                }
+                if normalizes { VectorMath.l2Normalize(UnsafeMutableBufferPointer(start: out, count: h)) }
+            }
+        }
+    }
+}

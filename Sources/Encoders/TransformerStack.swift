@@ -1,0 +1,303 @@
+import SearchCore
+import Tensor
+
+/// Where a transformer block normalises: before each sub-layer (CLIP, ViT)
+/// or after each residual sum (BERT).
+enum NormPlacement: Sendable {
+    case pre
+    case post
+}
+
+/// The MLP's activation, as the configuration names it.
+public enum Activation: String, Sendable {
+    /// `½x(1 + erf(x/√2))` (`gelu` in BERT and Hugging Face configurations).
+    case gelu
+    /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
+    case geluTanh
+    /// `x·σ(1.702x)`, OpenAI CLIP's (`quick_gelu`).
+    case quickGELU
+
+    /// Reads a Hugging Face `hidden_act` value.
+    init(huggingFace name: String) throws(SearchError) {
+        switch name {
+        case "gelu": self = .gelu
+        case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
+        case "quick_gelu": self = .quickGELU
+        default: throw SearchError(.unsupportedFormat, "hidden_act \"\(name)\" is not supported (gelu, gelu_new, quick_gelu)")
+        }
+    }
+
+    func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .gelu: FastMath.gelu(x, count: count)
+        case .geluTanh: FastMath.geluTanh(x, count: count)
+        case .quickGELU: FastMath.quickGELU(x, count: count)
+        }
+    }
+}
+
+/// The geometry of a transformer encoder stack.
+struct TransformerGeometry: Sendable, Equatable {
+    var width: Int
+    var heads: Int
+    var layers: Int
+    var mlpWidth: Int
+    var activation: Activation
+    var layerNormEpsilon: Float
+    var placement: NormPlacement
+    /// Each token attends only to itself and earlier tokens (CLIP's text tower).
+    var causal: Bool
+
+    var headWidth: Int { width / heads }
+
+    func validate(_ what: String) throws(SearchError) {
+        guard width > 0, heads > 0, layers >= 0, mlpWidth > 0, width % heads == 0 else {
+            throw SearchError(
+                .invalidArgument, "\(what): width \(width), \(heads) heads, MLP \(mlpWidth): width must be a positive multiple of heads")
+        }
+    }
+}
+
+/// One block's weights, in PyTorch `Linear` layout (`[out, in]`, applied as
+/// `x·Wᵀ + b`), q, k and v fused into one `[3·width, width]` matrix.
+struct TransformerLayerWeights: Sendable {
+    var norm1Weight, norm1Bias: Tensor<Float>
+    var qkvWeight, qkvBias: Tensor<Float>
+    var outWeight, outBias: Tensor<Float>
+    var norm2Weight, norm2Bias: Tensor<Float>
+    var fc1Weight, fc1Bias: Tensor<Float>
+    var fc2Weight, fc2Bias: Tensor<Float>
+}
+
+/// The names one architecture gives a block's tensors, relative to the block's prefix.
+struct TransformerKeyMap: Sendable {
+    /// The prefix of block `i` (`"visual.transformer.resblocks.\(i)."`).
+    var block: @Sendable (Int) -> String
+    var norm1: String
+    /// Either one fused `in_proj` (weight, bias) or three (q, k, v) Linear names.
+    var fusedQKV: (weight: String, bias: String)?
+    var separateQKV: [String]
+    var out: String
+    var norm2: String
+    var fc1: String
+    var fc2: String
+    /// The LayerNorm parameter names: `weight`/`bias`, or `gamma`/`beta` in old BERT checkpoints.
+    var normWeight = "weight"
+    var normBias = "bias"
+
+    /// OpenAI CLIP and open_clip: `transformer.resblocks.N.{ln_1, attn.in_proj_*, attn.out_proj, ln_2, mlp.c_fc, mlp.c_proj}`.
+    static func openAI(_ prefix: String) -> TransformerKeyMap {
+        TransformerKeyMap(
+            block: { "\(prefix)transformer.resblocks.\($0)." }, norm1: "ln_1",
+            fusedQKV: ("attn.in_proj_weight", "attn.in_proj_bias"), separateQKV: [],
+            out: "attn.out_proj", norm2: "ln_2", fc1: "mlp.c_fc", fc2: "mlp.c_proj")
+    }
+
+    /// Hugging Face `CLIPModel`: `encoder.layers.N.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2}`.
+    static func huggingFaceCLIP(_ prefix: String) -> TransformerKeyMap {
+        TransformerKeyMap(
+            block: { "\(prefix)encoder.layers.\($0)." }, norm1: "layer_norm1",
+            fusedQKV: nil, separateQKV: ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+            out: "self_attn.out_proj", norm2: "layer_norm2", fc1: "mlp.fc1", fc2: "mlp.fc2")
+    }
+
+    /// BERT (post-LN): `encoder.layer.N.{attention.self.{query,key,value}, attention.output.{dense,LayerNorm},
+    /// intermediate.dense, output.{dense,LayerNorm}}`. `norm1` is the attention's output norm.
+    static func bert(_ prefix: String, normWeight: String = "weight", normBias: String = "bias") -> TransformerKeyMap {
+        TransformerKeyMap(
+            block: { "\(prefix)encoder.layer.\($0)." }, norm1: "attention.output.LayerNorm",
+            fusedQKV: nil, separateQKV: ["attention.self.query", "attention.self.key", "attention.self.value"],
+            out: "attention.output.dense", norm2: "output.LayerNorm", fc1: "intermediate.dense", fc2: "output.dense",
+            normWeight: normWeight, normBias: normBias)
+    }
+}
+
+/// A stack of transformer blocks run over packed token sequences.
+///
+/// Tokens of every sequence in a batch are packed into one `[tokens, width]`
+/// matrix, so each projection and MLP is one GEMM over the whole batch, with
+/// no padding; attention runs per sequence and head, two GEMMs each, reading
+/// q, k and v in place from the fused projection (row stride `3·width`).
+struct TransformerStack: Sendable {
+    let geometry: TransformerGeometry
+    let layers: [TransformerLayerWeights]
+
+    init(loading loader: inout WeightLoader, keys: TransformerKeyMap, geometry: TransformerGeometry) throws(SearchError) {
+        self.geometry = geometry
+        let w = geometry.width, f = geometry.mlpWidth
+        var layers: [TransformerLayerWeights] = []
+        for i in 0..<geometry.layers {
+            let p = keys.block(i)
+            let qkvWeight: Tensor<Float>, qkvBias: Tensor<Float>
+            if let fused = keys.fusedQKV {
+                qkvWeight = try loader.take(p + fused.weight, shape: [3 * w, w])
+                qkvBias = try loader.take(p + fused.bias, shape: [3 * w])
+            } else {
+                qkvWeight = try loader.takeConcatenated(keys.separateQKV.map { p + $0 + ".weight" }, rows: w, columns: w)
+                qkvBias = try loader.takeConcatenated(keys.separateQKV.map { p + $0 + ".bias" }, rows: w, columns: 0)
+            }
+            layers.append(
+                TransformerLayerWeights(
+                    norm1Weight: try loader.take(p + keys.norm1 + "." + keys.normWeight, shape: [w]),
+                    norm1Bias: try loader.take(p + keys.norm1 + "." + keys.normBias, shape: [w]),
+                    qkvWeight: qkvWeight, qkvBias: qkvBias,
+                    outWeight: try loader.take(p + keys.out + ".weight", shape: [w, w]),
+                    outBias: try loader.take(p + keys.out + ".bias", shape: [w]),
+                    norm2Weight: try loader.take(p + keys.norm2 + "." + keys.normWeight, shape: [w]),
+                    norm2Bias: try loader.take(p + keys.norm2 + "." + keys.normBias, shape: [w]),
+                    fc1Weight: try loader.take(p + keys.fc1 + ".weight", shape: [f, w]),
+                    fc1Bias: try loader.take(p + keys.fc1 + ".bias", shape: [f]),
+                    fc2Weight: try loader.take(p + keys.fc2 + ".weight", shape: [w, f]),
+                    fc2Bias: try loader.take(p + keys.fc2 + ".bias", shape: [w])))
+        }
+        self.layers = layers
+    }
+
+    /// Runs every block over `x`, `[tokens, width]` packed, in place.
+    ///
+    /// - Parameter sequences: each sequence's rows in `x`; together they cover `x`.
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>], scratch: inout TransformerScratch) {
+        let tokens = sequences.last?.upperBound ?? 0
+        guard tokens > 0 else { return }
+        let longest = sequences.map(\.count).max() ?? 0
+        scratch.reserve(tokens: tokens, longest: longest, geometry: geometry)
+        let w = geometry.width
+        let eps = geometry.layerNormEpsilon
+        scratch.withBuffers { normed, qkv, context, hidden, scores in
+            for layer in layers {
+                layer.norm1Weight.withUnsafeBufferPointer { g1 in
+                layer.norm1Bias.withUnsafeBufferPointer { b1 in
+                layer.norm2Weight.withUnsafeBufferPointer { g2 in
+                layer.norm2Bias.withUnsafeBufferPointer { b2 in
+                    let g1 = g1.baseAddress!, b1 = b1.baseAddress!, g2 = g2.baseAddress!, b2 = b2.baseAddress!
+                    switch geometry.placement {
+                    case .pre:
+                        normed.update(from: x, count: tokens * w)
+                        for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
+                        linear(normed, tokens: tokens, layer.qkvWeight, layer.qkvBias, into: qkv, accumulate: false)
+                        attention(qkv, sequences: sequences, scores: scores, into: context)
+                        linear(context, tokens: tokens, layer.outWeight, layer.outBias, into: x, accumulate: true)
+                        normed.update(from: x, count: tokens * w)
+                        for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
+                        linear(normed, tokens: tokens, layer.fc1Weight, layer.fc1Bias, into: hidden, accumulate: false)
+                        geometry.activation.apply(hidden, count: tokens * geometry.mlpWidth)
+                        linear(hidden, tokens: tokens, layer.fc2Weight, layer.fc2Bias, into: x, accumulate: true)
+                    case .post:
+                        linear(x, tokens: tokens, layer.qkvWeight, layer.qkvBias, into: qkv, accumulate: false)
+                        attention(qkv, sequences: sequences, scores: scores, into: context)
+                        linear(context, tokens: tokens, layer.outWeight, layer.outBias, into: x, accumulate: true)
+                        for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
+                        linear(x, tokens: tokens, layer.fc1Weight, layer.fc1Bias, into: hidden, accumulate: false)
+                        geometry.activation.apply(hidden, count: tokens * geometry.mlpWidth)
+                        linear(hidden, tokens: tokens, layer.fc2Weight, layer.fc2Bias, into: x, accumulate: true)
+                        for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
+                    }
+                }}}}
+            }
+        }
+    }
+
+    /// `y ← x·Wᵀ + b` (or `y += x·Wᵀ + b` when accumulating), one GEMM over all tokens.
+    private func linear(
+        _ x: UnsafePointer<Float>, tokens: Int, _ weight: Tensor<Float>, _ bias: Tensor<Float>,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        let outWidth = weight.shape[0], inWidth = weight.shape[1]
+        bias.withUnsafeBufferPointer { b in
+            for t in 0..<tokens {
+                let row = y + t * outWidth
+                if accumulate {
+                    for j in 0..<outWidth { row[j] += b[j] }
+                } else {
+                    row.update(from: b.baseAddress!, count: outWidth)
+                }
+            }
+        }
+        weight.withUnsafeBufferPointer { wp in
+            BLAS.sgemm(
+                m: tokens, n: outWidth, k: inWidth,
+                a: x, lda: inWidth,
+                b: wp.baseAddress!, ldb: inWidth, transposeB: true,
+                beta: 1, c: y, ldc: outWidth)
+        }
+    }
+
+    /// Scaled dot-product attention per sequence and head; writes `[tokens, width]` into `context`.
+    private func attention(
+        _ qkv: UnsafeMutablePointer<Float>, sequences: [Range<Int>], scores: UnsafeMutablePointer<Float>,
+        into context: UnsafeMutablePointer<Float>
+    ) {
+        let w = geometry.width, d = geometry.headWidth
+        let scale = 1 / Float(d).squareRoot()
+        for sequence in sequences {
+            let n = sequence.count
+            guard n > 0 else { continue }
+            let base = qkv + sequence.lowerBound * 3 * w
+            for h in 0..<geometry.heads {
+                let q = base + h * d, k = base + w + h * d, v = base + 2 * w + h * d
+                BLAS.sgemm(
+                    m: n, n: n, k: d, alpha: scale,
+                    a: q, lda: 3 * w, b: k, ldb: 3 * w, transposeB: true,
+                    beta: 0, c: scores, ldc: n)
+                for i in 0..<n {
+                    let row = scores + i * n
+                    if geometry.causal {
+                        FastMath.softmax(row, count: i + 1)
+                        for j in (i + 1)..<n { row[j] = 0 }
+                    } else {
+                        FastMath.softmax(row, count: n)
+                    }
+                }
+                BLAS.sgemm(
+                    m: n, n: d, k: n,
+                    a: scores, lda: n, b: v, ldb: 3 * w,
+                    beta: 0, c: context + sequence.lowerBound * w + h * d, ldc: w)
+            }
+        }
+    }
+}
+
+/// Reusable buffers for one forward pass, grown on demand and kept between calls.
+struct TransformerScratch: ~Copyable {
+    private var storage: UnsafeMutablePointer<Float>
+    private var capacity: Int
+    private var layout = (normed: 0, qkv: 0, context: 0, hidden: 0, scores: 0)
+
+    init() {
+        storage = .allocate(capacity: 1)
+        capacity = 1
+    }
+
+    deinit { storage.deallocate() }
+
+    /// Makes room for `tokens` packed tokens whose longest sequence is `longest`.
+    mutating func reserve(tokens: Int, longest: Int, geometry: TransformerGeometry) {
+        let w = geometry.width
+        // Each region starts on a 16-float (64-byte) boundary.
+        func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
+        let normed = 0
+        let qkv = normed + rounded(tokens * w)
+        let context = qkv + rounded(tokens * 3 * w)
+        let hidden = context + rounded(tokens * w)
+        let scores = hidden + rounded(tokens * geometry.mlpWidth)
+        let total = scores + rounded(longest * longest)
+        if total > capacity {
+            storage.deallocate()
+            storage = UnsafeMutablePointer<Float>(
+                UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total))
+            capacity = total
+        }
+        layout = (normed, qkv, context, hidden, scores)
+    }
+
+    func withBuffers<R>(
+        _ body: (
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>
+        ) throws -> R
+    ) rethrows -> R {
+        try body(
+            storage + layout.normed, storage + layout.qkv, storage + layout.context, storage + layout.hidden,
+            storage + layout.scores)
+    }
+}
