@@ -38,6 +38,7 @@ extension HNSWCore {
         _ query: PreparedQuery, from start: UInt32, distance startDistance: Float, layer: Int, locked: Bool,
         scratch: SearchScratch
     ) -> (UInt32, Float) {
+        let graph = view
         var current = start
         var best = startDistance
         var moved = true
@@ -46,7 +47,7 @@ extension HNSWCore {
             let (list, count) = neighbors(of: current, layer: layer, locked: locked, scratch: scratch)
             for j in 0..<count {
                 let candidate = list[j]
-                let d = codec.distance(query, code(candidate))
+                let d = graph.codec.distance(query, graph.code(candidate))
                 if d < best {
                     best = d
                     current = candidate
@@ -81,34 +82,58 @@ extension HNSWCore {
         _ query: PreparedQuery, entry start: UInt32, entryDistance: Float, ef: Int, layer: Int, locked: Bool,
         accept: Accept, scratch: SearchScratch
     ) {
-        scratch.visited.reset(nodes: nodeCount)
-        scratch.candidates.removeAll()
-        scratch.results.removeAll()
-        _ = scratch.visited.testAndSet(start)
-        scratch.candidates.push(Neighbor(distance: entryDistance, slot: start))
+        // Locals, not class properties, in the loop: no exclusivity check or reload per access.
+        let graph = view
+        var visited = scratch.visited
+        var candidates = scratch.candidates
+        var results = scratch.results
+        defer {
+            scratch.visited = visited
+            scratch.candidates = candidates
+            scratch.results = results
+        }
+        visited.reset(nodes: nodeCount)
+        candidates.removeAll()
+        results.removeAll()
+        _ = visited.testAndSet(start)
+        candidates.push(Neighbor(distance: entryDistance, slot: start))
         var bound = Float.infinity
         if accept.acceptsAll || accept.accepts(start) {
-            scratch.results.push(Neighbor(distance: entryDistance, slot: start))
+            results.push(Neighbor(distance: entryDistance, slot: start))
             bound = entryDistance
         }
         let acceptsAll = accept.acceptsAll
-        while !scratch.candidates.isEmpty {
-            let closest = scratch.candidates.top
-            if closest.distance > bound && (acceptsAll || scratch.results.count >= ef) { break }
-            scratch.candidates.pop()
-            let (list, count) = neighbors(of: closest.slot, layer: layer, locked: locked, scratch: scratch)
-            if count > 0 { mms_prefetch(code(list[0]), 128) }
+        while !candidates.isEmpty {
+            let closest = candidates.top
+            if closest.distance > bound && (acceptsAll || results.count >= ef) { break }
+            candidates.pop()
+            let list: UnsafePointer<UInt32>
+            let count: Int
+            if locked {
+                (list, count) = neighbors(of: closest.slot, layer: layer, locked: true, scratch: scratch)
+            } else {
+                let raw = graph.linkList(closest.slot, layer: layer)
+                (list, count) = (UnsafePointer(raw + 1), Int(raw.pointee))
+            }
+            if count > 0 {
+                visited.prefetch(list[0])
+                mms_prefetch(graph.code(list[0]), graph.prefetchBytes)
+            }
             for j in 0..<count {
                 let candidate = list[j]
-                if j + 1 < count { mms_prefetch(code(list[j + 1]), 128) }
-                if scratch.visited.testAndSet(candidate) { continue }
-                let d = codec.distance(query, code(candidate))
-                guard scratch.results.count < ef || d < bound else { continue }
-                scratch.candidates.push(Neighbor(distance: d, slot: candidate))
+                if j + 1 < count {
+                    visited.prefetch(list[j + 1])
+                    mms_prefetch(graph.code(list[j + 1]), graph.prefetchBytes)
+                }
+                if visited.testAndSet(candidate) { continue }
+                let d = graph.codec.distance(query, graph.code(candidate))
+                guard results.count < ef || d < bound else { continue }
+                candidates.push(Neighbor(distance: d, slot: candidate))
+                mms_prefetch(graph.linkList(candidates.top.slot, layer: layer), 64)
                 if acceptsAll || accept.accepts(candidate) {
-                    scratch.results.push(Neighbor(distance: d, slot: candidate))
-                    if scratch.results.count > ef { scratch.results.pop() }
-                    bound = scratch.results.top.distance
+                    results.push(Neighbor(distance: d, slot: candidate))
+                    if results.count > ef { results.pop() }
+                    bound = results.top.distance
                 }
             }
         }

@@ -100,6 +100,14 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
 
     // MARK: Node access
 
+    /// The graph's addresses and codec as one value, for a search loop to keep in registers.
+    @inline(__always)
+    var view: GraphView<Codec> {
+        GraphView(
+            arena: arena, nodeStride: nodeStride, linkOffset: linkOffset, upper: upper, upperBlockWords: upperBlockWords,
+            codec: codec, prefetchBytes: min(codec.codeBytes, 256))
+    }
+
     @inline(__always)
     func code(_ slot: UInt32) -> UnsafeMutableRawPointer { arena + Int(slot) * nodeStride }
 
@@ -213,3 +221,25 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// The read-only addresses a search needs, copied out of ``HNSWCore`` once per search.
+struct GraphView<Codec: VectorCodec> {
+    let arena: UnsafeMutableRawPointer
+    let nodeStride: Int
+    let linkOffset: Int
+    let upper: UnsafeMutablePointer<UnsafeMutablePointer<UInt32>?>
+    let upperBlockWords: Int
+    let codec: Codec
+    let prefetchBytes: Int
+
+    @inline(__always)
+    func code(_ slot: UInt32) -> UnsafeMutableRawPointer { arena + Int(slot) * nodeStride }
+
+    @inline(__always)
+    func linkList(_ slot: UInt32, layer: Int) -> UnsafeMutablePointer<UInt32> {
+        if layer == 0 {
+            return (arena + Int(slot) * nodeStride + linkOffset).assumingMemoryBound(to: UInt32.self)
+        }
+        return upper[Int(slot)]! + (layer - 1) * upperBlockWords
+    }
+}

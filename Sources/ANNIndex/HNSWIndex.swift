@@ -126,6 +126,14 @@ public final class HNSWIndex: VectorIndex {
                 kernels: kernels)
         }
         let chunk = 4096
+        lock.withWriteLock {
+            // Room for the whole batch at once, so capacity is exact rather than grown by halves.
+            switch graph {
+            case .float32(let g): g.reserve(g.nodeCount + ids.count)
+            case .float16(let g): g.reserve(g.nodeCount + ids.count)
+            case .int8(let g): g.reserve(g.nodeCount + ids.count)
+            }
+        }
         ids.withUnsafeBufferPointer { ids in
             var start = 0
             while start < ids.count {

@@ -12,14 +12,19 @@ struct Neighbor {
     }
 }
 
-/// A binary heap of neighbours on a buffer it owns and reuses.
+/// A binary heap of neighbours on a buffer it reuses.
 ///
-/// `Max` selects a max-heap (farthest on top: the bounded result set) or a
+/// `Order` selects a max-heap (farthest on top: the bounded result set) or a
 /// min-heap (closest on top: the candidate queue). Grows by doubling and
 /// never shrinks, so a scratch object reaches a steady state with no
-/// allocation per query. Not `Copyable`: exactly one owner frees the buffer.
+/// allocation per query.
+///
+/// A plain value over a pointer, so a search can hold it in a local variable
+/// (no exclusivity check per push, as a class property would need) and store
+/// it back when done. Its owner (``SearchScratch``) frees the buffer with
+/// ``deallocate()``; copies must not outlive a `grow`.
 @usableFromInline
-struct NeighborHeap<Order: HeapOrder>: ~Copyable {
+struct NeighborHeap<Order: HeapOrder> {
     @usableFromInline var storage: UnsafeMutablePointer<Neighbor>
     @usableFromInline var capacity: Int
     @usableFromInline var count: Int = 0
@@ -29,7 +34,8 @@ struct NeighborHeap<Order: HeapOrder>: ~Copyable {
         storage = .allocate(capacity: self.capacity)
     }
 
-    deinit { storage.deallocate() }
+    /// Frees the buffer; the heap must not be used afterwards.
+    func deallocate() { storage.deallocate() }
 
     @inlinable @inline(__always)
     var isEmpty: Bool { count == 0 }

@@ -1,3 +1,4 @@
+import CSearchKernels
 import Synchronization
 
 /// The memory one search (or one insertion) works in, reused from call to
@@ -43,6 +44,9 @@ final class SearchScratch: @unchecked Sendable {
     }
 
     deinit {
+        candidates.deallocate()
+        results.deallocate()
+        visited.deallocate()
         queryBuffer.deallocate()
         pivotBuffer.deallocate()
         floatBuffer.deallocate()
@@ -56,7 +60,10 @@ final class SearchScratch: @unchecked Sendable {
 /// The set of nodes a search has reached, cleared in O(1) by bumping an epoch
 /// (hnswlib's visited list): a node is visited when its mark equals the
 /// current epoch. Every 65,535 searches the marks are zeroed once.
-struct VisitedSet: ~Copyable {
+///
+/// A value over a pointer, like ``NeighborHeap``: a search copies it into a
+/// local, stores it back, and the owning scratch frees it.
+struct VisitedSet {
     private(set) var marks: UnsafeMutablePointer<UInt16>
     private(set) var capacity: Int
     private var epoch: UInt16 = 0
@@ -67,7 +74,7 @@ struct VisitedSet: ~Copyable {
         marks.initialize(repeating: 0, count: self.capacity)
     }
 
-    deinit { marks.deallocate() }
+    func deallocate() { marks.deallocate() }
 
     /// Starts a new search over `nodes` nodes: forgets every mark.
     @inline(__always)
@@ -85,6 +92,10 @@ struct VisitedSet: ~Copyable {
         }
         epoch += 1
     }
+
+    /// Asks for `node`'s mark to be brought into cache.
+    @inline(__always)
+    func prefetch(_ node: UInt32) { mms_prefetch(marks + Int(node), 1) }
 
     /// Marks `node`; returns whether it was already marked in this search.
     @inline(__always)

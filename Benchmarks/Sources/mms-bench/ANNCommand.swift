@@ -1,0 +1,229 @@
+import ANNIndex
+import ArgumentParser
+import Dispatch
+import Foundation
+import SearchCore
+import Tensor
+
+/// `mms-bench ann`: our HNSW index (f32, f16, i8 with re-scoring) against
+/// hnswlib, FAISS and usearch on the same files, in one run.
+struct ANNCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ann",
+        abstract: "HNSW recall and QPS against hnswlib, FAISS and usearch on a seeded 100k × 512 clustered set.",
+        discussion: """
+            Generates (once) a mixture of ~100 anisotropic clusters, L2-normalised, with exact ground truth, as
+            fvecs/ivecs under --data-dir; builds our index in f32, f16 and i8 (+ f32 re-scoring) on --threads
+            threads; times one batched search over all queries on one thread and on two for each ef; then runs
+            Benchmarks/anchors/ann_anchors.py on the same files with the same M and efConstruction.
+            """)
+
+    @Option(help: "Write the report as JSON to this file.") var json: String?
+    @Option(help: "Write a recall-vs-QPS plot (PNG) to this file.") var plot: String?
+    @Option(help: "Where the data set's fvecs/ivecs live.") var dataDir = "bench-data/ann"
+    @Option(help: "Base vectors.") var count = 100_000
+    @Option(help: "Queries.") var queries = 1_000
+    @Option(help: "Components per vector.") var dimension = 512
+    @Option(help: "Clusters in the mixture.") var clusters = 100
+    @Option(help: "Data set seed.") var seed: UInt64 = 42
+    @Option(help: "M (hnswlib's default).") var m = 16
+    @Option(help: "efConstruction (hnswlib's default).") var efConstruction = 200
+    @Option(help: "Build threads.") var threads = 2
+    @Option(help: "Comma-separated ef values.") var efs = "16,32,64,128,256"
+    @Option(help: "Timed repetitions of each batch; the best is reported.") var repeats = 3
+    @Option(help: "Our encodings to run (f32,f16,i8).") var encodings = "f32,f16,i8"
+    @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
+    @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/ann_anchors.py"
+    @Option(help: "Anchors to run (hnswlib,faiss,usearch,usearch-i8), or 'none'.") var anchors = "hnswlib,faiss,usearch,usearch-i8"
+
+    func run() throws {
+        let k = 10
+        let efList = efs.split(separator: ",").compactMap { Int($0) }
+        BLAS.threadCount = 1
+        print("data: \(count) × \(dimension), \(queries) queries, \(clusters) clusters, seed \(seed)")
+        let (data, files) = try ANNDataSet.load(
+            directory: dataDir, count: count, queries: queries, dimension: dimension, clusters: clusters, seed: seed,
+            truthK: 100)
+        var rows: [ANNRow] = []
+        var allocsPerQuery = Double.nan
+        var memory: [String: HNSWIndex.MemoryFootprint] = [:]
+        for name in encodings.split(separator: ",").map(String.init) {
+            let encoding: VectorEncoding
+            switch name {
+            case "f32": encoding = .float32
+            case "f16": encoding = .float16
+            case "i8": encoding = .int8
+            default: throw ANNBenchError("unknown encoding \(name)")
+            }
+            var configuration = HNSWIndex.Configuration()
+            configuration.m = m
+            configuration.efConstruction = efConstruction
+            configuration.encoding = encoding
+            configuration.buildThreads = threads
+            let index = try HNSWIndex(dimension: dimension, metric: .innerProduct, configuration: configuration)
+            let ids = (0..<data.count).map { VectorID(UInt64($0)) }
+            let start = Clock.now()
+            try index.add(data.base, ids: ids)
+            let buildSeconds = Double(Clock.now() - start) / 1e9
+            let footprint = index.memory
+            memory[name] = footprint
+            let lib = "mms-\(name)"
+            print("\(lib): built in \(String(format: "%.1f", buildSeconds)) s, \(footprint.total >> 20) MiB "
+                + "(graph \(footprint.graph >> 20), codes \(footprint.codes >> 20), rescoring \(footprint.rescoring >> 20))")
+            let runner = ANNRunner(index: index, data: data, k: k)
+            for ef in efList {
+                let recall = try runner.recall(ef: ef)
+                let qps1 = try runner.qps(ef: ef, threads: 1, repeats: repeats)
+                let qps2 = try runner.qps(ef: ef, threads: 2, repeats: repeats)
+                rows.append(ANNRow(
+                    lib: lib, ef: ef, recall: recall, qps1: qps1, qps2: qps2, buildSeconds: buildSeconds,
+                    memoryMB: Double(footprint.total) / 1_048_576))
+                print("  ef=\(ef): recall \(String(format: "%.4f", recall)), \(Int(qps1)) QPS (1 thread), \(Int(qps2)) (2 threads)")
+            }
+            if encoding == .float32 {
+                allocsPerQuery = try runner.allocationsPerQuery(ef: 64)
+                print("  allocations per query (steady state, ef 64): \(allocsPerQuery)")
+            }
+        }
+
+        if anchors != "none" {
+            let out = dataDir + "/anchors.json"
+            try runPython([
+                anchorScript, "run", "--base", files.base, "--queries", files.queries, "--groundtruth", files.truth,
+                "--out", out, "--m", String(m), "--ef-construction", String(efConstruction),
+                "--threads", String(threads), "--efs", efs, "--k", String(k), "--repeats", String(repeats),
+                "--libs", anchors,
+            ])
+            let decoded = try JSONDecoder().decode(AnchorFile.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
+            rows += decoded.results
+        }
+
+        let summary = ANNSummary.compute(rows: rows, memory: memory, allocsPerQuery: allocsPerQuery)
+        let report = ANNReport(
+            suite: "ann", machine: MachineInfo.current(kernels: Kernels.active.level.description), results: rows,
+            summary: summary)
+        report.printTable()
+        if let json {
+            try report.write(json: json)
+        }
+        if let plot {
+            let combined = dataDir + "/ann-combined.json"
+            try report.write(json: combined)
+            try runPython([anchorScript, "plot", "--results", combined, "--out", plot])
+        }
+    }
+
+    private func runPython(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ANNBenchError("\(python) \(arguments.prefix(2).joined(separator: " ")) exited with \(process.terminationStatus)")
+        }
+    }
+}
+
+/// One point of one library's curve.
+struct ANNRow: Codable {
+    var lib: String
+    var ef: Int
+    var recall: Double
+    var qps1: Double
+    var qps2: Double
+    var buildSeconds: Double
+    var memoryMB: Double
+
+    enum CodingKeys: String, CodingKey {
+        case lib, ef, recall, qps1, qps2
+        case buildSeconds = "build_s"
+        case memoryMB = "memory_mb"
+    }
+}
+
+struct AnchorFile: Decodable {
+    var results: [ANNRow]
+}
+
+/// Times batched searches on one index, allocation-free: buffers made once.
+///
+/// `@unchecked Sendable`: its stored properties are constants; the two
+/// threads of a timed run write disjoint query ranges of `hits` and `counts`.
+final class ANNRunner: @unchecked Sendable {
+    let index: HNSWIndex
+    let data: ANNDataSet
+    let k: Int
+    let hits: UnsafeMutablePointer<SearchHit>
+    let counts: UnsafeMutablePointer<Int>
+
+    init(index: HNSWIndex, data: ANNDataSet, k: Int) {
+        self.index = index
+        self.data = data
+        self.k = k
+        hits = .allocate(capacity: data.queryCount * k)
+        hits.initialize(repeating: SearchHit(id: 0, distance: 0), count: data.queryCount * k)
+        counts = .allocate(capacity: data.queryCount)
+        counts.initialize(repeating: 0, count: data.queryCount)
+    }
+
+    deinit {
+        hits.deallocate()
+        counts.deallocate()
+    }
+
+    /// Searches queries `range` into the shared buffers (disjoint parts per thread).
+    func search(_ range: Range<Int>, ef: Int) throws {
+        let d = data.dimension
+        try data.queries.withUnsafeBufferPointer { queries in
+            try index.search(
+                batch: UnsafeBufferPointer(rebasing: queries[(range.lowerBound * d)..<(range.upperBound * d)]), k: k,
+                ef: ef, filter: NoFilter(),
+                into: UnsafeMutableBufferPointer(start: hits + range.lowerBound * k, count: range.count * k),
+                counts: UnsafeMutableBufferPointer(start: counts + range.lowerBound, count: range.count))
+        }
+    }
+
+    func recall(ef: Int) throws -> Double {
+        let n = data.queryCount
+        try search(0..<n, ef: ef)
+        var found = 0
+        for q in 0..<n {
+            let truth = Set(data.truth[q].prefix(k))
+            for j in 0..<counts[q] where truth.contains(Int32(hits[q * k + j].id.rawValue)) { found += 1 }
+        }
+        return Double(found) / Double(n * k)
+    }
+
+    /// Best-of-`repeats` queries per second, the batch split over `threads` threads.
+    func qps(ef: Int, threads: Int, repeats: Int) throws -> Double {
+        let n = data.queryCount
+        func once() throws -> Double {
+            let start = Clock.now()
+            if threads == 1 {
+                try search(0..<n, ef: ef)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: threads) { t in
+                    try? self.search((t * n / threads)..<((t + 1) * n / threads), ef: ef)
+                }
+            }
+            return Double(Clock.now() - start) / 1e9
+        }
+        _ = try once()
+        var best = Double.infinity
+        for _ in 0..<repeats { best = min(best, try once()) }
+        return Double(n) / best
+    }
+
+    /// Heap allocations per query over one steady-state batch on one thread.
+    func allocationsPerQuery(ef: Int) throws -> Double {
+        let n = data.queryCount
+        try search(0..<n, ef: ef)  // warm the scratch pool
+        var failure: Error?
+        let allocations = AllocationCounter.measure {
+            do { try search(0..<n, ef: ef) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return Double(allocations) / Double(n)
+    }
+}
