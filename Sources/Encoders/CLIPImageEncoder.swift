@@ -1,0 +1,284 @@
+import SearchCore
+import Tensor
+
+/// CLIP's image tower, a vision transformer (Dosovitskiy et al. 2021;
+/// Radford et al. 2021): patches embedded by one GEMM, a class token,
+/// positional embeddings, a layer norm, pre-LN blocks, a layer norm on the
+/// class token's state, a linear projection.
+///
+/// Takes ``SearchCore/ImageInput/preprocessed(_:width:height:)`` pixels —
+/// channels first, normalised as the model expects (decoding and
+/// preprocessing come with the image pipeline). At the trained size the
+/// positional embeddings are used as stored; at another size the patch
+/// positions are resampled to the new grid by bicubic interpolation
+/// (PyTorch's `interpolate(mode="bicubic", align_corners=False)`, as Hugging
+/// Face's `interpolate_pos_encoding` and open_clip's `resize_pos_embed` do
+/// when enlarging; no antialiasing when shrinking). As in a strided
+/// convolution, pixels past the last whole patch are ignored.
+///
+/// ```swift
+/// let configuration = try CLIPConfiguration(huggingFaceConfigPath: "config.json")
+/// let images = try CLIPImageEncoder(
+///     weights: SafetensorsFile(path: "model.safetensors"), configuration: configuration.vision)
+/// let e = try images.embed(.preprocessed(pixels, width: 224, height: 224))
+/// ```
+public struct CLIPImageEncoder: ImageEncoder {
+    public let configuration: CLIPVisionConfiguration
+    public let naming: CLIPNaming
+    public let normalizes: Bool
+    /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
+    public var threadCount: Int?
+    /// The largest input accepted, in pixels (width × height).
+    public var maximumPixelCount = 4096 * 4096
+
+    /// `[width, 3·p·p]`: the patch convolution as a matrix, rows in (channel, y, x) order.
+    let patchWeight: Tensor<Float>
+    let classEmbedding: Tensor<Float>
+    /// `[1 + grid², width]`.
+    let positionEmbeddings: Tensor<Float>
+    let preNormWeight, preNormBias: Tensor<Float>
+    let postNormWeight, postNormBias: Tensor<Float>
+    /// `[embeddingDimension, width]`.
+    let projection: Tensor<Float>
+    let stack: TransformerStack
+
+    public var dimension: Int { configuration.embeddingDimension }
+
+    /// Loads the image tower from a whole-CLIP (or vision-only) weight file, in
+    /// either naming (detected when nil). The text tower's tensors and
+    /// `logit_scale` are skipped; anything else unexpected is an error.
+    public init(
+        weights: consuming SafetensorsFile, configuration: CLIPVisionConfiguration, naming: CLIPNaming? = nil,
+        normalizes: Bool = true
+    ) throws(SearchError) {
+        try configuration.geometry.validate("CLIP vision configuration")
+        let w = configuration.width, p = configuration.patchSize, e = configuration.embeddingDimension
+        let positions = configuration.gridSize * configuration.gridSize + 1
+        guard configuration.gridSize > 0 else {
+            throw SearchError(.invalidArgument, "image size \(configuration.imageSize) is smaller than the patch \(p)")
+        }
+        let naming = try CLIPNaming.resolve(naming, weights.header)
+        var loader = WeightLoader(file: weights)
+        switch naming {
+        case .openAI:
+            patchWeight = try loader.take("visual.conv1.weight", shape: [w, 3, p, p]).reshaped([w, 3 * p * p])
+            classEmbedding = try loader.take("visual.class_embedding", elementsOf: [w])
+            positionEmbeddings = try loader.take("visual.positional_embedding", shape: [positions, w])
+            preNormWeight = try loader.take("visual.ln_pre.weight", shape: [w])
+            preNormBias = try loader.take("visual.ln_pre.bias", shape: [w])
+            postNormWeight = try loader.take("visual.ln_post.weight", shape: [w])
+            postNormBias = try loader.take("visual.ln_post.bias", shape: [w])
+            projection = transposed(try loader.take("visual.proj", shape: [w, e]))
+            stack = try TransformerStack(loading: &loader, keys: .openAI("visual."), geometry: configuration.geometry)
+            try loader.finish(
+                ignoringPrefixes: ["transformer.", "token_embedding.", "ln_final."],
+                ignoringKeys: ["logit_scale", "positional_embedding", "text_projection", "attn_mask"])
+        case .huggingFace:
+            patchWeight = try loader.take("vision_model.embeddings.patch_embedding.weight", shape: [w, 3, p, p])
+                .reshaped([w, 3 * p * p])
+            classEmbedding = try loader.take("vision_model.embeddings.class_embedding", elementsOf: [w])
+            positionEmbeddings = try loader.take("vision_model.embeddings.position_embedding.weight", shape: [positions, w])
+            preNormWeight = try loader.take("vision_model.pre_layrnorm.weight", shape: [w])
+            preNormBias = try loader.take("vision_model.pre_layrnorm.bias", shape: [w])
+            postNormWeight = try loader.take("vision_model.post_layernorm.weight", shape: [w])
+            postNormBias = try loader.take("vision_model.post_layernorm.bias", shape: [w])
+            projection = try loader.take("visual_projection.weight", shape: [e, w])
+            stack = try TransformerStack(
+                loading: &loader, keys: .huggingFaceCLIP("vision_model."), geometry: configuration.geometry)
+            try loader.finish(
+                ignoringPrefixes: ["text_model.", "text_projection."],
+                ignoringKeys: ["logit_scale", "vision_model.embeddings.position_ids"])
+        }
+        self.configuration = configuration
+        self.naming = naming
+        self.normalizes = normalizes
+    }
+
+    /// Embeds `images` into `output`, `images.count × dimension` floats.
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/unsupportedFormat`` for encoded
+    ///   or RGB input (pass preprocessed pixels);
+    ///   ``SearchCore/SearchError/Code/dimensionMismatch`` when a pixel array
+    ///   is not `3 × width × height` or `output` has the wrong size;
+    ///   ``SearchCore/SearchError/Code/invalidArgument`` for an image smaller
+    ///   than one patch; ``SearchCore/SearchError/Code/resourceLimit`` past
+    ///   ``maximumPixelCount``.
+    public func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws {
+        var batch: [(pixels: [Float], width: Int, height: Int)] = []
+        batch.reserveCapacity(images.count)
+        for image in images {
+            guard case .preprocessed(let pixels, let width, let height) = image else {
+                throw SearchError(
+                    .unsupportedFormat,
+                    "CLIPImageEncoder takes preprocessed pixels (ImageInput.preprocessed); decoding and resizing are done by the image pipeline")
+            }
+            batch.append((pixels, width, height))
+        }
+        try embed(batch, into: output)
+    }
+
+    /// Embeds channels-first pixel arrays of any sizes (each at least one patch).
+    func embed(_ images: [(pixels: [Float], width: Int, height: Int)], into output: UnsafeMutableBufferPointer<Float>)
+        throws(SearchError)
+    {
+        let w = configuration.width, p = configuration.patchSize
+        try SearchError.checkDimension(output.count, expected: images.count * configuration.embeddingDimension, "the output buffer")
+        var sequences: [Range<Int>] = []
+        var tokens = 0
+        for image in images {
+            let (count, overflow) = image.width.multipliedReportingOverflow(by: image.height)
+            guard image.width > 0, image.height > 0, !overflow, count <= maximumPixelCount else {
+                throw SearchError(
+                    .resourceLimit, "a \(image.width)×\(image.height) input is outside 1…\(maximumPixelCount) pixels")
+            }
+            try SearchError.checkDimension(
+                image.pixels.count, expected: 3 * count, "a \(image.width)×\(image.height) preprocessed image")
+            guard image.width >= p, image.height >= p else {
+                throw SearchError(.invalidArgument, "a \(image.width)×\(image.height) image is smaller than one \(p)×\(p) patch")
+            }
+            let length = 1 + (image.width / p) * (image.height / p)
+            sequences.append(tokens..<(tokens + length))
+            tokens += length
+        }
+        guard tokens > 0 else { return }
+        if let threadCount { BLAS.threadCount = threadCount }
+        var x = [Float](repeating: 0, count: tokens * w)
+        var scratch = TransformerScratch()
+        var columns: [Float] = []
+        var classStates = [Float](repeating: 0, count: images.count * w)
+        var resampled: (grid: (Int, Int), positions: Tensor<Float>)?
+        x.withUnsafeMutableBufferPointer { xb in
+            let x = xb.baseAddress!
+            for (image, sequence) in zip(images, sequences) {
+                let gh = image.height / p, gw = image.width / p
+                let positions: Tensor<Float>
+                if gh == configuration.gridSize && gw == configuration.gridSize {
+                    positions = positionEmbeddings
+                } else if let r = resampled, r.grid == (gh, gw) {
+                    positions = r.positions
+                } else {
+                    positions = resampledPositions(rows: gh, columns: gw)
+                    resampled = ((gh, gw), positions)
+                }
+                embedPatches(image, into: x + sequence.lowerBound * w, columns: &columns)
+                positions.withUnsafeBufferPointer { pos in
+                    classEmbedding.withUnsafeBufferPointer { cls in
+                        let first = x + sequence.lowerBound * w
+                        for j in 0..<w { first[j] = cls[j] + pos[j] }
+                        for t in 1..<sequence.count {
+                            let row = first + t * w, q = pos.baseAddress! + t * w
+                            for j in 0..<w { row[j] += q[j] }
+                        }
+                    }
+                }
+            }
+            preNormWeight.withUnsafeBufferPointer { g in
+                preNormBias.withUnsafeBufferPointer { b in
+                    for t in 0..<tokens {
+                        FastMath.layerNorm(
+                            x + t * w, count: w, gamma: g.baseAddress!, beta: b.baseAddress!,
+                            epsilon: configuration.layerNormEpsilon)
+                    }
+                }
+            }
+            stack(x, sequences: sequences, scratch: &scratch)
+            classStates.withUnsafeMutableBufferPointer { states in
+                postNormWeight.withUnsafeBufferPointer { g in
+                    postNormBias.withUnsafeBufferPointer { b in
+                        for (i, s) in sequences.enumerated() {
+                            let state = states.baseAddress! + i * w
+                            state.update(from: x + s.lowerBound * w, count: w)
+                            FastMath.layerNorm(
+                                state, count: w, gamma: g.baseAddress!, beta: b.baseAddress!,
+                                epsilon: configuration.layerNormEpsilon)
+                        }
+                    }
+                }
+                project(states.baseAddress!, count: images.count, projection, into: output, normalizes: normalizes)
+            }
+        }
+    }
+
+    /// Writes each patch's embedding into rows 1… of `sequence` (row 0 is the class token):
+    /// the patches gathered into a `[patches, 3·p·p]` matrix, times the convolution weights.
+    private func embedPatches(
+        _ image: (pixels: [Float], width: Int, height: Int), into sequence: UnsafeMutablePointer<Float>,
+        columns: inout [Float]
+    ) {
+        let p = configuration.patchSize, w = configuration.width
+        let gh = image.height / p, gw = image.width / p
+        let patchLength = 3 * p * p
+        let needed = gh * gw * patchLength
+        if columns.count < needed { columns = [Float](repeating: 0, count: needed) }
+        columns.withUnsafeMutableBufferPointer { cols in
+            image.pixels.withUnsafeBufferPointer { pixels in
+                let plane = image.width * image.height
+                for i in 0..<gh {
+                    for j in 0..<gw {
+                        var out = cols.baseAddress! + (i * gw + j) * patchLength
+                        for c in 0..<3 {
+                            for ky in 0..<p {
+                                let source = pixels.baseAddress! + c * plane + (i * p + ky) * image.width + j * p
+                                out.update(from: source, count: p)
+                                out += p
+                            }
+                        }
+                    }
+                }
+            }
+            patchWeight.withUnsafeBufferPointer { weight in
+                BLAS.sgemm(
+                    m: gh * gw, n: w, k: patchLength, a: cols.baseAddress!, lda: patchLength,
+                    b: weight.baseAddress!, ldb: patchLength, transposeB: true,
+                    c: sequence + w, ldc: w)
+            }
+        }
+    }
+
+    /// The positional embeddings for a `rows × columns` grid: the class
+    /// position as stored, the patch positions resampled bicubically.
+    func resampledPositions(rows: Int, columns: Int) -> Tensor<Float> {
+        let w = configuration.width, g = configuration.gridSize
+        var result = Tensor<Float>(shape: [1 + rows * columns, w])
+        positionEmbeddings.withUnsafeBufferPointer { source in
+            result.withUnsafeMutableBufferPointer { target in
+                for j in 0..<w { target[j] = source[j] }
+                let ys = Bicubic.taps(input: g, output: rows)
+                let xs = Bicubic.taps(input: g, output: columns)
+                for r in 0..<rows {
+                    for c in 0..<columns {
+                        let out = target.baseAddress! + (1 + r * columns + c) * w
+                        for j in 0..<w { out[j] = 0 }
+                        for (yi, yw) in ys[r] {
+                            for (xi, xw) in xs[c] {
+                                let weight = yw * xw
+                                let from = source.baseAddress! + (1 + yi * g + xi) * w
+                                for j in 0..<w { out[j] += weight * from[j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return result
+    }
+}
+
+/// PyTorch's bicubic resampling weights (`align_corners=False`, A = −0.75,
+/// source indices clamped at the borders).
+enum Bicubic {
+    /// For each output index, four (input index, weight) taps.
+    static func taps(input: Int, output: Int) -> [[(Int, Float)]] {
+        let scale = Double(input) / Double(output)
+        let a = -0.75
+        func near(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }
+        func far(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }
+        return (0..<output).map { o in
+            let source = scale * (Double(o) + 0.5) - 0.5
+            let base = Int(source.rounded(.down))
+            let t = source - Double(base)
+            let weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+            return (0..<4).map { k in (min(max(base - 1 + k, 0), input - 1), Float(weights[k])) }
+        }
+    }
+}

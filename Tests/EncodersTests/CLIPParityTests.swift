@@ -1,0 +1,172 @@
+import Encoders
+import Foundation
+import SearchCore
+import Testing
+
+/// Tiny seeded CLIP models in both namings against the libraries that made
+/// them (open_clip with QuickGELU in BF16; transformers' CLIPModel with GELU
+/// in F16). The weights in the files are exactly those the references ran,
+/// so the only differences are float summation order and our `exp`/`erf`
+/// approximations: 1e-4 on unit vectors is a hundred times that.
+@Suite("CLIP parity (tiny seeded models)")
+struct CLIPParityTests {
+    struct Reference: Decodable {
+        struct Pixels: Decodable {
+            var shape: [Int]
+            var pixels: [Float]
+        }
+        struct Expected: Decodable {
+            var image_embeddings: [Float]
+            var text_embeddings: [Float]
+            var larger_image_embedding: [Float]?
+        }
+        var texts: [String]
+        var token_ids: [[Int32]]
+        var images: Pixels
+        var larger_image: Pixels
+        var openai: Expected
+        var huggingface: Expected
+    }
+
+    static let tolerance: Float = 1e-4
+
+    static func images(_ p: Reference.Pixels) -> [ImageInput] {
+        let (n, h, w) = (p.shape[0], p.shape[2], p.shape[3])
+        let size = 3 * h * w
+        return (0..<n).map { .preprocessed(Array(p.pixels[(size * $0)..<(size * ($0 + 1))]), width: w, height: h) }
+    }
+
+    /// A tokenizer for the text towers; the ids come from the fixture, so any merges file of the right size works.
+    static func tokenizer() throws -> CLIPTokenizer {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mms-synthetic-merges.txt").path
+        if let merges = TestModels.clipMerges { return try CLIPTokenizer(mergesPath: merges) }
+        // Without the real file: a synthetic merge list of the right length (ids are given explicitly here).
+        var lines = ["#version: 0.2"]
+        let letters = (UInt8(ascii: "a")...UInt8(ascii: "z")).map { String(UnicodeScalar($0)) }
+        var made = letters
+        var i = 0
+        while lines.count <= CLIPTokenizer.mergeCount {
+            let left = made[i % made.count], right = letters[(i / made.count) % letters.count]
+            lines.append("\(left) \(right)")
+            made.append(left + right)
+            i += 1
+        }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return try CLIPTokenizer(mergesPath: path)
+    }
+
+    func check(naming: String, config: CLIPConfiguration, expected: Reference.Expected, reference: Reference) throws {
+        let weights = try Fixtures.path("\(naming)/model.safetensors")
+        let images = try CLIPImageEncoder(weights: SafetensorsFile(path: weights), configuration: config.vision)
+        var out = [Float](repeating: 0, count: 3 * images.dimension)
+        try out.withUnsafeMutableBufferPointer { try images.embed(images: Self.images(reference.images), into: $0) }
+        let imageDiff = maxAbsDifference(out, expected.image_embeddings)
+        #expect(imageDiff <= Self.tolerance, "\(naming) image embeddings differ by \(imageDiff)")
+
+        let text = try CLIPTextEncoder(
+            weights: SafetensorsFile(path: weights), configuration: config.text, tokenizer: Self.tokenizer())
+        var textOut = [Float](repeating: 0, count: reference.token_ids.count * text.dimension)
+        try textOut.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: reference.token_ids, into: $0) }
+        let textDiff = maxAbsDifference(textOut, expected.text_embeddings)
+        #expect(textDiff <= Self.tolerance, "\(naming) text embeddings differ by \(textDiff)")
+
+        // Zero-padded to the context, as open_clip's tokenize returns them: the same embeddings.
+        let padded = reference.token_ids.map { $0 + [Int32](repeating: 0, count: 77 - $0.count) }
+        var paddedOut = [Float](repeating: 0, count: textOut.count)
+        try paddedOut.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: padded, into: $0) }
+        #expect(maxAbsDifference(paddedOut, textOut) == 0)
+        print("CLIP parity \(naming): image max |Δ| \(imageDiff), text max |Δ| \(textDiff)")
+    }
+
+    @Test("open_clip / OpenAI naming, QuickGELU, BF16 weights: image and text within 1e-4")
+    func openAINaming() throws {
+        let reference = try Fixtures.json(Reference.self, "clip_reference.json")
+        let config = try CLIPConfiguration(openCLIPConfigPath: Fixtures.path("clip_openai/open_clip_config.json"))
+        #expect(config.vision.activation == .quickGELU)
+        try check(naming: "clip_openai", config: config, expected: reference.openai, reference: reference)
+    }
+
+    @Test("Hugging Face CLIPModel naming, GELU, F16 weights: image and text within 1e-4")
+    func huggingFaceNaming() throws {
+        let reference = try Fixtures.json(Reference.self, "clip_reference.json")
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        #expect(config.vision.activation == .gelu)
+        #expect(config.text.poolingTokenID == 49407)
+        try check(naming: "clip_hf", config: config, expected: reference.huggingface, reference: reference)
+    }
+
+    @Test("another input size: positional embeddings resampled bicubically, as interpolate_pos_encoding")
+    func interpolatedPositions() throws {
+        let reference = try Fixtures.json(Reference.self, "clip_reference.json")
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        let images = try CLIPImageEncoder(
+            weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
+        let e = try images.embed(Self.images(reference.larger_image)[0])
+        let diff = maxAbsDifference(e.values, try #require(reference.huggingface.larger_image_embedding))
+        #expect(diff <= Self.tolerance, "interpolated embedding differs by \(diff)")
+    }
+
+    @Test("a batch of mixed sizes gives each image the embedding it gets alone")
+    func mixedBatch() throws {
+        let reference = try Fixtures.json(Reference.self, "clip_reference.json")
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        let encoder = try CLIPImageEncoder(
+            weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
+        let inputs = [Self.images(reference.larger_image)[0]] + Self.images(reference.images)
+        var batch = [Float](repeating: 0, count: inputs.count * encoder.dimension)
+        try batch.withUnsafeMutableBufferPointer { try encoder.embed(images: inputs, into: $0) }
+        for (i, input) in inputs.enumerated() {
+            let alone = try encoder.embed(input).values
+            #expect(maxAbsDifference(alone, batch[(i * encoder.dimension)..<((i + 1) * encoder.dimension)]) <= 1e-6)
+        }
+    }
+
+    @Test("encoded or RGB input, a wrong pixel count, a tiny image and a wrong output size are typed errors")
+    func badImageInput() throws {
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        let encoder = try CLIPImageEncoder(
+            weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
+        func code(_ input: ImageInput, outputCount: Int? = nil) -> SearchError.Code? {
+            var out = [Float](repeating: 0, count: outputCount ?? encoder.dimension)
+            do {
+                try out.withUnsafeMutableBufferPointer { try encoder.embed(images: [input], into: $0) }
+                return nil
+            } catch let error as SearchError {
+                return error.code
+            } catch {
+                return nil
+            }
+        }
+        #expect(code(.encoded([0xFF, 0xD8])) == .unsupportedFormat)
+        #expect(code(.rgb(try RGBImage(width: 1, height: 1, pixels: [0, 0, 0]))) == .unsupportedFormat)
+        #expect(code(.preprocessed([0, 1, 2], width: 32, height: 32)) == .dimensionMismatch)
+        #expect(code(.preprocessed([Float](repeating: 0, count: 3 * 16), width: 4, height: 4)) == .invalidArgument)
+        #expect(code(.preprocessed([Float](repeating: 0, count: 3 * 32 * 32), width: 32, height: 32), outputCount: 3) == .dimensionMismatch)
+    }
+
+    @Test("a text tower with the wrong geometry is a shape error naming the tensor")
+    func wrongGeometry() throws {
+        var config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        config.vision.mlpWidth = 96
+        #expect {
+            _ = try CLIPImageEncoder(
+                weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
+        } throws: { error in
+            guard let e = error as? SearchError else { return false }
+            return e.code == .dimensionMismatch && e.message.contains("fc1.weight") && e.message.contains("[128, 32]")
+        }
+    }
+
+    @Test("weights of one naming read as the other: the missing key is named")
+    func wrongNaming() throws {
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        #expect {
+            _ = try CLIPImageEncoder(
+                weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision,
+                naming: .openAI)
+        } throws: { error in
+            guard let e = error as? SearchError else { return false }
+            return e.code == .corruptData && e.message.contains("visual.conv1.weight")
+        }
+    }
+}
