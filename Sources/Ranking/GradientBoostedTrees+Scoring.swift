@@ -20,7 +20,7 @@ extension GradientBoostedTrees {
         guard rowCount > 0, let rowBase = rows.baseAddress, let outBase = output.baseAddress else { return }
         outBase.update(repeating: 0, count: rowCount * outputCount)
         switch hardestKind {
-        case .numerical: accumulate(NumericalRule.self, rowBase, rowCount, outBase)
+        case .numerical: accumulateFast(rowBase, rowCount, outBase)
         case .numericalZeroMissing: accumulate(ZeroMissingRule.self, rowBase, rowCount, outBase)
         case .categorical: accumulate(AnyNodeRule.self, rowBase, rowCount, outBase)
         }
@@ -125,8 +125,8 @@ extension GradientBoostedTrees {
         for l in 0..<count { cursor[l] = tree.root }
         for _ in 0..<tree.depth {
             for l in 0..<count {
-                let node = nodes[Int(cursor[l])]
-                let x = block[l * stride + Int(node.feature)]
+                let node = nodes[Int(truncatingIfNeeded: cursor[l])]
+                let x = block[l &* stride &+ Int(truncatingIfNeeded: node.feature)]
                 cursor[l] = Rule.next(node, x, bits)
             }
         }
@@ -144,9 +144,19 @@ protocol DecisionRule {
 enum NumericalRule: DecisionRule {
     @inline(__always) @usableFromInline
     static func next(_ node: GradientBoostedTrees.Node, _ x: Double, _ bits: UnsafePointer<UInt32>) -> Int32 {
-        let right = (x > node.threshold) || (x.isNaN && node.nanRight != 0)
-        return right ? node.right : node.left
+        // Branch-free: the comparisons become flags (setcc), the choice a mask,
+        // so a mispredicted split costs nothing.
+        let greater = unsafeBitCast(x > node.threshold, to: UInt8.self)
+        let nan = unsafeBitCast(x.isNaN, to: UInt8.self)
+        return pick(node, greater | (nan & node.nanRight))
     }
+}
+
+/// `node.right` when `right` is 1, `node.left` when 0, without a branch.
+@inline(__always) @usableFromInline
+func pick(_ node: GradientBoostedTrees.Node, _ right: UInt8) -> Int32 {
+    let mask = 0 &- Int32(truncatingIfNeeded: right)
+    return node.left ^ ((node.left ^ node.right) & mask)
 }
 
 /// Adds the Zero missing type: |x| ≤ 1e-35 goes to the default side.
@@ -154,11 +164,14 @@ enum NumericalRule: DecisionRule {
 enum ZeroMissingRule: DecisionRule {
     @inline(__always) @usableFromInline
     static func next(_ node: GradientBoostedTrees.Node, _ x: Double, _ bits: UnsafePointer<UInt32>) -> Int32 {
-        let isZero = x >= -GradientBoostedTrees.zeroThreshold && x <= GradientBoostedTrees.zeroThreshold
-        let zeroCase = node.kind == .numericalZeroMissing && isZero
-        let right =
-            zeroCase ? node.zeroRight != 0 : ((x > node.threshold) || (x.isNaN && node.nanRight != 0))
-        return right ? node.right : node.left
+        let greater = unsafeBitCast(x > node.threshold, to: UInt8.self)
+        let nan = unsafeBitCast(x.isNaN, to: UInt8.self)
+        let plain = greater | (nan & node.nanRight)
+        let zeroKind = unsafeBitCast(node.kind == .numericalZeroMissing, to: UInt8.self)
+        let isZero = unsafeBitCast(abs(x) <= GradientBoostedTrees.zeroThreshold, to: UInt8.self) & zeroKind
+        // isZero is 0 or 1: take zeroRight when set, the plain decision otherwise.
+        let choice = (isZero & node.zeroRight) | ((isZero ^ 1) & plain)
+        return pick(node, choice)
     }
 }
 

@@ -79,6 +79,9 @@ public struct GradientBoostedTrees: Sendable {
     @usableFromInline var categoryBits: [UInt32]
     /// How hard the model's nodes are to decide; picks the scoring loop once.
     @usableFromInline var hardestKind: NodeKind
+    /// For models of plain numerical splits: the nodes in the layout of the
+    /// branch-free fast path (see `GradientBoostedTrees+FastPath.swift`); empty otherwise.
+    @usableFromInline var fastNodes: [FastNode] = []
 
     /// The number of features a row must have (LightGBM's `max_feature_idx + 1`).
     public let featureCount: Int
@@ -114,5 +117,6 @@ public struct GradientBoostedTrees: Sendable {
         var hardest = NodeKind.numerical
         for node in nodes where node.kind.rawValue > hardest.rawValue { hardest = node.kind }
         self.hardestKind = hardest
+        if hardest == .numerical { self.fastNodes = Self.fastLayout(nodes, featureCount: featureCount) }
     }
 }
