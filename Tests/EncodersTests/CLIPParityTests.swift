@@ -36,8 +36,12 @@ struct CLIPParityTests {
         return (0..<n).map { .preprocessed(Array(p.pixels[(size * $0)..<(size * ($0 + 1))]), width: w, height: h) }
     }
 
+    static let sharedTokenizer = Result { try makeTokenizer() }
+
     /// A tokenizer for the text towers; the ids come from the fixture, so any merges file of the right size works.
-    static func tokenizer() throws -> CLIPTokenizer {
+    static func tokenizer() throws -> CLIPTokenizer { try sharedTokenizer.get() }
+
+    static func makeTokenizer() throws -> CLIPTokenizer {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("mms-synthetic-merges.txt").path
         if let merges = TestModels.clipMerges { return try CLIPTokenizer(mergesPath: merges) }
         // Without the real file: a synthetic merge list of the right length (ids are given explicitly here).

@@ -26,3 +26,45 @@ struct MiniLMTests {
         print("MiniLM cosines:", cosine(row(0), row(1)), cosine(row(1), row(2)), cosine(row(0), row(3)))
     }
 }
+
+extension MiniLMTests {
+    struct Reference: Decodable {
+        var texts: [String]
+        var ids: [[Int32]]
+        var embeddings: [[Float]]
+    }
+
+    @Test("every embedding within cosine 0.9999 of transformers' (mean pooling, L2), ids identical, batch = one by one")
+    func referenceEmbeddings() throws {
+        let encoder = try encoder
+        let reference = try Fixtures.json(Reference.self, "minilm_reference.json")
+        #expect(reference.texts.map(encoder.tokenizer.encode) == reference.ids)
+        let batch = try encoder.embed(texts: reference.texts)
+        let d = encoder.dimension
+        var worst = 1.0
+        for (i, expected) in reference.embeddings.enumerated() {
+            let ours = batch[(i * d)..<((i + 1) * d)]
+            worst = min(worst, cosine(ours, expected))
+            if i < 4 {
+                let alone = try encoder.embed(reference.texts[i]).values
+                #expect(maxAbsDifference(alone, ours) <= 1e-6)
+            }
+        }
+        #expect(worst >= 0.9999)
+        print("MiniLM: lowest cosine to the reference \(worst) over \(reference.texts.count) texts")
+    }
+
+    @Test("concurrent tasks share one encoder and get the same embeddings")
+    func concurrentUse() async throws {
+        let encoder = try encoder
+        let texts = ["a photo of a cat", "a man in a space suit", "a kitten sitting on a table", "中文 and emoji 🐱"]
+        let serial = try encoder.embed(texts: texts)
+        let results = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for i in 0..<8 {
+                group.addTask { (i, try encoder.embed(texts: texts)) }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        for (_, values) in results { #expect(maxAbsDifference(values, serial) == 0) }
+    }
+}
