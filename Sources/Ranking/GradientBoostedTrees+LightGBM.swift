@@ -217,6 +217,9 @@ extension GradientBoostedTrees {
                         "LightGBM tree \(name): node \(i) splits on feature \(feature); the model has \(featureCount)")
                 }
                 let categorical = decision & 1 != 0
+                guard categorical || !thresholds[i].isNaN else {
+                    throw SearchError(.corruptData, "LightGBM tree \(name): node \(i) has threshold \(thresholds[i])")
+                }
                 let defaultLeft = decision & 2 != 0
                 let missing = (decision >> 2) & 3
                 var node = Node(

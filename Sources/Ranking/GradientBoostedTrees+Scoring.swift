@@ -20,7 +20,8 @@ extension GradientBoostedTrees {
         guard rowCount > 0, let rowBase = rows.baseAddress, let outBase = output.baseAddress else { return }
         outBase.update(repeating: 0, count: rowCount * outputCount)
         switch hardestKind {
-        case .numerical: accumulateFast(rowBase, rowCount, outBase)
+        case .numerical where !fastNodes.isEmpty: accumulateFast(rowBase, rowCount, outBase)
+        case .numerical: accumulate(NumericalRule.self, rowBase, rowCount, outBase)
         case .numericalZeroMissing: accumulate(ZeroMissingRule.self, rowBase, rowCount, outBase)
         case .categorical: accumulate(AnyNodeRule.self, rowBase, rowCount, outBase)
         }
@@ -77,7 +78,7 @@ extension GradientBoostedTrees {
 
     /// Lanes of rows walked through one tree in lockstep, so their dependent
     /// loads overlap instead of waiting on each other.
-    @usableFromInline static var lanes: Int { 16 }
+    @usableFromInline static var lanes: Int { 32 }
 
     /// Tree by tree (its nodes stay in L1), then block by block of rows: each
     /// block's lanes take exactly `depth` steps, leaves leading to themselves,

@@ -82,6 +82,10 @@ public struct GradientBoostedTrees: Sendable {
     /// For models of plain numerical splits: the nodes in the layout of the
     /// branch-free fast path (see `GradientBoostedTrees+FastPath.swift`); empty otherwise.
     @usableFromInline var fastNodes: [FastNode] = []
+    /// Leaf values indexed like ``fastNodes``.
+    @usableFromInline var fastValues: [Double] = []
+    /// Tree roots in ``fastNodes``.
+    @usableFromInline var fastRoots: [Int32] = []
 
     /// The number of features a row must have (LightGBM's `max_feature_idx + 1`).
     public let featureCount: Int
@@ -117,6 +121,14 @@ public struct GradientBoostedTrees: Sendable {
         var hardest = NodeKind.numerical
         for node in nodes where node.kind.rawValue > hardest.rawValue { hardest = node.kind }
         self.hardestKind = hardest
-        if hardest == .numerical { self.fastNodes = Self.fastLayout(nodes, featureCount: featureCount) }
+        // The fast path's widening needs thresholds strictly inside the finite
+        // range or +∞ (LightGBM writes `inf` for "everything but NaN" splits).
+        let fastEligible = nodes.allSatisfy { n in
+            n.threshold == .infinity || (n.threshold > -.greatestFiniteMagnitude && n.threshold < .greatestFiniteMagnitude)
+        }
+        if hardest == .numerical && fastEligible {
+            (fastNodes, fastValues, fastRoots) = Self.fastLayout(
+                nodes, values: leafValues, trees: trees, featureCount: featureCount)
+        }
     }
 }
