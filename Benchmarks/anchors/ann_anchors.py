@@ -107,7 +107,10 @@ class UsearchAnchor:
         self.name = "usearch" if dtype == "f32" else f"usearch-{dtype}"
 
     def build(self, base, threads):
-        self.index = self.Index(ndim=self.dim, metric="ip", dtype=self.dtype, connectivity=self.m,
+        # The vectors are unit length, so "cos" ranks exactly as "ip"; usearch's int8 cast is
+        # meant for cosine (it scales each vector by 127/|x|), so i8 runs with "cos".
+        metric = "ip" if self.dtype == "f32" else "cos"
+        self.index = self.Index(ndim=self.dim, metric=metric, dtype=self.dtype, connectivity=self.m,
                                 expansion_add=self.ef_construction, expansion_search=64)
         self.index.add(np.arange(len(base)), base, threads=threads)
 

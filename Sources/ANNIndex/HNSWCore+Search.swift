@@ -103,6 +103,7 @@ extension HNSWCore {
             bound = entryDistance
         }
         let acceptsAll = accept.acceptsAll
+        let pending = scratch.pending
         while !candidates.isEmpty {
             let closest = candidates.top
             if closest.distance > bound && (acceptsAll || results.count >= ef) { break }
@@ -115,17 +116,16 @@ extension HNSWCore {
                 let raw = graph.linkList(closest.slot, layer: layer)
                 (list, count) = (UnsafePointer(raw + 1), Int(raw.pointee))
             }
-            if count > 0 {
-                visited.prefetch(list[0])
-                mms_prefetch(graph.code(list[0]), graph.prefetchBytes)
+            // Mark the unvisited neighbours and ask for all their codes at once, so the
+            // memory system fetches them in parallel; then score them.
+            var fresh = 0
+            for j in 0..<count where !visited.testAndSet(list[j]) {
+                pending[fresh] = list[j]
+                mms_prefetch(graph.code(list[j]), graph.prefetchBytes)
+                fresh += 1
             }
-            for j in 0..<count {
-                let candidate = list[j]
-                if j + 1 < count {
-                    visited.prefetch(list[j + 1])
-                    mms_prefetch(graph.code(list[j + 1]), graph.prefetchBytes)
-                }
-                if visited.testAndSet(candidate) { continue }
+            for j in 0..<fresh {
+                let candidate = pending[j]
                 let d = graph.codec.distance(query, graph.code(candidate))
                 guard results.count < ef || d < bound else { continue }
                 candidates.push(Neighbor(distance: d, slot: candidate))
@@ -181,6 +181,7 @@ extension HNSWCore {
         while scratch.results.count > keep { scratch.results.pop() }
         let found = scratch.results.elements
         if rescore {
+            for j in found.indices { mms_prefetch(exactRow(found[j].slot), min(dimension * 4, 1024)) }
             for j in found.indices { found[j].distance = exactDistance(vector, found[j].slot) }
         }
         found.sortClosestFirst()

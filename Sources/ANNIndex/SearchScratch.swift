@@ -23,6 +23,8 @@ final class SearchScratch: @unchecked Sendable {
     let floatBuffer: UnsafeMutablePointer<Float>
     /// A copy of one neighbour list, taken under its lock while building.
     let links: UnsafeMutablePointer<UInt32>
+    /// The unvisited neighbours of the node being expanded.
+    let pending: UnsafeMutablePointer<UInt32>
     /// The neighbours chosen for the element being inserted.
     let chosen: UnsafeMutablePointer<UInt32>
     /// The neighbour-selection heuristic's input and output.
@@ -38,6 +40,7 @@ final class SearchScratch: @unchecked Sendable {
         floatBuffer = .allocate(capacity: dimension)
         links = .allocate(capacity: maxDegree + 1)
         chosen = .allocate(capacity: maxDegree + 1)
+        pending = .allocate(capacity: maxDegree + 1)
         selectionCapacity = max(efConstruction, maxDegree) + 1
         selection = .allocate(capacity: selectionCapacity)
         selected = .allocate(capacity: selectionCapacity)
@@ -52,6 +55,7 @@ final class SearchScratch: @unchecked Sendable {
         floatBuffer.deallocate()
         links.deallocate()
         chosen.deallocate()
+        pending.deallocate()
         selection.deallocate()
         selected.deallocate()
     }
