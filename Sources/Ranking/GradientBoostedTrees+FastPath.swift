@@ -11,52 +11,60 @@
 /// strictly between −M and M; a model with another threshold takes the
 /// general path.
 ///
-/// Nodes are 16 bytes, laid out in pre-order so a left child is always the
-/// next node and only the right child is stored. A leaf has threshold −∞ and
-/// itself as right child: every widened value is greater, so a lane that has
-/// reached its leaf stays there while the others finish. A step is: load the
-/// node, load the feature, compare, select.
+/// Nodes are 16 bytes: the threshold, then 16-bit column, left and right
+/// child indices relative to the tree's first node. The comparison's bit
+/// indexes the children, so the next node comes from a load, never a branch
+/// or a select the compiler could turn back into one. A leaf has threshold
+/// −∞ and itself as both children: a lane that has reached its leaf stays
+/// there while the others finish. A step is: load the node, load the
+/// feature, compare, load the child.
 extension GradientBoostedTrees {
-    /// A node of the fast path: 16 bytes; the left child is the next node.
+    /// A node of the fast path: 16 bytes, children indexed by the comparison's bit.
     @usableFromInline
     struct FastNode: Sendable {
         /// The threshold; −∞ for a leaf.
         @usableFromInline var threshold: Double
         /// The column in the widened row.
-        @usableFromInline var column: Int32
-        /// The right child (a leaf: itself).
-        @usableFromInline var right: Int32
+        @usableFromInline var column: UInt16
+        /// Left then right child, relative to the tree's first node (a leaf: itself, twice).
+        @usableFromInline var left: UInt16
+        @usableFromInline var right: UInt16
+        @usableFromInline var padding: UInt16 = 0
     }
 
-    /// Re-lays every tree in pre-order; returns the nodes, leaf values and roots.
+    /// Re-lays every tree in pre-order with tree-relative 16-bit indices;
+    /// returns the nodes, leaf values and each tree's first node, or nil when
+    /// a tree has more than 65,535 nodes or there are more than 32,767 features.
     static func fastLayout(_ nodes: [Node], values: [Double], trees: [TreeInfo], featureCount: Int)
-        -> ([FastNode], [Double], [Int32])
+        -> ([FastNode], [Double], [Int32])?
     {
+        guard 2 * featureCount <= Int(UInt16.max) else { return nil }
         var out: [FastNode] = []
         var outValues: [Double] = []
         var roots: [Int32] = []
         out.reserveCapacity(nodes.count)
         outValues.reserveCapacity(nodes.count)
         for tree in trees {
-            roots.append(Int32(out.count))
-            // Iterative pre-order: emit a node, remember where its right child's
-            // index must be patched, descend left first.
-            var stack: [(old: Int32, parent: Int)] = [(tree.root, -1)]
-            while let (old, parent) = stack.popLast() {
-                let index = out.count
-                if parent >= 0 { out[parent].right = Int32(index) }
+            let first = out.count
+            roots.append(Int32(first))
+            var stack: [(old: Int32, parent: Int, isRight: Bool)] = [(tree.root, -1, false)]
+            while let (old, parent, isRight) = stack.popLast() {
+                let local = out.count - first
+                guard local <= Int(UInt16.max) else { return nil }
+                if parent >= 0 {
+                    if isRight { out[parent].right = UInt16(local) } else { out[parent].left = UInt16(local) }
+                }
                 let n = nodes[Int(old)]
-                let isLeaf = n.left == old && n.right == old
-                if isLeaf {
-                    out.append(FastNode(threshold: -.infinity, column: 0, right: Int32(index)))
+                if n.left == old && n.right == old {
+                    out.append(FastNode(threshold: -.infinity, column: 0, left: UInt16(local), right: UInt16(local)))
                     outValues.append(values[Int(old)])
                 } else {
-                    let column = n.nanRight != 0 ? Int32(featureCount) + n.feature : n.feature
+                    let column = n.nanRight != 0 ? featureCount + Int(n.feature) : Int(n.feature)
                     let threshold = n.threshold == .infinity ? Double.greatestFiniteMagnitude : n.threshold
-                    out.append(FastNode(threshold: threshold, column: column, right: -1))
+                    out.append(FastNode(threshold: threshold, column: UInt16(column), left: 0, right: 0))
                     outValues.append(0)
-                    stack.append((n.right, index))  // patched when it is emitted
-                    stack.append((n.left, -1))  // emitted next: index + 1
+                    stack.append((n.right, out.count - 1, true))
+                    stack.append((n.left, out.count - 1, false))
                 }
             }
         }
@@ -74,8 +82,10 @@ extension GradientBoostedTrees {
         precondition(MemoryLayout<FastNode>.stride == 16, "the fast path assumes 16-byte nodes")
         fastNodes.withUnsafeBytes { nodeBytes in
             fastValues.withUnsafeBufferPointer { valueBuffer in
+              trees.withUnsafeBufferPointer { treeBuffer in
+                fastRoots.withUnsafeBufferPointer { rootBuffer in
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: lanes * width) { wide in
-                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: lanes) { lane in
+                    withUnsafeTemporaryAllocation(of: UInt16.self, capacity: lanes) { lane in
                         let base = nodeBytes.baseAddress!
                         let values = valueBuffer.baseAddress!
                         let block = wide.baseAddress!
@@ -94,31 +104,33 @@ extension GradientBoostedTrees {
                                 }
                             }
                             let o = out + start * outputs
-                            for (t, tree) in trees.enumerated() {
-                                let root = fastRoots[t]
-                                for l in 0..<count { cursor[l] = root }
+                            for t in 0..<treeBuffer.count {
+                                let tree = treeBuffer[t]
+                                let first = Int(rootBuffer[t])
+                                let treeBase = base + first &<< 4
+                                for l in 0..<count { cursor[l] = 0 }
                                 for _ in 0..<tree.depth {
                                     for l in 0..<count {
-                                        let c = cursor[l]
-                                        let node = base + Int(truncatingIfNeeded: c) &<< 4
+                                        let node = treeBase + Int(truncatingIfNeeded: cursor[l]) &<< 4
                                         let threshold = node.load(as: Double.self)
-                                        let column = node.load(fromByteOffset: 8, as: Int32.self)
-                                        let right = node.load(fromByteOffset: 12, as: Int32.self)
+                                        let column = node.load(fromByteOffset: 8, as: UInt16.self)
                                         let x = block[l &* width &+ Int(truncatingIfNeeded: column)]
-                                        let mask = 0 &- Int32(truncatingIfNeeded: unsafeBitCast(x > threshold, to: UInt8.self))
-                                        let left = c &+ 1
-                                        cursor[l] = left ^ ((left ^ right) & mask)
+                                        let bit = Int(unsafeBitCast(x > threshold, to: UInt8.self))
+                                        cursor[l] = node.load(fromByteOffset: 10 &+ 2 &* bit, as: UInt16.self)
                                     }
                                 }
                                 let column = Int(tree.output)
+                                let leafValues = values + first
                                 for l in 0..<count {
-                                    o[l &* outputs &+ column] += values[Int(truncatingIfNeeded: cursor[l])]
+                                    o[l &* outputs &+ column] += leafValues[Int(truncatingIfNeeded: cursor[l])]
                                 }
                             }
                             start += count
                         }
                     }
                 }
+                }
+              }
             }
         }
     }

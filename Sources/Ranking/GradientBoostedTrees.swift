@@ -127,8 +127,9 @@ public struct GradientBoostedTrees: Sendable {
             n.threshold == .infinity || (n.threshold > -.greatestFiniteMagnitude && n.threshold < .greatestFiniteMagnitude)
         }
         if hardest == .numerical && fastEligible {
-            (fastNodes, fastValues, fastRoots) = Self.fastLayout(
-                nodes, values: leafValues, trees: trees, featureCount: featureCount)
+            if let layout = Self.fastLayout(nodes, values: leafValues, trees: trees, featureCount: featureCount) {
+                (fastNodes, fastValues, fastRoots) = layout
+            }
         }
     }
 }
