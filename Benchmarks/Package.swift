@@ -32,6 +32,7 @@ let package = Package(
                 .product(name: "Evaluation", package: sdk),
                 .product(name: "ANNIndex", package: sdk),
                 .product(name: "Ranking", package: sdk),
+                .product(name: "Encoders", package: sdk),
             ]
         ),
     ],

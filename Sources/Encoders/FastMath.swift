@@ -19,7 +19,12 @@ enum FastMath {
     @inline(__always)
     static func exp(_ x: Float) -> Float {
         let clamped = Swift.min(Swift.max(x, -87.336_54), 88.376_26)
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        // Adding 1.5·2²³ rounds to the nearest integer (ties to even) and
+        // leaves it in the low mantissa bits: no conversion that could trap,
+        // so the loop vectorises.
+        let shifter: Float = 12_582_912
+        let k = clamped * 1.442_695_04 + shifter
+        let n = k - shifter
         var r = clamped - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
         var p: Float = 1.987_569_15e-4
@@ -29,8 +34,8 @@ enum FastMath {
         p = p * r + 1.666_666_55e-1
         p = p * r + 5.000_000_1e-1
         p = p * (r * r) + r + 1
-        let scale = Float(bitPattern: UInt32(bitPattern: (Int32(n) &+ 127) &<< 23))
-        return p * scale
+        let exponent = (k.bitPattern &- shifter.bitPattern &+ 127) &<< 23
+        return p * Float(bitPattern: exponent)
     }
 
     /// `erf(x)`, Abramowitz & Stegun 7.1.26.
@@ -44,7 +49,7 @@ enum FastMath {
         y = y * t - 0.284_496_736
         y = y * t + 0.254_829_592
         y = 1 - y * t * exp(-a * a)
-        return x < 0 ? -y : y
+        return Float(bitPattern: y.bitPattern | (x.bitPattern & 0x8000_0000))
     }
 
     /// GELU, exact form `½x(1 + erf(x/√2))`, in place.

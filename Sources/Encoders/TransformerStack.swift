@@ -119,6 +119,12 @@ struct TransformerKeyMap: Sendable {
 /// no padding; attention runs per sequence and head, two GEMMs each, reading
 /// q, k and v in place from the fused projection (row stride `3·width`).
 struct TransformerStack: Sendable {
+    /// Up to this many tokens, projections stream the weights through the
+    /// dot-product kernels instead of calling GEMM (see `linear`).
+    static let smallBatchTokens = 16
+    /// Weight rows per block in that path: 64 rows of 1536 floats is 384 KB, within L2.
+    static let weightBlockRows = 64
+
     let geometry: TransformerGeometry
     let layers: [TransformerLayerWeights]
 
@@ -214,6 +220,26 @@ struct TransformerStack: Sendable {
             }
         }
         weight.withUnsafeBufferPointer { wp in
+            if tokens <= Self.smallBatchTokens {
+                // Few tokens: GEMM is bound by reading (and packing) the weights. Stream them once
+                // instead, a block of rows small enough to stay in L2 against every token.
+                let kernels = Kernels.active
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.weightBlockRows) { products in
+                    let out = products.baseAddress!
+                    var block = 0
+                    while block < outWidth {
+                        let rows = Swift.min(Self.weightBlockRows, outWidth - block)
+                        let w = wp.baseAddress! + block * inWidth
+                        for t in 0..<tokens {
+                            kernels.dot(x + t * inWidth, rows: w, stride: inWidth, rowCount: rows, count: inWidth, into: out)
+                            let row = y + t * outWidth + block
+                            for j in 0..<rows { row[j] += out[j] }
+                        }
+                        block += rows
+                    }
+                }
+                return
+            }
             BLAS.sgemm(
                 m: tokens, n: outWidth, k: inWidth,
                 a: x, lda: inWidth,
