@@ -6,7 +6,10 @@ import Testing
 
 /// The simulated world the learned-ranker tests share: a store filled from
 /// history sessions, then training and held-out sessions after it.
-struct SimulatedWorld {
+struct SimulatedWorld: Sendable {
+    /// Built once and shared: the suites read it, never write it.
+    static let shared = SimulatedWorld()
+
     let simulator: EngagementSimulator
     let store: EngagementStore
     let pipeline: FeaturePipeline
@@ -93,7 +96,7 @@ struct LearnedRankerTests {
     }
 
     @Test func learnedRankerBeatsRetrievalOrderOnHeldOutSessions() throws {
-        let world = SimulatedWorld()
+        let world = SimulatedWorld.shared
         // Training rows: what was examined in the training sessions, label = clicked.
         var rows: [Double] = []
         var labels: [Double] = []

@@ -51,7 +51,7 @@ struct TwoTowerTests {
     }
 
     @Test func learnedTowerTrainsWithInBatchSoftmax() throws {
-        let world = SimulatedWorld()
+        let world = SimulatedWorld.shared
         func examples(_ sessions: Range<Int>) -> [(input: [Float], positive: VectorID)] {
             var out: [(input: [Float], positive: VectorID)] = []
             for i in sessions {
