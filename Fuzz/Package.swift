@@ -24,7 +24,11 @@ let package = Package(
         .executableTarget(
             name: "fuzz-safetensors-header",
             dependencies: [.product(name: "Encoders", package: sdk)]
-        )
+        ),
+        .executableTarget(
+            name: "fuzz-image-decoder",
+            dependencies: [.product(name: "ImageDecoding", package: sdk)]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

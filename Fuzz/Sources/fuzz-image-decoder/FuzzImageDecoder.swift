@@ -1,0 +1,38 @@
+import ImageDecoding
+import SearchCore
+
+/// libFuzzer entry point: the bytes are a whole image file, JPEG or PNG by
+/// their magic. Decoding must end in pixels or a ``SearchError``; a trap, an
+/// out-of-bounds access (AddressSanitizer) or a leak is a finding. The limits
+/// are tight so a fuzzed header cannot ask for gigabytes legitimately.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzImageDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = UnsafeRawBufferPointer(start: data, count: size)
+    let limits = DecodingLimits(maxWidth: 2_048, maxHeight: 2_048, maxPixels: 1 << 20)
+    for options in [
+        DecodingOptions(limits: limits),
+        DecodingOptions(limits: limits, minimumShortSide: 16, allowsRecoverableErrors: true),
+    ] {
+        guard let image = try? ImageDecoder.decode(bytes, options: options) else { continue }
+        precondition(image.width > 0 && image.height > 0, "a decoded image has pixels")
+        precondition(image.pixels.count == image.width * image.height * 3, "RGB bytes match the size")
+        precondition(image.width <= 2_048 && image.height <= 2_048, "limits hold")
+    }
+    return 0
+}
+
+// SwiftPM links an executable's entry point as `<target>_main`; point it at
+// libFuzzer's driver, which parses the command line and runs the corpus.
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@_cdecl("fuzz_image_decoder_main")
+public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var arguments = argv
+    return runFuzzerDriver(&count, &arguments, fuzzImageDecoder)
+}
