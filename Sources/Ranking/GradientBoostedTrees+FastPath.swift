@@ -109,15 +109,11 @@ extension GradientBoostedTrees {
                                 let first = Int(rootBuffer[t])
                                 let treeBase = base + first &<< 4
                                 for l in 0..<count { cursor[l] = 0 }
-                                for _ in 0..<tree.depth {
-                                    for l in 0..<count {
-                                        let node = treeBase + Int(truncatingIfNeeded: cursor[l]) &<< 4
-                                        let threshold = node.load(as: Double.self)
-                                        let column = node.load(fromByteOffset: 8, as: UInt16.self)
-                                        let x = block[l &* width &+ Int(truncatingIfNeeded: column)]
-                                        let bit = Int(unsafeBitCast(x > threshold, to: UInt8.self))
-                                        cursor[l] = node.load(fromByteOffset: 10 &+ 2 &* bit, as: UInt16.self)
-                                    }
+                                if count == lanes {
+                                    // A constant lane count: unrolled, with constant row offsets.
+                                    Self.walk(treeBase, block, width, Self.lanes, Int(tree.depth), cursor)
+                                } else {
+                                    Self.walk(treeBase, block, width, count, Int(tree.depth), cursor)
                                 }
                                 let column = Int(tree.output)
                                 let leafValues = values + first
@@ -131,6 +127,24 @@ extension GradientBoostedTrees {
                 }
                 }
               }
+            }
+        }
+    }
+
+    /// `depth` steps of `count` lanes through one tree.
+    @inline(__always)
+    static func walk(
+        _ treeBase: UnsafeRawPointer, _ block: UnsafePointer<Double>, _ width: Int, _ count: Int, _ depth: Int,
+        _ cursor: UnsafeMutablePointer<UInt16>
+    ) {
+        for _ in 0..<depth {
+            for l in 0..<count {
+                let node = treeBase + Int(truncatingIfNeeded: cursor[l]) &<< 4
+                let threshold = node.load(as: Double.self)
+                let column = node.load(fromByteOffset: 8, as: UInt16.self)
+                let x = block[l &* width &+ Int(truncatingIfNeeded: column)]
+                let bit = Int(unsafeBitCast(x > threshold, to: UInt8.self))
+                cursor[l] = node.load(fromByteOffset: 10 &+ 2 &* bit, as: UInt16.self)
             }
         }
     }
