@@ -3,10 +3,15 @@ import SearchCore
 /// The geometry of a BERT-family encoder (BERT, MiniLM, BGE, E5), as its
 /// Hugging Face `config.json` states it.
 public struct BERTConfiguration: Sendable, Equatable {
+    /// Token ids (`vocab_size`: 30,522 for uncased BERT vocabularies).
     public var vocabularySize: Int
+    /// The width of every token state (`hidden_size`: 384 in MiniLM-L6, 768 in BERT-base).
     public var hiddenSize: Int
+    /// Transformer blocks (`num_hidden_layers`).
     public var layers: Int
+    /// Attention heads per block (`num_attention_heads`); divides `hiddenSize`.
     public var heads: Int
+    /// The MLP's inner width (`intermediate_size`, usually 4 × hidden).
     public var intermediateSize: Int
     /// Positions the model has embeddings for (`max_position_embeddings`, 512).
     public var maximumPositions: Int
@@ -17,6 +22,7 @@ public struct BERTConfiguration: Sendable, Equatable {
     /// `hidden_act`: `gelu` (erf form) in BERT.
     public var activation: Activation
 
+    /// A geometry given field by field; defaults are BERT's.
     public init(
         vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int,
         maximumPositions: Int = 512, typeVocabularySize: Int = 2, layerNormEpsilon: Float = 1e-12,

@@ -33,8 +33,11 @@ public struct BERTTextEncoder: TextEncoder {
         case classToken
     }
 
+    /// The model's geometry.
     public let configuration: BERTConfiguration
+    /// The tokenizer ``embed(texts:into:)`` runs.
     public let tokenizer: WordPieceTokenizer
+    /// How token states become the embedding.
     public let pooling: Pooling
     /// Whether embeddings are scaled to unit length (true for all-MiniLM-L6-v2).
     public let normalizes: Bool

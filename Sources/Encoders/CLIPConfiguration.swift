@@ -16,15 +16,22 @@ public struct CLIPVisionConfiguration: Sendable, Equatable {
     public var imageSize: Int
     /// The patch side (32 for ViT-B/32, 16 for B/16, 14 for L/14).
     public var patchSize: Int
+    /// The width of every token state (768 in ViT-B, 1024 in ViT-L).
     public var width: Int
+    /// Transformer blocks.
     public var layers: Int
+    /// Attention heads per block (width ÷ 64 in OpenAI's models).
     public var heads: Int
+    /// The MLP's inner width (4 × width).
     public var mlpWidth: Int
+    /// QuickGELU for OpenAI's weights, GELU for most open_clip-trained ones.
     public var activation: Activation
+    /// The layer norms' epsilon (1e-5).
     public var layerNormEpsilon: Float
     /// The embedding's dimension after projection.
     public var embeddingDimension: Int
 
+    /// A geometry given field by field.
     public init(
         imageSize: Int, patchSize: Int, width: Int, layers: Int, heads: Int, mlpWidth: Int,
         activation: Activation, layerNormEpsilon: Float = 1e-5, embeddingDimension: Int
@@ -67,19 +74,28 @@ public struct CLIPVisionConfiguration: Sendable, Equatable {
 public struct CLIPTextConfiguration: Sendable, Equatable {
     /// Token positions (77).
     public var contextLength: Int
+    /// Token ids (49,408: the BPE vocabulary).
     public var vocabularySize: Int
+    /// The width of every token state (512 for ViT-B models, 768 for L/14).
     public var width: Int
+    /// Transformer blocks.
     public var layers: Int
+    /// Attention heads per block.
     public var heads: Int
+    /// The MLP's inner width (4 × width).
     public var mlpWidth: Int
+    /// QuickGELU for OpenAI's weights, GELU for most open_clip-trained ones.
     public var activation: Activation
+    /// The layer norms' epsilon (1e-5).
     public var layerNormEpsilon: Float
+    /// The embedding's dimension after projection (the image tower's too).
     public var embeddingDimension: Int
     /// Where the sequence is pooled: nil for the position of the largest id
     /// (OpenAI's `argmax`, which is the end token); else the first position
     /// holding this id (Hugging Face with `eos_token_id` ≠ 2).
     public var poolingTokenID: Int32?
 
+    /// A geometry given field by field.
     public init(
         contextLength: Int = 77, vocabularySize: Int = 49408, width: Int, layers: Int, heads: Int, mlpWidth: Int,
         activation: Activation, layerNormEpsilon: Float = 1e-5, embeddingDimension: Int, poolingTokenID: Int32? = nil
@@ -109,9 +125,12 @@ public struct CLIPTextConfiguration: Sendable, Equatable {
 
 /// Both towers' geometry, read from the configuration that comes with the weights.
 public struct CLIPConfiguration: Sendable, Equatable {
+    /// The image tower.
     public var vision: CLIPVisionConfiguration
+    /// The text tower.
     public var text: CLIPTextConfiguration
 
+    /// Both towers, given.
     public init(vision: CLIPVisionConfiguration, text: CLIPTextConfiguration) {
         self.vision = vision
         self.text = text

@@ -10,11 +10,13 @@ import Tensor
 /// channels first, normalised as the model expects (decoding and
 /// preprocessing come with the image pipeline). At the trained size the
 /// positional embeddings are used as stored; at another size the patch
-/// positions are resampled to the new grid by bicubic interpolation
-/// (PyTorch's `interpolate(mode="bicubic", align_corners=False)`, as Hugging
-/// Face's `interpolate_pos_encoding` and open_clip's `resize_pos_embed` do
-/// when enlarging; no antialiasing when shrinking). As in a strided
-/// convolution, pixels past the last whole patch are ignored.
+/// positions are resampled to the new grid by bicubic interpolation exactly
+/// as Hugging Face's `interpolate_pos_encoding=True` does (PyTorch's
+/// `interpolate(mode="bicubic", align_corners=False)`, A = −0.75, no
+/// antialiasing). open_clip's `resize_pos_embed`, used when a checkpoint is
+/// loaded at another size, antialiases (PIL's A = −0.5) and gives slightly
+/// different positions; it is not reproduced. As in a strided convolution,
+/// pixels past the last whole patch are ignored.
 ///
 /// ```swift
 /// let configuration = try CLIPConfiguration(huggingFaceConfigPath: "config.json")
@@ -23,8 +25,11 @@ import Tensor
 /// let e = try images.embed(.preprocessed(pixels, width: 224, height: 224))
 /// ```
 public struct CLIPImageEncoder: ImageEncoder {
+    /// The tower's geometry.
     public let configuration: CLIPVisionConfiguration
+    /// The naming the weights were read under.
     public let naming: CLIPNaming
+    /// Whether embeddings are scaled to unit length (true: CLIP compares by cosine).
     public let normalizes: Bool
     /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
     public var threadCount: Int?
@@ -42,6 +47,7 @@ public struct CLIPImageEncoder: ImageEncoder {
     let projection: Tensor<Float>
     let stack: TransformerStack
 
+    /// The number of components of each embedding: the projection's output.
     public var dimension: Int { configuration.embeddingDimension }
 
     /// Loads the image tower from a whole-CLIP (or vision-only) weight file, in

@@ -18,7 +18,9 @@ import Tensor
 /// only on the tokens up to it; each sequence is run only that far (the
 /// result is the same as running all 77 positions).
 public struct CLIPTextEncoder: TextEncoder {
+    /// The tower's geometry.
     public let configuration: CLIPTextConfiguration
+    /// The tokenizer ``embed(texts:into:)`` runs.
     public let tokenizer: CLIPTokenizer
     /// The naming the weights were read under.
     public let naming: CLIPNaming
@@ -35,6 +37,7 @@ public struct CLIPTextEncoder: TextEncoder {
     let projection: Tensor<Float>
     let stack: TransformerStack
 
+    /// The number of components of each embedding: the projection's output.
     public var dimension: Int { configuration.embeddingDimension }
 
     /// Loads the text tower from a whole-CLIP (or text-only) weight file,
@@ -84,6 +87,7 @@ public struct CLIPTextEncoder: TextEncoder {
         self.normalizes = normalizes
     }
 
+    /// Embeds `texts` into `output`, `texts.count × dimension` floats, one after another.
     public func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws {
         try embed(tokenIDs: texts.map(tokenizer.encode), into: output)
     }

@@ -40,6 +40,7 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
 public struct SafetensorsTensorInfo: Sendable, Equatable {
     /// The tensor's name (a state-dict key such as `visual.conv1.weight`).
     public var name: String
+    /// The element type.
     public var dtype: SafetensorsDType
     /// Extents, outermost first; empty for a scalar.
     public var shape: [Int]
