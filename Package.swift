@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Ranking", targets: ["Ranking"]),
         .library(name: "Encoders", targets: ["Encoders"]),
         .library(name: "ImageDecoding", targets: ["ImageDecoding"]),
+        .library(name: "ModelStore", targets: ["ModelStore"]),
     ],
     targets: [
         // MARK: System libraries
@@ -59,6 +60,7 @@ let package = Package(
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor"]),
         .target(name: "Encoders", dependencies: ["SearchCore", "Tensor"]),
         .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG"]),
+        .target(name: "ModelStore", dependencies: ["SearchCore"]),
 
         // MARK: Tests
 
@@ -85,6 +87,7 @@ let package = Package(
             dependencies: ["ImageDecoding", "_TestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "_TestSupport"]),
         .testTarget(
             name: "RankingTests",
             dependencies: ["Ranking", "Evaluation", "_TestSupport"],

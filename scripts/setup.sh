@@ -4,7 +4,8 @@
 # Idempotent: a machine that has everything is left alone.
 set -euo pipefail
 
-packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev pkg-config)
+# libcurl4 is the HTTP client under Foundation's URLSession on Linux (ModelStore).
+packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev pkg-config libcurl4)
 
 missing=()
 for p in "${packages[@]}"; do
