@@ -9,7 +9,7 @@ enum NormPlacement: Sendable {
 }
 
 /// The MLP's activation, as the configuration names it.
-public enum Activation: String, Sendable {
+public enum Activation: Sendable, Equatable {
     /// `½x(1 + erf(x/√2))` (`gelu` in BERT and Hugging Face configurations).
     case gelu
     /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).

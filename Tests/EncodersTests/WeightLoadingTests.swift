@@ -118,3 +118,20 @@ struct WeightLoadingTests {
         #expect(try prefixed.embed(text) == original.embed(text))
     }
 }
+
+extension WeightLoadingTests {
+    @Test("model folders in either layout load through CLIPModelFiles; an empty folder is not found")
+    func modelFolders() throws {
+        let hf = try CLIPModelFiles(directory: Fixtures.path("clip_hf"))
+        #expect(hf.weightsPath.hasSuffix("clip_hf/model.safetensors"))
+        let openCLIP = try CLIPModelFiles(directory: Fixtures.path("clip_openai"))
+        #expect(openCLIP.weightsPath.hasSuffix("clip_openai/model.safetensors"))
+        #expect(openCLIP.configuration.vision.activation == .quickGELU)
+        let images = try CLIPImageEncoder(directory: Fixtures.path("clip_openai"))
+        #expect(images.naming == .openAI && images.dimension == 16)
+        let empty = FileManager.default.temporaryDirectory.path
+        #expect { _ = try CLIPModelFiles(directory: empty + "/mms-no-such-model") } throws: {
+            ($0 as? SearchError)?.code == .notFound
+        }
+    }
+}
