@@ -118,31 +118,67 @@ public struct CLIPImageEncoder: ImageEncoder {
                     .unsupportedFormat,
                     "CLIPImageEncoder takes preprocessed pixels (ImageInput.preprocessed); decoding and resizing are done by the image pipeline")
             }
+            try checkSize(width: width, height: height, pixelCount: pixels.count)
             batch.append((pixels, width, height))
         }
-        try embed(batch, into: output)
+        try embed(
+            count: batch.count, sizeOf: { (batch[$0].width, batch[$0].height) },
+            pixelsOf: { i, body in batch[i].pixels.withUnsafeBufferPointer(body) }, into: output)
     }
 
-    /// Embeds channels-first pixel arrays of any sizes (each at least one patch).
-    func embed(_ images: [(pixels: [Float], width: Int, height: Int)], into output: UnsafeMutableBufferPointer<Float>)
-        throws(SearchError)
-    {
+    /// Embeds `imageCount` images of one size stored one after another in
+    /// `pixels`, each channels-first (`imageCount × 3 × height × width`
+    /// floats, normalised as the model expects), without copying them.
+    ///
+    /// - Throws: as ``embed(images:into:)``.
+    public func embed(
+        pixels: UnsafeBufferPointer<Float>, imageCount: Int, width: Int, height: Int,
+        into output: UnsafeMutableBufferPointer<Float>
+    ) throws(SearchError) {
+        guard imageCount >= 0 else { throw SearchError(.invalidArgument, "imageCount \(imageCount) is negative") }
+        guard imageCount > 0 else {
+            try SearchError.checkDimension(output.count, expected: 0, "the output buffer")
+            return
+        }
+        guard pixels.count % imageCount == 0 else {
+            throw SearchError(.dimensionMismatch, "\(pixels.count) floats do not divide into \(imageCount) images")
+        }
+        let size = pixels.count / imageCount
+        try checkSize(width: width, height: height, pixelCount: size)
+        try embed(
+            count: imageCount, sizeOf: { _ in (width, height) },
+            pixelsOf: { i, body in body(UnsafeBufferPointer(rebasing: pixels[(i * size)..<((i + 1) * size)])) },
+            into: output)
+    }
+
+    /// Throws unless a `width × height` image of `pixelCount` floats is one this encoder takes.
+    private func checkSize(width: Int, height: Int, pixelCount: Int) throws(SearchError) {
+        let p = configuration.patchSize
+        let (count, overflow) = width.multipliedReportingOverflow(by: height)
+        guard width > 0, height > 0, !overflow, count <= maximumPixelCount else {
+            throw SearchError(.resourceLimit, "a \(width)×\(height) input is outside 1…\(maximumPixelCount) pixels")
+        }
+        try SearchError.checkDimension(pixelCount, expected: 3 * count, "a \(width)×\(height) preprocessed image")
+        guard width >= p, height >= p else {
+            throw SearchError(.invalidArgument, "a \(width)×\(height) image is smaller than one \(p)×\(p) patch")
+        }
+    }
+
+    /// The forward pass over `count` checked images, whose sizes and pixels the closures give
+    /// (called once per image, never per pixel).
+    private func embed(
+        count: Int, sizeOf: (Int) -> (width: Int, height: Int),
+        pixelsOf: (Int, (UnsafeBufferPointer<Float>) -> Void) -> Void,
+        into output: UnsafeMutableBufferPointer<Float>
+    ) throws(SearchError) {
         let w = configuration.width, p = configuration.patchSize
-        try SearchError.checkDimension(output.count, expected: images.count * configuration.embeddingDimension, "the output buffer")
+        try SearchError.checkDimension(output.count, expected: count * configuration.embeddingDimension, "the output buffer")
         var sequences: [Range<Int>] = []
+        sequences.reserveCapacity(count)
         var tokens = 0
-        for image in images {
-            let (count, overflow) = image.width.multipliedReportingOverflow(by: image.height)
-            guard image.width > 0, image.height > 0, !overflow, count <= maximumPixelCount else {
-                throw SearchError(
-                    .resourceLimit, "a \(image.width)×\(image.height) input is outside 1…\(maximumPixelCount) pixels")
-            }
-            try SearchError.checkDimension(
-                image.pixels.count, expected: 3 * count, "a \(image.width)×\(image.height) preprocessed image")
-            guard image.width >= p, image.height >= p else {
-                throw SearchError(.invalidArgument, "a \(image.width)×\(image.height) image is smaller than one \(p)×\(p) patch")
-            }
-            let length = 1 + (image.width / p) * (image.height / p)
+        for i in 0..<count {
+            let (width, height) = sizeOf(i)
+            let length = 1 + (width / p) * (height / p)
             sequences.append(tokens..<(tokens + length))
             tokens += length
         }
@@ -151,12 +187,13 @@ public struct CLIPImageEncoder: ImageEncoder {
         var x = [Float](repeating: 0, count: tokens * w)
         var scratch = TransformerScratch()
         var columns: [Float] = []
-        var classStates = [Float](repeating: 0, count: images.count * w)
+        var classStates = [Float](repeating: 0, count: count * w)
         var resampled: (grid: (Int, Int), positions: Tensor<Float>)?
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
-            for (image, sequence) in zip(images, sequences) {
-                let gh = image.height / p, gw = image.width / p
+            for (i, sequence) in sequences.enumerated() {
+                let (width, height) = sizeOf(i)
+                let gh = height / p, gw = width / p
                 let positions: Tensor<Float>
                 if gh == configuration.gridSize && gw == configuration.gridSize {
                     positions = positionEmbeddings
@@ -166,7 +203,9 @@ public struct CLIPImageEncoder: ImageEncoder {
                     positions = resampledPositions(rows: gh, columns: gw)
                     resampled = ((gh, gw), positions)
                 }
-                embedPatches(image, into: x + sequence.lowerBound * w, columns: &columns)
+                pixelsOf(i) { pixels in
+                    embedPatches(pixels, width: width, height: height, into: x + sequence.lowerBound * w, columns: &columns)
+                }
                 positions.withUnsafeBufferPointer { pos in
                     classEmbedding.withUnsafeBufferPointer { cls in
                         let first = x + sequence.lowerBound * w
@@ -200,7 +239,7 @@ public struct CLIPImageEncoder: ImageEncoder {
                         }
                     }
                 }
-                project(states.baseAddress!, count: images.count, projection, into: output, normalizes: normalizes)
+                project(states.baseAddress!, count: count, projection, into: output, normalizes: normalizes)
             }
         }
     }
@@ -208,26 +247,24 @@ public struct CLIPImageEncoder: ImageEncoder {
     /// Writes each patch's embedding into rows 1… of `sequence` (row 0 is the class token):
     /// the patches gathered into a `[patches, 3·p·p]` matrix, times the convolution weights.
     private func embedPatches(
-        _ image: (pixels: [Float], width: Int, height: Int), into sequence: UnsafeMutablePointer<Float>,
+        _ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, into sequence: UnsafeMutablePointer<Float>,
         columns: inout [Float]
     ) {
         let p = configuration.patchSize, w = configuration.width
-        let gh = image.height / p, gw = image.width / p
+        let gh = height / p, gw = width / p
         let patchLength = 3 * p * p
         let needed = gh * gw * patchLength
         if columns.count < needed { columns = [Float](repeating: 0, count: needed) }
         columns.withUnsafeMutableBufferPointer { cols in
-            image.pixels.withUnsafeBufferPointer { pixels in
-                let plane = image.width * image.height
-                for i in 0..<gh {
-                    for j in 0..<gw {
-                        var out = cols.baseAddress! + (i * gw + j) * patchLength
-                        for c in 0..<3 {
-                            for ky in 0..<p {
-                                let source = pixels.baseAddress! + c * plane + (i * p + ky) * image.width + j * p
-                                out.update(from: source, count: p)
-                                out += p
-                            }
+            let plane = width * height
+            for i in 0..<gh {
+                for j in 0..<gw {
+                    var out = cols.baseAddress! + (i * gw + j) * patchLength
+                    for c in 0..<3 {
+                        for ky in 0..<p {
+                            let source = pixels.baseAddress! + c * plane + (i * p + ky) * width + j * p
+                            out.update(from: source, count: p)
+                            out += p
                         }
                     }
                 }

@@ -174,3 +174,27 @@ struct CLIPParityTests {
         }
     }
 }
+
+extension CLIPParityTests {
+    @Test("a contiguous N×3×H×W buffer embeds as the same images passed one by one")
+    func contiguousPixels() throws {
+        let reference = try Fixtures.json(Reference.self, "clip_reference.json")
+        let config = try CLIPConfiguration(openCLIPConfigPath: Fixtures.path("clip_openai/open_clip_config.json"))
+        let encoder = try CLIPImageEncoder(
+            weights: SafetensorsFile(path: Fixtures.path("clip_openai/model.safetensors")), configuration: config.vision)
+        var out = [Float](repeating: 0, count: 3 * encoder.dimension)
+        try reference.images.pixels.withUnsafeBufferPointer { pixels in
+            try out.withUnsafeMutableBufferPointer {
+                try encoder.embed(pixels: pixels, imageCount: 3, width: 32, height: 32, into: $0)
+            }
+        }
+        #expect(maxAbsDifference(out, reference.openai.image_embeddings) <= Self.tolerance)
+        #expect(throws: SearchError.self) {
+            try reference.images.pixels.withUnsafeBufferPointer { pixels in
+                try out.withUnsafeMutableBufferPointer {
+                    try encoder.embed(pixels: pixels, imageCount: 2, width: 32, height: 32, into: $0)
+                }
+            }
+        }
+    }
+}
