@@ -58,5 +58,6 @@ public struct BetaPrior: Sendable, Hashable, CustomStringConvertible {
         return BetaPrior(alpha: m * total, beta: (1 - m) * total)
     }
 
+    /// `Beta(α, β)`.
     public var description: String { "Beta(\(alpha), \(beta))" }
 }

@@ -17,6 +17,7 @@ public enum EngagementKind: UInt8, Sendable, Hashable, CaseIterable, CustomStrin
     /// Position in a ``EngagementCounts`` vector.
     @inlinable var slot: Int { Int(rawValue) - 1 }
 
+    /// The kind's name.
     public var description: String {
         switch self {
         case .impression: "impression"
@@ -53,8 +54,10 @@ public struct UserID: RawRepresentable, Hashable, Sendable, Comparable, CustomSt
         rawValue = hash
     }
 
+    /// Orders by the 64-bit key.
     public static func < (lhs: UserID, rhs: UserID) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// `user:<key>`.
     public var description: String { "user:\(rawValue)" }
 }
 

@@ -29,6 +29,7 @@ public enum RankingFeature: Int, Sendable, CaseIterable, CustomStringConvertible
     /// 2^(−age / freshness half-life) from the item's publication time; 0 when unknown.
     case freshness = 11
 
+    /// The column's name in snake case, as model files and reports spell it.
     public var description: String {
         switch self {
         case .retrievalScore: "retrieval_score"

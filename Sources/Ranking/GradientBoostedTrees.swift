@@ -86,6 +86,11 @@ public struct GradientBoostedTrees: Sendable {
     @usableFromInline var fastValues: [Double] = []
     /// Tree roots in ``fastNodes``.
     @usableFromInline var fastRoots: [Int32] = []
+    /// For single-output fast-path models: the trees chained into one path
+    /// (see `GradientBoostedTrees+ChainedPath.swift`); empty otherwise.
+    @usableFromInline var chainNodes: [ChainNode] = []
+    /// Byte offset of the chained layout's sink.
+    @usableFromInline var chainSink: UInt32 = 0
 
     /// The number of features a row must have (LightGBM's `max_feature_idx + 1`).
     public let featureCount: Int
@@ -129,6 +134,11 @@ public struct GradientBoostedTrees: Sendable {
         if hardest == .numerical && fastEligible {
             if let layout = Self.fastLayout(nodes, values: leafValues, trees: trees, featureCount: featureCount) {
                 (fastNodes, fastValues, fastRoots) = layout
+                if outputCount == 1, !averagesOutput,
+                    let chained = Self.chainLayout(fastNodes, values: fastValues, roots: fastRoots)
+                {
+                    (chainNodes, chainSink) = chained
+                }
             }
         }
     }
