@@ -35,6 +35,7 @@ struct GBDTParityTests {
 
     @Test(arguments: [
         "gbdt_binary_nan_categorical", "gbdt_regression_zero_missing", "gbdt_multiclass", "gbdt_bench_200x32",
+        "gbdt_single_leaf_binary", "gbdt_single_leaf_multiclass",
     ])
     func parity(_ name: String) throws {
         let (fixture, model) = try LightGBMFixture.load(name)
