@@ -137,41 +137,45 @@ struct Float16Codec: VectorCodec {
 
 /// int8 codes with one max-abs scale per vector.
 ///
-/// Code layout, little-endian: `scale: Float32` (max |x| / 127),
-/// `squaredNorm: Float32` (‖x‖² of the float vector), then `dimension` int8
-/// components, padded to a multiple of 4 bytes. Queries are quantised the
-/// same way, so a distance is one int8 dot (VNNI where present):
-/// q·x ≈ s_q·s_x·Σ q̂ᵢx̂ᵢ, and ‖q − x‖² = ‖q‖² + ‖x‖² − 2 q·x.
+/// Code layout, little-endian: `dimension` int8 components padded with zeros
+/// to a multiple of 4 bytes (so they start on the node's 64-byte boundary and
+/// a 64-byte load never straddles two cache lines), then `scale: Float32`
+/// (max |x| / 127) and `squaredNorm: Float32` (‖x‖² of the float vector).
+/// Queries are quantised the same way, so a distance is one int8 dot (VNNI
+/// where present): q·x ≈ s_q·s_x·Σ q̂ᵢx̂ᵢ, and ‖q − x‖² = ‖q‖² + ‖x‖² − 2 q·x.
 @usableFromInline
 struct Int8Codec: VectorCodec {
     @usableFromInline let dimension: Int
     @usableFromInline let isL2: Bool
     @usableFromInline let kernels: Kernels
+    /// Byte offset of the scale; the squared norm follows it.
+    @usableFromInline let scaleOffset: Int
 
     init(dimension: Int, metric: Metric, kernels: Kernels) {
         self.dimension = dimension
         isL2 = metric == .squaredL2
         self.kernels = kernels
+        scaleOffset = (dimension + 3) & ~3
     }
 
-    @usableFromInline var codeBytes: Int { 8 + (dimension + 3) & ~3 }
-    @usableFromInline var queryScratchBytes: Int { (dimension + 3) & ~3 }
+    @usableFromInline var codeBytes: Int { scaleOffset + 8 }
+    @usableFromInline var queryScratchBytes: Int { scaleOffset }
 
     @usableFromInline
     func encode(_ vector: UnsafePointer<Float>, into code: UnsafeMutableRawPointer) {
         let peak = kernels.maxMagnitude(vector, count: dimension)
         let scale = peak > 0 ? peak / 127 : 1
-        code.storeBytes(of: scale, toByteOffset: 0, as: Float.self)
-        code.storeBytes(of: kernels.sumOfSquares(vector, count: dimension), toByteOffset: 4, as: Float.self)
-        let bytes = (code + 8).assumingMemoryBound(to: Int8.self)
+        let bytes = code.assumingMemoryBound(to: Int8.self)
         kernels.quantize(vector, count: dimension, inverseScale: 1 / scale, into: bytes)
-        for i in dimension..<((dimension + 3) & ~3) { bytes[i] = 0 }
+        for i in dimension..<scaleOffset { bytes[i] = 0 }
+        code.storeBytes(of: scale, toByteOffset: scaleOffset, as: Float.self)
+        code.storeBytes(of: kernels.sumOfSquares(vector, count: dimension), toByteOffset: scaleOffset + 4, as: Float.self)
     }
 
     @usableFromInline
     func decode(_ code: UnsafeRawPointer, into vector: UnsafeMutablePointer<Float>) {
-        let scale = code.load(fromByteOffset: 0, as: Float.self)
-        kernels.dequantize((code + 8).assumingMemoryBound(to: Int8.self), count: dimension, scale: scale, into: vector)
+        let scale = code.load(fromByteOffset: scaleOffset, as: Float.self)
+        kernels.dequantize(code.assumingMemoryBound(to: Int8.self), count: dimension, scale: scale, into: vector)
     }
 
     @inlinable @inline(__always)
@@ -187,18 +191,17 @@ struct Int8Codec: VectorCodec {
     @inlinable @inline(__always)
     func prepare(code: UnsafeRawPointer, scratch: UnsafeMutableRawPointer) -> PreparedQuery {
         PreparedQuery(
-            pointer: code + 8, scale: code.load(fromByteOffset: 0, as: Float.self),
-            squaredNorm: code.load(fromByteOffset: 4, as: Float.self))
+            pointer: code, scale: code.load(fromByteOffset: scaleOffset, as: Float.self),
+            squaredNorm: code.load(fromByteOffset: scaleOffset + 4, as: Float.self))
     }
 
     @inlinable @inline(__always)
     func distance(_ query: PreparedQuery, _ code: UnsafeRawPointer) -> Float {
         let raw = kernels.dot(
-            query.pointer.assumingMemoryBound(to: Int8.self), (code + 8).assumingMemoryBound(to: Int8.self),
-            count: dimension)
-        let dot = Float(raw) * query.scale * code.load(fromByteOffset: 0, as: Float.self)
+            query.pointer.assumingMemoryBound(to: Int8.self), code.assumingMemoryBound(to: Int8.self), count: dimension)
+        let dot = Float(raw) * query.scale * code.load(fromByteOffset: scaleOffset, as: Float.self)
         if isL2 {
-            return max(query.squaredNorm + code.load(fromByteOffset: 4, as: Float.self) - 2 * dot, 0)
+            return max(query.squaredNorm + code.load(fromByteOffset: scaleOffset + 4, as: Float.self) - 2 * dot, 0)
         }
         return 1 - dot
     }
