@@ -21,6 +21,7 @@ public struct NearDuplicateCollapse: Reranker {
 
     /// The candidates without near-duplicates of better ones, order kept.
     public func rerank(_ candidates: [RankedCandidate], context: RankingContext) -> [RankedCandidate] {
+        guard items.count > 0 else { return candidates }
         let d = items.dimension
         let kernels = Kernels.active
         var keptRows: [Int] = []

@@ -95,6 +95,22 @@ struct LearnedRankerTests {
         #expect(throws: SearchError.self) { try LogisticRegression.train(rows: [.infinity], labels: [1], featureCount: 1) }
     }
 
+    @Test func gbdtRanksThroughTheSamePipeline() throws {
+        // The categorical parity fixture happens to read 12 features, as many as the pipeline writes.
+        let (_, gbdt) = try LightGBMFixture.load("gbdt_binary_nan_categorical")
+        let world = SimulatedWorld.shared
+        try #require(gbdt.featureCount == world.pipeline.featureCount)
+        let ranker = LearnedRanker(model: gbdt, features: world.pipeline, name: "gbdt")
+        let s = world.simulator.session(SimulatedWorld.heldOutSessions.lowerBound)
+        let candidates = SimulatedWorld.retrievalOrder(s)
+        let ranked = try ranker.rerank(candidates, features: world.context(s))
+        let expected = try gbdt.rawScores(world.pipeline.rows(for: candidates, context: world.context(s)))
+        #expect(ranked.count == candidates.count)
+        #expect(ranked.map(\.score) == expected.sorted(by: >))
+        #expect(ranked.allSatisfy { $0.explanation["gbdt"] == $0.score })
+        #expect(Set(ranked.map(\.id)) == Set(candidates.map(\.id)))
+    }
+
     @Test func learnedRankerBeatsRetrievalOrderOnHeldOutSessions() throws {
         let world = SimulatedWorld.shared
         // Training rows: what was examined in the training sessions, label = clicked.

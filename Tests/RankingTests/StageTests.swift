@@ -73,6 +73,10 @@ struct StageTests {
         #expect(out.map(\.id) == [2, 3, 4, 5])  // 1 duplicates the better 2; 5 has no vector
         let strict = NearDuplicateCollapse(threshold: 0.7, items: table).rerank(candidates, context: Self.context)
         #expect(strict.map(\.id) == [2, 3, 5])
+        // Without embeddings nothing is a duplicate, and MMR keeps the incoming order.
+        let empty = EmbeddingTable(dimension: 3)
+        #expect(NearDuplicateCollapse(items: empty).rerank(candidates, context: Self.context).map(\.id) == candidates.map(\.id))
+        #expect(MaximalMarginalRelevance(lambda: 0.5, count: 3, items: empty).rerank(candidates, context: Self.context).count == 3)
     }
 
     @Test func rulesComposeAndNeverInventCandidates() throws {
