@@ -26,6 +26,19 @@ import SearchCore
 /// Storage is flat: every node of every tree lives in one array of plain
 /// structs, leaves included as nodes that lead to themselves, so scoring
 /// allocates nothing and never calls through a closure or an existential.
+/// The loop is chosen once per call by what the model contains:
+///
+/// - single-output models of plain numerical splits (LightGBM's defaults)
+///   walk all trees as one chained path, eight rows at a time with no branch
+///   per node (`GradientBoostedTrees+ChainedPath.swift`);
+/// - multiclass models of plain numerical splits walk tree by tree in
+///   lockstep blocks (`GradientBoostedTrees+FastPath.swift`);
+/// - models with `zero_as_missing` or categorical splits take the general
+///   loop, which decides each node by its kind (`GradientBoostedTrees+Scoring.swift`).
+///
+/// All three sum leaf values in LightGBM's order and agree with it on the
+/// committed fixtures (Tests/RankingTests/Fixtures, written by
+/// scripts/fixtures/make_ranking_fixtures.py).
 public struct GradientBoostedTrees: Sendable {
     /// One node. Internal nodes split; a leaf is a node whose children are itself.
     @usableFromInline
