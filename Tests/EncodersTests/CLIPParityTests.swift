@@ -198,3 +198,44 @@ extension CLIPParityTests {
         }
     }
 }
+
+extension CLIPParityTests {
+    @Test("token sequences: empty, too long, out-of-vocabulary ids and a wrong output size are typed errors")
+    func badTokenInput() throws {
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        let text = try CLIPTextEncoder(
+            weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.text,
+            tokenizer: Self.tokenizer())
+        func code(_ ids: [[Int32]], outputCount: Int? = nil) -> SearchError.Code? {
+            var out = [Float](repeating: 0, count: outputCount ?? ids.count * text.dimension)
+            do {
+                try out.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: ids, into: $0) }
+                return nil
+            } catch let error as SearchError {
+                return error.code
+            } catch {
+                return nil
+            }
+        }
+        #expect(code([[]]) == .invalidArgument)
+        #expect(code([[Int32](repeating: 320, count: 78)]) == .invalidArgument)
+        #expect(code([[49406, 49408, 49407]]) == .invalidArgument)
+        #expect(code([[49406, -1, 49407]]) == .invalidArgument)
+        #expect(code([[49406, 320, 49407]], outputCount: 5) == .dimensionMismatch)
+        #expect(code([]) == nil)
+    }
+
+    @Test("a merges file with too few or malformed lines is corrupt data")
+    func badMerges() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mms-bad-merges-\(UUID()).txt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try "#version: 0.2\ni n\nt h\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { _ = try CLIPTokenizer(mergesPath: path) } throws: { ($0 as? SearchError)?.code == .corruptData }
+        #expect { _ = try CLIPTokenizer(mergesPath: path, mergeCount: 3) } throws: {
+            ($0 as? SearchError)?.code == .corruptData
+        }
+        let small = try CLIPTokenizer(mergesPath: path, mergeCount: 2)
+        #expect(small.vocabularySize == 512 + 2 + 2)
+        #expect(small.tokens(small.encode("thin")) == ["<|startoftext|>", "th", "i", "n</w>", "<|endoftext|>"])
+    }
+}
