@@ -93,21 +93,17 @@ enum FastMath {
     }
 
     /// Layer normalisation of one row in place (biased variance, as PyTorch),
-    /// mean and variance accumulated in double precision over two passes.
+    /// two passes — mean, then the mean square of the centred values — the
+    /// sums through the SIMD reduction kernels, so a large common offset does
+    /// not cancel digits away and nothing runs one lane at a time.
     static func layerNorm(
         _ x: UnsafeMutablePointer<Float>, count: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
-        epsilon: Float
+        epsilon: Float, kernels: Kernels = .active
     ) {
-        var sum = 0.0
-        for i in 0..<count { sum += Double(x[i]) }
-        let mean = sum / Double(count)
-        var squares = 0.0
-        for i in 0..<count {
-            let d = Double(x[i]) - mean
-            squares += d * d
-        }
-        let inverseStd = Float(1 / (squares / Double(count) + Double(epsilon)).squareRoot())
-        let m = Float(mean)
-        for i in 0..<count { x[i] = (x[i] - m) * inverseStd * gamma[i] + beta[i] }
+        let mean = kernels.sum(x, count: count) / Float(count)
+        for i in 0..<count { x[i] -= mean }
+        let variance = kernels.sumOfSquares(x, count: count) / Float(count)
+        let inverseStd = 1 / (variance + epsilon).squareRoot()
+        for i in 0..<count { x[i] = x[i] * inverseStd * gamma[i] + beta[i] }
     }
 }
