@@ -189,3 +189,52 @@ public struct LinearUserTower: Sendable, Hashable {
         return (tower, losses)
     }
 }
+
+extension LinearUserTower {
+    /// The mean in-batch softmax cross-entropy of consecutive batches of
+    /// `examples` (no shuffling, no logQ correction): how well the tower picks
+    /// each user's item out of the batch's items. Lower is better; chance is
+    /// log(batchSize).
+    ///
+    /// - Throws: as ``train(examples:items:options:)`` for bad examples.
+    public func inBatchLoss(
+        examples: [(input: [Float], positive: VectorID)], items: EmbeddingTable, batchSize: Int = 128,
+        temperature: Float = 0.1
+    ) throws(SearchError) -> Double {
+        guard !examples.isEmpty, batchSize >= 2, temperature > 0 else {
+            throw SearchError(.invalidArgument, "evaluation needs examples, batchSize ≥ 2 and τ > 0")
+        }
+        var users: [[Float]] = []
+        var rows: [Int] = []
+        for (k, e) in examples.enumerated() {
+            users.append(try embed(e.input))
+            guard let r = items.row(of: e.positive) else {
+                throw SearchError(.invalidArgument, "example \(k)'s item \(e.positive) has no embedding")
+            }
+            rows.append(r)
+        }
+        let d = items.dimension
+        var total = 0.0
+        var batches = 0
+        var start = 0
+        while start + 1 < examples.count {
+            let end = min(start + batchSize, examples.count)
+            var loss = 0.0
+            for k in start..<end {
+                var logits: [Double] = []
+                for j in start..<end {
+                    var s: Float = 0
+                    for o in 0..<d { s += users[k][o] * items.values[rows[j] * d + o] }
+                    logits.append(Double(s / temperature))
+                }
+                let largest = logits.max()!
+                let sum = logits.reduce(0) { $0 + exp($1 - largest) }
+                loss -= logits[k - start] - largest - log(sum)
+            }
+            total += loss / Double(end - start)
+            batches += 1
+            start = end
+        }
+        return total / Double(max(batches, 1))
+    }
+}

@@ -87,6 +87,14 @@ struct TwoTowerTests {
         // is near the best a linear map can do; the tower must still retrieve
         // far above chance after training on the in-batch objective.
         #expect(towerRate > 3 * chance)
+        // On the objective it was trained for, the tower beats its starting
+        // point (plain pooling) on held-out sessions.
+        let identity = LinearUserTower(inputDimension: tower.inputDimension, outputDimension: tower.outputDimension)
+        let heldOutIdentity = try identity.inBatchLoss(examples: heldOut, items: world.simulator.items)
+        let heldOutTrained = try tower.inBatchLoss(examples: heldOut, items: world.simulator.items)
+        print(String(format: "two-tower held-out in-batch loss: pooling %.4f, learned tower %.4f (chance %.4f)",
+                     heldOutIdentity, heldOutTrained, log(128.0)))
+        #expect(heldOutTrained < heldOutIdentity)
         #expect(throws: SearchError.self) { try tower.embed([1, 2]) }
     }
 }
