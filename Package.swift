@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Encoders", targets: ["Encoders"]),
         .library(name: "ImageDecoding", targets: ["ImageDecoding"]),
         .library(name: "ModelStore", targets: ["ModelStore"]),
+        .library(name: "MultimodalSearch", targets: ["MultimodalSearch"]),
     ],
     targets: [
         // MARK: System libraries
@@ -61,6 +62,12 @@ let package = Package(
         .target(name: "Encoders", dependencies: ["SearchCore", "Tensor"]),
         .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG"]),
         .target(name: "ModelStore", dependencies: ["SearchCore"]),
+        .target(
+            name: "MultimodalSearch",
+            dependencies: [
+                "SearchCore", "Tensor", "Evaluation", "ANNIndex", "Ranking", "Encoders", "ImageDecoding", "ModelStore",
+            ]
+        ),
 
         // MARK: Tests
 
@@ -88,6 +95,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "_TestSupport"]),
+        .testTarget(name: "MultimodalSearchTests", dependencies: ["MultimodalSearch", "_TestSupport"]),
         .testTarget(
             name: "RankingTests",
             dependencies: ["Ranking", "Evaluation", "_TestSupport"],

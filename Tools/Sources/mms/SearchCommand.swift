@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import MultimodalSearch
+import SearchCore
+
+/// `mms search "text" [--image FILE] --store <dir>`.
+struct SearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Search a store by text, by picture, or both; print the ranked results and optionally an HTML page.")
+
+    @Argument(help: "The query text.")
+    var text: String?
+
+    @Option(help: "A query picture (JPEG or PNG); needs --clip.")
+    var image: String?
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(name: .customShort("k"), help: "How many results.")
+    var k: Int = 10
+
+    @Option(help: "Only items whose metadata matches: key=value (exact) or key^=prefix, e.g. category^=animals.")
+    var filter: [String] = []
+
+    @Option(help: "Also write an HTML page of thumbnails, captions and scores to this file.")
+    var html: String?
+
+    func validate() throws {
+        if text == nil && image == nil { throw ValidationError("give query text, --image FILE, or both") }
+        if k < 1 { throw ValidationError("-k must be at least 1") }
+    }
+
+    func run() throws {
+        let (engine, _, records) = try options.open()
+        let query = SearchQuery(text: text, image: image.map(ImageSource.file), k: k)
+        let started = ContinuousClock.now
+        let results: [SearchResult]
+        if filter.isEmpty {
+            results = try engine.search(query)
+        } else {
+            let allowed = try MetadataFilter.parse(filter).matching(records)
+            results = try engine.search(query, filter: AllowList(allowed))
+        }
+        let elapsed = ContinuousClock.now - started
+        print("\(results.count) results for \(describe()) in \(elapsed.formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 1)))):")
+        for (rank, r) in results.enumerated() {
+            let parts = r.explanation.keys.sorted().map { "\($0) \(String(format: "%.3f", r.explanation[$0]!))" }
+            print(String(format: "%2d. %.4f  ", rank + 1, r.score) + "\(r.item.caption ?? "")  [\(r.item.metadata["category"] ?? "")]")
+            print("      \(r.item.metadata["file"] ?? "")  (\(parts.joined(separator: ", ")))")
+        }
+        if let html {
+            try HTMLReport.write(results, title: describe(), to: URL(fileURLWithPath: html))
+            print("wrote \(html)")
+        }
+    }
+
+    private func describe() -> String {
+        [text.map { "\"\($0)\"" }, image.map { "picture \($0)" }].compactMap { $0 }.joined(separator: " + ")
+    }
+}
+
+/// `key=value` and `key^=prefix` over item metadata.
+struct MetadataFilter {
+    var exact: [(String, String)] = []
+    var prefix: [(String, String)] = []
+
+    static func parse(_ terms: [String]) throws -> MetadataFilter {
+        var f = MetadataFilter()
+        for term in terms {
+            if let r = term.range(of: "^=") {
+                f.prefix.append((String(term[..<r.lowerBound]), String(term[r.upperBound...])))
+            } else if let r = term.range(of: "=") {
+                f.exact.append((String(term[..<r.lowerBound]), String(term[r.upperBound...])))
+            } else {
+                throw ValidationError("--filter \(term): write key=value or key^=prefix")
+            }
+        }
+        return f
+    }
+
+    func matching(_ records: [SearchStore.Record]) -> [VectorID] {
+        records.filter { r in
+            exact.allSatisfy { r.metadata[$0.0] == $0.1 } && prefix.allSatisfy { r.metadata[$0.0]?.hasPrefix($0.1) ?? false }
+        }.map { VectorID($0.id) }
+    }
+}
+
+/// A self-contained HTML page of results: thumbnails inlined as data URIs.
+enum HTMLReport {
+    static func write(_ results: [SearchResult], title: String, to url: URL) throws {
+        var page = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>mms: \(escape(title))</title>
+            <style>
+            body { font-family: system-ui, sans-serif; margin: 2em; background: #fafafa; color: #222; }
+            h1 { font-size: 1.3em; }
+            .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 1em; }
+            .card { background: white; border-radius: 8px; padding: 0.8em; box-shadow: 0 1px 3px rgba(0,0,0,.15); }
+            .card img { width: 100%; height: 160px; object-fit: contain; background: #eee; border-radius: 4px; }
+            .caption { font-weight: 600; margin: 0.4em 0 0.2em; }
+            .meta { font-size: 0.8em; color: #666; }
+            </style></head><body>
+            <h1>Results for \(escape(title))</h1>
+            <div class="grid">
+
+            """
+        for (rank, r) in results.enumerated() {
+            var img = ""
+            if case .file(let path)? = r.item.image, let data = FileManager.default.contents(atPath: path) {
+                let type = path.lowercased().hasSuffix(".png") ? "image/png" : "image/jpeg"
+                img = "<img alt=\"\(escape(r.item.caption ?? ""))\" src=\"data:\(type);base64,\(data.base64EncodedString())\">"
+            }
+            let parts = r.explanation.keys.sorted().map { "\($0) \(String(format: "%.3f", r.explanation[$0]!))" }
+            page += """
+                <div class="card">\(img)
+                <div class="caption">\(rank + 1). \(escape(r.item.caption ?? ""))</div>
+                <div class="meta">score \(String(format: "%.4f", r.score)) · \(escape(r.item.metadata["category"] ?? ""))</div>
+                <div class="meta">\(escape(parts.joined(separator: " · ")))</div></div>
+
+                """
+        }
+        page += "</div></body></html>\n"
+        do {
+            try page.write(to: url, atomically: true, encoding: .utf8)
+        } catch {
+            throw ValidationError("cannot write \(url.path): \(error)")
+        }
+    }
+
+    static func escape(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
