@@ -207,22 +207,36 @@ extension HNSWCore {
     }
 
     /// The exact answer over live allowed nodes (float32 distances where kept).
+    /// An ``AllowList`` or ``IDBitSet`` smaller than an eighth of the index is
+    /// walked id by id through the id map; anything else is checked node by node.
     func exactScan<Filter: SearchFilter>(
         _ vector: UnsafePointer<Float>, k: Int, filter: Filter, into out: UnsafeMutablePointer<SearchHit>,
         scratch: SearchScratch
     ) -> Int {
         let query = codec.prepare(query: vector, scratch: scratch.queryBuffer)
-        scratch.results.removeAll()
-        for s in 0..<nodeCount where deleted[s] == 0 && filter.allows(ids[s]) {
-            let slot = UInt32(s)
+        var results = scratch.results
+        defer { scratch.results = results }
+        results.removeAll()
+        @inline(__always) func offer(_ slot: UInt32) {
             let d = keepsExact ? exactDistance(vector, slot) : codec.distance(query, code(slot))
-            if scratch.results.count < k {
-                scratch.results.push(Neighbor(distance: d, slot: slot))
-            } else if d < scratch.results.top.distance {
-                scratch.results.replaceTop(Neighbor(distance: d, slot: slot))
+            if results.count < k {
+                results.push(Neighbor(distance: d, slot: slot))
+            } else if d < results.top.distance {
+                results.replaceTop(Neighbor(distance: d, slot: slot))
             }
         }
-        let found = scratch.results.elements
+        if let list = filter as? AllowList, list.count < nodeCount / 8 {
+            for id in list.ids {
+                if let slot = slots[id] { offer(slot) }
+            }
+        } else if let bits = filter as? IDBitSet, bits.count < nodeCount / 8 {
+            bits.forEach { id in
+                if let slot = slots[id] { offer(slot) }
+            }
+        } else {
+            for s in 0..<nodeCount where deleted[s] == 0 && filter.allows(ids[s]) { offer(UInt32(s)) }
+        }
+        let found = results.elements
         found.sortClosestFirst()
         for j in found.indices { out[j] = SearchHit(id: ids[Int(found[j].slot)], distance: found[j].distance) }
         sortTies(out, count: found.count)

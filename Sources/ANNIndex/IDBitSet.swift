@@ -38,4 +38,16 @@ public struct IDBitSet: SearchFilter {
         guard word < UInt64(words.count) else { return false }
         return words[Int(word)] & (UInt64(1) << (id.rawValue & 63)) != 0
     }
+
+    /// Calls `body` with every allowed identifier, in increasing order.
+    public func forEach(_ body: (VectorID) throws -> Void) rethrows {
+        for (w, word) in words.enumerated() {
+            var bits = word
+            while bits != 0 {
+                let bit = bits.trailingZeroBitCount
+                try body(VectorID(UInt64(w) << 6 | UInt64(bit)))
+                bits &= bits - 1
+            }
+        }
+    }
 }

@@ -34,6 +34,7 @@ struct ANNCommand: ParsableCommand {
     @Option(help: "Our encodings to run (f32,f16,i8).") var encodings = "f32,f16,i8"
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/ann_anchors.py"
+    @Flag(help: "Skip the filtered-search measurements.") var skipFiltered = false
     @Option(help: "Anchors to run (hnswlib,faiss,usearch,usearch-i8), or 'none'.") var anchors = "hnswlib,faiss,usearch,usearch-i8"
 
     func run() throws {
@@ -47,6 +48,7 @@ struct ANNCommand: ParsableCommand {
         var rows: [ANNRow] = []
         var allocsPerQuery = Double.nan
         var memory: [String: HNSWIndex.MemoryFootprint] = [:]
+        var filtered: [ANNFilteredRow] = []
         for name in encodings.split(separator: ",").map(String.init) {
             let encoding: VectorEncoding
             switch name {
@@ -83,6 +85,7 @@ struct ANNCommand: ParsableCommand {
             if encoding == .float32 {
                 allocsPerQuery = try runner.allocationsPerQuery(ef: 64)
                 print("  allocations per query (steady state, ef 64): \(allocsPerQuery)")
+                if !skipFiltered { filtered = try runner.filtered(selectivities: [0.001, 0.01, 0.1, 0.5], ef: 64) }
             }
         }
 
@@ -101,7 +104,7 @@ struct ANNCommand: ParsableCommand {
         let summary = ANNSummary.compute(rows: rows, memory: memory, allocsPerQuery: allocsPerQuery)
         let report = ANNReport(
             suite: "ann", machine: MachineInfo.current(kernels: Kernels.active.level.description), results: rows,
-            summary: summary)
+            filtered: filtered, summary: summary)
         report.printTable()
         if let json {
             try report.write(json: json)
@@ -225,5 +228,73 @@ final class ANNRunner: @unchecked Sendable {
         }
         if let failure { throw failure }
         return Double(allocations) / Double(n)
+    }
+}
+
+/// Filtered search on our f32 index at one selectivity.
+struct ANNFilteredRow: Codable {
+    var selectivity: Double
+    var allowed: Int
+    var recall: Double
+    var qps1: Double
+    /// Queries that got exactly min(k, allowed) hits.
+    var exactCountFraction: Double
+
+    enum CodingKeys: String, CodingKey {
+        case selectivity, allowed, recall, qps1
+        case exactCountFraction = "exact_count_fraction"
+    }
+}
+
+extension ANNRunner {
+    /// Recall@k and QPS of allow-list searches at each selectivity, against
+    /// the exact filtered answer from ``FlatIndex``.
+    func filtered(selectivities: [Double], ef: Int) throws -> [ANNFilteredRow] {
+        let n = data.count, q = data.queryCount, d = data.dimension
+        let flat = FlatIndex(dimension: d, metric: .innerProduct)
+        try flat.add(data.base, ids: (0..<n).map { VectorID(UInt64($0)) })
+        var exactHits = [SearchHit](repeating: SearchHit(id: 0, distance: 0), count: q * k)
+        var exactCounts = [Int](repeating: 0, count: q)
+        var rows: [ANNFilteredRow] = []
+        var random = ANNRandom(seed: 7)
+        for selectivity in selectivities {
+            let allowedCount = max(1, Int(Double(n) * selectivity))
+            let filter = AllowList((0..<n).shuffled(using: &random).prefix(allowedCount).map { VectorID(UInt64($0)) })
+            try data.queries.withUnsafeBufferPointer { queries in
+                try exactHits.withUnsafeMutableBufferPointer { hits in
+                    try exactCounts.withUnsafeMutableBufferPointer { counts in
+                        try flat.search(batch: queries, k: k, filter: filter, into: hits, counts: counts)
+                    }
+                }
+            }
+            func run() throws {
+                try data.queries.withUnsafeBufferPointer { queries in
+                    try index.search(
+                        batch: queries, k: k, ef: ef, filter: filter,
+                        into: UnsafeMutableBufferPointer(start: hits, count: q * k),
+                        counts: UnsafeMutableBufferPointer(start: counts, count: q))
+                }
+            }
+            try run()
+            var found = 0, exactCount = 0
+            for i in 0..<q {
+                let truth = Set(exactHits[(i * k)..<(i * k + exactCounts[i])].map(\.id))
+                for j in 0..<counts[i] where truth.contains(hits[i * k + j].id) { found += 1 }
+                if counts[i] == min(k, allowedCount) { exactCount += 1 }
+            }
+            let recall = Double(found) / Double(exactCounts.reduce(0, +))
+            var best = Double.infinity
+            for _ in 0..<3 {
+                let start = Clock.now()
+                try run()
+                best = min(best, Double(Clock.now() - start) / 1e9)
+            }
+            rows.append(ANNFilteredRow(
+                selectivity: selectivity, allowed: allowedCount, recall: recall, qps1: Double(q) / best,
+                exactCountFraction: Double(exactCount) / Double(q)))
+            print("  filtered \(selectivity * 100)% (\(allowedCount) allowed), ef \(ef): recall \(String(format: "%.4f", recall)), "
+                + "\(Int(Double(q) / best)) QPS, exactly min(k, allowed) hits for \(exactCount)/\(q) queries")
+        }
+        return rows
     }
 }

@@ -6,6 +6,7 @@ struct ANNReport: Encodable {
     var suite: String
     var machine: MachineInfo
     var results: [ANNRow]
+    var filtered: [ANNFilteredRow]
     var summary: [String: Double]
 
     func printTable() {
@@ -22,6 +23,13 @@ struct ANNReport: Encodable {
         for (i, row) in table.enumerated() {
             print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
             if i == 0 { print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
+        }
+        if !filtered.isEmpty {
+            print("filtered search, mms-f32, allow-list:")
+            for f in filtered {
+                print("  \(String(format: "%5.1f", f.selectivity * 100))% allowed: recall@10 \(String(format: "%.4f", f.recall)), "
+                    + "\(String(format: "%.0f", f.qps1)) QPS, exact count in \(String(format: "%.0f", f.exactCountFraction * 100))% of queries")
+            }
         }
         print("summary:")
         for key in summary.keys.sorted() { print("  \(key) = \(String(format: "%.3f", summary[key]!))") }
