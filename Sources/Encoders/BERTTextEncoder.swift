@@ -154,7 +154,6 @@ public struct BERTTextEncoder: TextEncoder {
         guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
         var x = [Float](repeating: 0, count: tokens * h)
-        var scratch = TransformerScratch()
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
             wordEmbeddings.withUnsafeBufferPointer { word in
@@ -173,7 +172,7 @@ public struct BERTTextEncoder: TextEncoder {
                     }
                 }
             }}}}}
-            stack(x, sequences: sequences, scratch: &scratch)
+            stack(x, sequences: sequences)
             for (i, s) in sequences.enumerated() {
                 let out = output.baseAddress! + i * h
                 switch pooling {

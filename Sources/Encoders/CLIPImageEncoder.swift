@@ -185,7 +185,6 @@ public struct CLIPImageEncoder: ImageEncoder {
         guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
         var x = [Float](repeating: 0, count: tokens * w)
-        var scratch = TransformerScratch()
         var columns: [Float] = []
         var classStates = [Float](repeating: 0, count: count * w)
         var resampled: (grid: (Int, Int), positions: Tensor<Float>)?
@@ -226,7 +225,7 @@ public struct CLIPImageEncoder: ImageEncoder {
                     }
                 }
             }
-            stack(x, sequences: sequences, scratch: &scratch)
+            stack(x, sequences: sequences)
             classStates.withUnsafeMutableBufferPointer { states in
                 postNormWeight.withUnsafeBufferPointer { g in
                     postNormBias.withUnsafeBufferPointer { b in

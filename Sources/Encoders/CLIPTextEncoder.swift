@@ -132,7 +132,6 @@ public struct CLIPTextEncoder: TextEncoder {
         if let threadCount { BLAS.threadCount = threadCount }
         var x = [Float](repeating: 0, count: tokens * w)
         var pooledStates = [Float](repeating: 0, count: tokenIDs.count * w)
-        var scratch = TransformerScratch()
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
             tokenEmbeddings.withUnsafeBufferPointer { token in
@@ -146,7 +145,7 @@ public struct CLIPTextEncoder: TextEncoder {
                     }
                 }
             }
-            stack(x, sequences: sequences, scratch: &scratch)
+            stack(x, sequences: sequences)
             pooledStates.withUnsafeMutableBufferPointer { states in
                 finalNormWeight.withUnsafeBufferPointer { g in
                     finalNormBias.withUnsafeBufferPointer { b in

@@ -127,6 +127,8 @@ struct TransformerStack: Sendable {
 
     let geometry: TransformerGeometry
     let layers: [TransformerLayerWeights]
+    /// Buffers for the activations, kept between calls (shared by copies of the stack).
+    let scratch = ScratchPool()
 
     init(loading loader: inout WeightLoader, keys: TransformerKeyMap, geometry: TransformerGeometry) throws(SearchError) {
         self.geometry = geometry
@@ -162,14 +164,22 @@ struct TransformerStack: Sendable {
     /// Runs every block over `x`, `[tokens, width]` packed, in place.
     ///
     /// - Parameter sequences: each sequence's rows in `x`; together they cover `x`.
-    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>], scratch: inout TransformerScratch) {
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>]) {
         let tokens = sequences.last?.upperBound ?? 0
         guard tokens > 0 else { return }
         let longest = sequences.map(\.count).max() ?? 0
-        scratch.reserve(tokens: tokens, longest: longest, geometry: geometry)
         let w = geometry.width
         let eps = geometry.layerNormEpsilon
-        scratch.withBuffers { normed, qkv, context, hidden, scores in
+        // Each region starts on a 16-float (64-byte) boundary.
+        func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
+        let qkvOffset = rounded(tokens * w)
+        let contextOffset = qkvOffset + rounded(tokens * 3 * w)
+        let hiddenOffset = contextOffset + rounded(tokens * w)
+        let scoresOffset = hiddenOffset + rounded(tokens * geometry.mlpWidth)
+        let total = scoresOffset + rounded(longest * longest)
+        scratch.withBuffer(count: total) { base in
+            let normed = base, qkv = base + qkvOffset, context = base + contextOffset
+            let hidden = base + hiddenOffset, scores = base + scoresOffset
             for layer in layers {
                 layer.norm1Weight.withUnsafeBufferPointer { g1 in
                 layer.norm1Bias.withUnsafeBufferPointer { b1 in
@@ -280,50 +290,5 @@ struct TransformerStack: Sendable {
                     beta: 0, c: context + sequence.lowerBound * w + h * d, ldc: w)
             }
         }
-    }
-}
-
-/// Reusable buffers for one forward pass, grown on demand and kept between calls.
-struct TransformerScratch: ~Copyable {
-    private var storage: UnsafeMutablePointer<Float>
-    private var capacity: Int
-    private var layout = (normed: 0, qkv: 0, context: 0, hidden: 0, scores: 0)
-
-    init() {
-        storage = .allocate(capacity: 1)
-        capacity = 1
-    }
-
-    deinit { storage.deallocate() }
-
-    /// Makes room for `tokens` packed tokens whose longest sequence is `longest`.
-    mutating func reserve(tokens: Int, longest: Int, geometry: TransformerGeometry) {
-        let w = geometry.width
-        // Each region starts on a 16-float (64-byte) boundary.
-        func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
-        let normed = 0
-        let qkv = normed + rounded(tokens * w)
-        let context = qkv + rounded(tokens * 3 * w)
-        let hidden = context + rounded(tokens * w)
-        let scores = hidden + rounded(tokens * geometry.mlpWidth)
-        let total = scores + rounded(longest * longest)
-        if total > capacity {
-            storage.deallocate()
-            storage = UnsafeMutablePointer<Float>(
-                UnsafeMutableRawPointer.allocate(byteCount: total * 4, alignment: 64).bindMemory(to: Float.self, capacity: total))
-            capacity = total
-        }
-        layout = (normed, qkv, context, hidden, scores)
-    }
-
-    func withBuffers<R>(
-        _ body: (
-            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-            UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>
-        ) throws -> R
-    ) rethrows -> R {
-        try body(
-            storage + layout.normed, storage + layout.qkv, storage + layout.context, storage + layout.hidden,
-            storage + layout.scores)
     }
 }

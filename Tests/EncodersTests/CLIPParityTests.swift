@@ -239,3 +239,31 @@ extension CLIPParityTests {
         #expect(small.tokens(small.encode("thin")) == ["<|startoftext|>", "th", "i", "n</w>", "<|endoftext|>"])
     }
 }
+
+extension CLIPParityTests {
+    @Test("concurrent tasks share one image encoder (and its scratch pool) and get the same embeddings")
+    func concurrentImages() async throws {
+        let reference = try Fixtures.json(Reference.self, "clip_reference.json")
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        let encoder = try CLIPImageEncoder(
+            weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
+        let inputs = Self.images(reference.images) + Self.images(reference.larger_image)
+        var serial = [Float](repeating: 0, count: inputs.count * encoder.dimension)
+        try serial.withUnsafeMutableBufferPointer { try encoder.embed(images: inputs, into: $0) }
+        let expected = serial
+        try await withThrowingTaskGroup(of: [Float].self) { group in
+            for i in 0..<12 {
+                group.addTask {
+                    // Vary the batch so buffers of different sizes move through the pool.
+                    let batch = Array(inputs.prefix(1 + i % inputs.count))
+                    var out = [Float](repeating: 0, count: batch.count * encoder.dimension)
+                    try out.withUnsafeMutableBufferPointer { try encoder.embed(images: batch, into: $0) }
+                    return out
+                }
+            }
+            for try await out in group {
+                #expect(maxAbsDifference(out, expected.prefix(out.count)) <= 1e-6)
+            }
+        }
+    }
+}
