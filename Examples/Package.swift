@@ -26,7 +26,17 @@ let package = Package(
                 .product(name: "ANNIndex", package: sdk),
             ],
             path: "Sources/QuickStart"
-        )
+        ),
+        .executableTarget(
+            name: "ranking-loop",
+            dependencies: [
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "Encoders", package: sdk),
+                .product(name: "Ranking", package: sdk),
+                .product(name: "MultimodalSearch", package: sdk),
+            ],
+            path: "Sources/RankingLoop"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
