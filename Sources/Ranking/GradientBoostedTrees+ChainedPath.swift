@@ -17,6 +17,11 @@
 /// feature-major so a lane's feature is a constant offset from its column.
 extension GradientBoostedTrees {
     /// A node of the chained path: 40 bytes.
+    ///
+    /// Each edge packs the target's byte offset (low 32 bits) with the
+    /// target's column offset (high 32 bits), so the feature a lane compares
+    /// next is known as soon as it takes the edge: the next feature load does
+    /// not wait for a load of the next node.
     @usableFromInline
     struct ChainNode: Sendable {
         /// The threshold; −∞ for the sink and single-leaf trees (always right).
@@ -24,16 +29,16 @@ extension GradientBoostedTrees {
         /// Value added on going left, then right.
         @usableFromInline var leftValue: Double
         @usableFromInline var rightValue: Double
-        /// Byte offset of the column in the feature-major widened block (column × 64).
-        @usableFromInline var columnOffset: UInt32
-        /// Byte offsets of the left and right targets.
-        @usableFromInline var left: UInt32
-        @usableFromInline var right: UInt32
-        @usableFromInline var padding: UInt32 = 0
+        /// Left and right edges: target byte offset | target column offset << 32.
+        @usableFromInline var left: UInt64
+        @usableFromInline var right: UInt64
     }
 
-    /// Chains the fast layout's trees; returns the nodes and the byte offset of the sink.
-    static func chainLayout(_ fast: [FastNode], values: [Double], roots: [Int32]) -> (nodes: [ChainNode], sink: UInt32)? {
+    /// Chains the fast layout's trees; returns the nodes, the first node's
+    /// column offset and the byte offset of the sink.
+    static func chainLayout(_ fast: [FastNode], values: [Double], roots: [Int32])
+        -> (nodes: [ChainNode], firstColumn: UInt32, sink: UInt32)?
+    {
         let stride = MemoryLayout<ChainNode>.stride
         // First pass: where each tree's first chained node goes.
         var firsts: [Int] = []
@@ -46,40 +51,40 @@ extension GradientBoostedTrees {
         }
         guard (total + 1) * stride < Int(UInt32.max) else { return nil }
         let sink = total
-        var out: [ChainNode] = []
-        out.reserveCapacity(total + 1)
+        // Column offset (column × 64 in the feature-major block) of each chained node's split.
+        var columns = [UInt32](repeating: 0, count: total + 1)
+        var plain: [(threshold: Double, left: (Double, Int), right: (Double, Int))] = []
+        plain.reserveCapacity(total)
         for (t, first) in roots.enumerated() {
             let start = Int(first)
             let end = t + 1 < roots.count ? Int(roots[t + 1]) : fast.count
-            let next = UInt32((t + 1 < roots.count ? firsts[t + 1] : sink) * stride)
+            let next = t + 1 < roots.count ? firsts[t + 1] : sink
             if end - start == 1 {  // a single leaf: one always-right node carrying its value
-                out.append(ChainNode(threshold: -.infinity, leftValue: 0, rightValue: values[start],
-                                     columnOffset: 0, left: next, right: next))
+                plain.append((-.infinity, (0, next), (values[start], next)))
                 continue
             }
-            // Chained index of each internal node of this tree, in pre-order.
             var index = [Int](repeating: -1, count: end - start)
             var k = firsts[t]
             for i in start..<end where fast[i].threshold != -.infinity {
                 index[i - start] = k
+                columns[k] = UInt32(fast[i].column) * 64
                 k += 1
             }
-            func edge(_ local: UInt16) -> (Double, UInt32) {
+            func edge(_ local: UInt16) -> (Double, Int) {
                 let i = start + Int(local)
-                return fast[i].threshold == -.infinity ? (values[i], next) : (0, UInt32(index[Int(local)] * stride))
+                return fast[i].threshold == -.infinity ? (values[i], next) : (0, index[Int(local)])
             }
             for i in start..<end where fast[i].threshold != -.infinity {
-                let n = fast[i]
-                let (lv, lt) = edge(n.left)
-                let (rv, rt) = edge(n.right)
-                out.append(ChainNode(threshold: n.threshold, leftValue: lv, rightValue: rv,
-                                     columnOffset: UInt32(n.column) * 64, left: lt, right: rt))
+                plain.append((fast[i].threshold, edge(fast[i].left), edge(fast[i].right)))
             }
         }
-        let sinkOffset = UInt32(sink * stride)
-        out.append(ChainNode(threshold: -.infinity, leftValue: 0, rightValue: 0, columnOffset: 0,
-                             left: sinkOffset, right: sinkOffset))
-        return (out, sinkOffset)
+        func packed(_ target: Int) -> UInt64 { UInt64(target * stride) | UInt64(columns[target]) << 32 }
+        var out = plain.map { n in
+            ChainNode(threshold: n.threshold, leftValue: n.left.0, rightValue: n.right.0,
+                      left: packed(n.left.1), right: packed(n.right.1))
+        }
+        out.append(ChainNode(threshold: -.infinity, leftValue: 0, rightValue: 0, left: packed(sink), right: packed(sink)))
+        return (out, columns[0], UInt32(sink * stride))
     }
 
     /// Raw scores of a single-output model through the chained layout.
@@ -87,6 +92,7 @@ extension GradientBoostedTrees {
         let features = featureCount
         precondition(MemoryLayout<ChainNode>.stride == 40, "the chained path assumes 40-byte nodes")
         let sink = chainSink
+        let firstColumn = chainFirstColumn
         chainNodes.withUnsafeBytes { nodeBytes in
             withUnsafeTemporaryAllocation(of: Double.self, capacity: 8 * 2 * features) { wide in
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: 8) { sums in
@@ -105,7 +111,7 @@ extension GradientBoostedTrees {
                                 block[(features &+ f) &<< 3 &+ l] = x.isNaN ? .infinity : clamped
                             }
                         }
-                        Self.chain8(base, UnsafeRawPointer(block), sink, sums.baseAddress!)
+                        Self.chain8(base, UnsafeRawPointer(block), firstColumn, sink, sums.baseAddress!)
                         for l in 0..<count { out[first + l] = sums[l] }
                         first += count
                     }
@@ -117,10 +123,12 @@ extension GradientBoostedTrees {
     /// Walks eight lanes from the first node to the sink; their sums into `sums`.
     @inline(__always)
     static func chain8(
-        _ base: UnsafeRawPointer, _ block: UnsafeRawPointer, _ sink: UInt32, _ sums: UnsafeMutablePointer<Double>
+        _ base: UnsafeRawPointer, _ block: UnsafeRawPointer, _ firstColumn: UInt32, _ sink: UInt32,
+        _ sums: UnsafeMutablePointer<Double>
     ) {
-        var c0: UInt32 = 0, c1: UInt32 = 0, c2: UInt32 = 0, c3: UInt32 = 0
-        var c4: UInt32 = 0, c5: UInt32 = 0, c6: UInt32 = 0, c7: UInt32 = 0
+        // Each cursor: node byte offset | column offset << 32.
+        let start = UInt64(firstColumn) << 32
+        var c0 = start, c1 = start, c2 = start, c3 = start, c4 = start, c5 = start, c6 = start, c7 = start
         var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0
         repeat {
             for _ in 0..<8 {
@@ -133,8 +141,11 @@ extension GradientBoostedTrees {
                 chainStep(base, block, 48, &c6, &s6)
                 chainStep(base, block, 56, &c7, &s7)
             }
-            // All eight equal the sink exactly when their AND and OR both do.
-        } while (c0 & c1 & c2 & c3 & c4 & c5 & c6 & c7) != sink || (c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7) != sink
+            // All eight sit on the sink exactly when their offsets' AND and OR both equal it.
+            let all = UInt32(truncatingIfNeeded: c0 & c1 & c2 & c3 & c4 & c5 & c6 & c7)
+            let any = UInt32(truncatingIfNeeded: c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7)
+            if all == sink && any == sink { break }
+        } while true
         sums[0] = s0
         sums[1] = s1
         sums[2] = s2
@@ -148,14 +159,13 @@ extension GradientBoostedTrees {
     /// One step of one lane: compare, add the edge's value, follow the edge.
     @inline(__always)
     static func chainStep(
-        _ base: UnsafeRawPointer, _ block: UnsafeRawPointer, _ laneOffset: Int, _ c: inout UInt32, _ s: inout Double
+        _ base: UnsafeRawPointer, _ block: UnsafeRawPointer, _ laneOffset: Int, _ c: inout UInt64, _ s: inout Double
     ) {
-        let node = base + Int(c)
+        let node = base + Int(truncatingIfNeeded: c & 0xFFFF_FFFF)
+        let x = block.load(fromByteOffset: Int(truncatingIfNeeded: c &>> 32) &+ laneOffset, as: Double.self)
         let threshold = node.load(as: Double.self)
-        let column = node.load(fromByteOffset: 24, as: UInt32.self)
-        let x = block.load(fromByteOffset: Int(column) &+ laneOffset, as: Double.self)
         let bit = Int(unsafeBitCast(x > threshold, to: UInt8.self))
         s += node.load(fromByteOffset: 8 &+ 8 &* bit, as: Double.self)
-        c = node.load(fromByteOffset: 28 &+ 4 &* bit, as: UInt32.self)
+        c = node.load(fromByteOffset: 24 &+ 8 &* bit, as: UInt64.self)
     }
 }

@@ -104,6 +104,8 @@ public struct GradientBoostedTrees: Sendable {
     @usableFromInline var chainNodes: [ChainNode] = []
     /// Byte offset of the chained layout's sink.
     @usableFromInline var chainSink: UInt32 = 0
+    /// Column offset of the chained layout's first split.
+    @usableFromInline var chainFirstColumn: UInt32 = 0
 
     /// The number of features a row must have (LightGBM's `max_feature_idx + 1`).
     public let featureCount: Int
@@ -150,7 +152,7 @@ public struct GradientBoostedTrees: Sendable {
                 if outputCount == 1, !averagesOutput,
                     let chained = Self.chainLayout(fastNodes, values: fastValues, roots: fastRoots)
                 {
-                    (chainNodes, chainSink) = chained
+                    (chainNodes, chainFirstColumn, chainSink) = chained
                 }
             }
         }
