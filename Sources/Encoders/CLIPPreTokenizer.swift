@@ -61,8 +61,9 @@ enum CLIPPreTokenizer {
         }
     }
 
-    /// The pieces of already cleaned text.
-    static func split(_ text: String) -> [Piece] {
+    /// The pieces of already cleaned text, at most `limit` of them (each
+    /// piece makes at least one token, so a 77-token context needs no more).
+    static func split(_ text: String, limit: Int = .max) -> [Piece] {
         let scalars = text.unicodeScalars
         var pieces: [Piece] = []
         var i = scalars.startIndex
@@ -74,7 +75,7 @@ enum CLIPPreTokenizer {
             }
             return true
         }
-        scan: while i < scalars.endIndex {
+        scan: while i < scalars.endIndex, pieces.count < limit {
             let s = scalars[i]
             if isWhitespace(s) {
                 i = scalars.index(after: i)

@@ -31,6 +31,13 @@ public struct CLIPTokenizer: Sendable {
     /// (left id, right id) packed in 64 bits → (merge rank, merged id).
     let merges: [UInt64: (rank: Int32, id: Int32)]
 
+    /// Pieces (words, punctuation runs) longer than this many UTF-8 bytes are
+    /// cut to it before merging: merging is quadratic in a piece's length, so
+    /// a hostile run of a million letters would otherwise take minutes. Only
+    /// such a piece can tokenise differently from the reference (its tokens
+    /// near the cut), and only when it is the text's first 75 tokens.
+    public static let maximumPieceBytes = 1024
+
     /// The number of merges OpenAI's CLIP uses from its file: 49152 − 256 − 2.
     public static let mergeCount = 48_894
 
@@ -99,14 +106,15 @@ public struct CLIPTokenizer: Sendable {
     public func encode(_ text: String) -> [Int32] {
         var ids: [Int32] = [startID]
         var word: [Int32] = []
-        for piece in CLIPPreTokenizer.split(CLIPPreTokenizer.clean(text)) {
+        for piece in CLIPPreTokenizer.split(CLIPPreTokenizer.clean(text), limit: contextLength) {
             if ids.count >= contextLength { break }
             switch piece {
             case .special(let s):
                 ids.append(s == "<|startoftext|>" ? startID : endID)
             case .text(let scalars):
                 word.removeAll(keepingCapacity: true)
-                let utf8 = Array(String(String.UnicodeScalarView(scalars)).utf8)
+                var utf8 = Array(String(String.UnicodeScalarView(scalars)).utf8)
+                if utf8.count > Self.maximumPieceBytes { utf8.removeLast(utf8.count - Self.maximumPieceBytes) }
                 for (k, b) in utf8.enumerated() {
                     word.append(byteIDs[(k == utf8.count - 1 ? 256 : 0) + Int(b)])
                 }
@@ -134,33 +142,29 @@ public struct CLIPTokenizer: Sendable {
     }
 
     /// Byte-pair encoding in place: repeatedly merges the adjacent pair with
-    /// the lowest rank (all its occurrences, left to right), until no pair merges.
+    /// the lowest rank, leftmost first, until no pair merges.
+    ///
+    /// OpenAI's loop merges every occurrence of the best pair in one sweep;
+    /// merging them one at a time, leftmost first, gives the same result
+    /// (a symbol a merge creates only takes part in later-ranked merges, so
+    /// the best pair stays best until its last occurrence is gone), and lets
+    /// each step look up only the two pairs next to the merge.
     private func mergePairs(_ word: inout [Int32]) {
-        while word.count > 1 {
-            var best: (rank: Int32, id: Int32)?
-            var bestKey: UInt64 = 0
-            for i in 0..<(word.count - 1) {
-                let key = UInt64(UInt32(word[i])) << 32 | UInt64(UInt32(word[i + 1]))
-                if let m = merges[key], best == nil || m.rank < best!.rank {
-                    best = m
-                    bestKey = key
-                }
-            }
-            guard let best else { return }
-            let left = Int32(truncatingIfNeeded: bestKey >> 32), right = Int32(truncatingIfNeeded: bestKey)
-            var merged: [Int32] = []
-            merged.reserveCapacity(word.count)
-            var i = 0
-            while i < word.count {
-                if i + 1 < word.count, word[i] == left, word[i + 1] == right {
-                    merged.append(best.id)
-                    i += 2
-                } else {
-                    merged.append(word[i])
-                    i += 1
-                }
-            }
-            word = merged
+        guard word.count > 1 else { return }
+        let none = Int32.max
+        func pair(_ left: Int32, _ right: Int32) -> (rank: Int32, id: Int32) {
+            merges[UInt64(UInt32(left)) << 32 | UInt64(UInt32(right))] ?? (none, -1)
+        }
+        var ranks: [(rank: Int32, id: Int32)] = (0..<(word.count - 1)).map { pair(word[$0], word[$0 + 1]) }
+        while !ranks.isEmpty {
+            var best = 0
+            for i in 1..<ranks.count where ranks[i].rank < ranks[best].rank { best = i }
+            guard ranks[best].rank != none else { return }
+            word[best] = ranks[best].id
+            word.remove(at: best + 1)
+            ranks.remove(at: best)
+            if best > 0 { ranks[best - 1] = pair(word[best - 1], word[best]) }
+            if best < ranks.count { ranks[best] = pair(word[best], word[best + 1]) }
         }
     }
 }

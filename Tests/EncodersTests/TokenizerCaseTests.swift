@@ -50,3 +50,17 @@ struct TokenizerCaseTests {
         }
     }
 }
+
+extension TokenizerCaseTests {
+    @Test(
+        "hostile text: long runs without spaces, of punctuation, or of words tokenise into one context",
+        .enabled(if: TestModels.clipMerges != nil, Comment(rawValue: TestModels.missingMerges)))
+    func hostileText() throws {
+        let tokenizer = try CLIPParityTests.tokenizer()
+        for text in [String(repeating: "a", count: 1 << 14), String(repeating: "!?", count: 1 << 13),
+                     String(repeating: "word ", count: 5_000)] {
+            let ids = tokenizer.encode(text)
+            #expect(ids.count == 77 && ids.first == tokenizer.startID && ids.last == tokenizer.endID)
+        }
+    }
+}
