@@ -130,6 +130,17 @@ public final class EngagementStore: Sendable {
         return state.withLock { ($0.pairs[key] ?? EngagementCounts()).decayed(to: t, halfLife: configuration.halfLife) }
     }
 
+    /// One user's counts for many items, decayed to `time`, under one acquisition of the lock.
+    public func counts(user: UserID, items: [VectorID], at time: Date) -> [EngagementCounts] {
+        let t = time.timeIntervalSince1970
+        return state.withLock { s in
+            items.map { item in
+                (s.pairs[PairKey(user: user.rawValue, item: item.rawValue)] ?? EngagementCounts())
+                    .decayed(to: t, halfLife: configuration.halfLife)
+            }
+        }
+    }
+
     /// An item's smoothed rates at `time`, with the current priors.
     public func rates(item: VectorID, at time: Date) -> EngagementRates {
         let t = time.timeIntervalSince1970

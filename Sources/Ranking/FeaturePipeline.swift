@@ -119,6 +119,7 @@ public struct FeaturePipeline: Sendable {
         var out = [Double](repeating: 0, count: candidates.count * d)
         let ids = candidates.map(\.id)
         let rates = store.rates(items: ids, at: context.now)
+        let userCounts = context.user.map { store.counts(user: $0, items: ids, at: context.now) }
         let t = context.now.timeIntervalSince1970
         let base = RankingFeature.allCases.count
         let userVector = context.userVector.flatMap { $0.count == items.dimension ? $0 : nil }
@@ -141,8 +142,8 @@ public struct FeaturePipeline: Sendable {
                 out[o + RankingFeature.querySimilarity.rawValue] =
                     q.withUnsafeBufferPointer { Double(items.dot($0, candidate.id) ?? 0) }
             }
-            if let user = context.user {
-                let c = store.counts(user: user, item: candidate.id, at: context.now)
+            if let userCounts {
+                let c = userCounts[i]
                 out[o + RankingFeature.userEngagement.rawValue] = log1p(c[.click] + c[.save])
                 out[o + RankingFeature.userHides.rawValue] = c[.hide]
             }
