@@ -236,4 +236,13 @@ public struct EngagementRates: Sendable, Hashable {
     public var hide: Double
     /// Smoothed purchases per impression.
     public var purchase: Double
+
+    /// Rates from their parts.
+    public init(impressions: Double, click: Double, save: Double, hide: Double, purchase: Double) {
+        self.impressions = impressions
+        self.click = click
+        self.save = save
+        self.hide = hide
+        self.purchase = purchase
+    }
 }
