@@ -32,6 +32,19 @@ check "a warning for the text file" 'grep -q "skipped animals/notes.png" "$work/
 check "three indexed" 'grep -q "Indexed 3 new pictures" "$work/out.txt"'
 "$mms" search "a frog" --store "$work/store" -k 1 >"$work/search.txt"
 check "the frog is found" 'grep -q "A green frog." "$work/search.txt"'
+"$mms" search "an animal" --store "$work/store" -k 3 --html "$work/results.html" >/dev/null
+check "the HTML page is written" '[[ -s "$work/results.html" ]]'
+# Render the page in headless Chromium: the page records how many thumbnails decoded.
+browser=$(command -v chromium || command -v chromium-browser || true)
+check "a headless Chromium is installed" '[[ -n "$browser" ]]'
+if [[ -n "$browser" ]]; then
+    flags=(--headless --no-sandbox --disable-gpu --disable-dev-shm-usage --virtual-time-budget=5000)
+    dom=$("$browser" "${flags[@]}" --dump-dom "file://$work/results.html" 2>/dev/null || true)
+    check "every thumbnail loads in headless Chromium (3/3)" '[[ "$dom" == *data-images-loaded=\"3/3\"* ]]'
+    if [[ -n "${MMS_SCREENSHOT:-}" ]]; then
+        "$browser" "${flags[@]}" --window-size=1100,700 --screenshot="$MMS_SCREENSHOT" "file://$work/results.html" >/dev/null 2>&1 || true
+    fi
+fi
 "$mms" index "$work/pictures" --store "$work/store" >"$work/again.txt" 2>/dev/null
 check "a second run resumes with nothing new to index" 'grep -q "3 already in" "$work/again.txt"'
 if ((fail)); then

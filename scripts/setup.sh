@@ -6,6 +6,8 @@ set -euo pipefail
 
 # libcurl4 is the HTTP client under Foundation's URLSession on Linux (ModelStore).
 packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev pkg-config libcurl4)
+# --with-browser: headless Chromium too, which the tests use to render mms's HTML page.
+if [[ "${1:-}" == "--with-browser" ]]; then packages+=(chromium); fi
 
 missing=()
 for p in "${packages[@]}"; do

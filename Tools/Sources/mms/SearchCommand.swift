@@ -120,7 +120,19 @@ enum HTMLReport {
 
                 """
         }
-        page += "</div></body></html>\n"
+        // Records how many thumbnails actually decoded, for a headless browser to report.
+        page += """
+            </div>
+            <script>
+            window.addEventListener('load', () => {
+              const images = Array.from(document.images);
+              const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
+              document.body.dataset.imagesLoaded = loaded + '/' + images.length;
+            });
+            </script>
+            </body></html>
+
+            """
         do {
             try page.write(to: url, atomically: true, encoding: .utf8)
         } catch {
