@@ -56,11 +56,26 @@ public struct BERTTextEncoder: TextEncoder {
 
     /// Loads a model folder (see the type's description for the files read).
     ///
-    /// - Parameter maximumLength: truncation in tokens; by default
-    ///   `max_seq_length` from `sentence_bert_config.json`, else the model's positions.
-    public init(directory: String, maximumLength: Int? = nil, pooling: Pooling = .mean, normalizes: Bool = true)
+    /// - Parameters:
+    ///   - maximumLength: truncation in tokens; by default `max_seq_length`
+    ///     from `sentence_bert_config.json`, else the model's positions.
+    ///   - pooling: by default what `1_Pooling/config.json` asks for
+    ///     (`pooling_mode_cls_token`: BGE; `pooling_mode_mean_tokens`:
+    ///     MiniLM, E5), else the mean.
+    public init(directory: String, maximumLength: Int? = nil, pooling: Pooling? = nil, normalizes: Bool = true)
         throws(SearchError)
     {
+        var pooling = pooling
+        if pooling == nil, let poolingConfig = try? readJSON(directory + "/1_Pooling/config.json") {
+            if poolingConfig["pooling_mode_cls_token"]?.boolValue == true {
+                pooling = .classToken
+            } else if poolingConfig["pooling_mode_mean_tokens"]?.boolValue == true {
+                pooling = .mean
+            } else {
+                throw SearchError(
+                    .unsupportedFormat, "\(directory)/1_Pooling/config.json asks for a pooling other than mean or [CLS]")
+            }
+        }
         let configuration = try BERTConfiguration(huggingFaceConfigPath: directory + "/config.json")
         var lowercase = true
         var stripAccents: Bool?
@@ -79,7 +94,7 @@ public struct BERTTextEncoder: TextEncoder {
             maximumLength: min(maximumLength ?? length, configuration.maximumPositions))
         try self.init(
             weights: SafetensorsFile(path: directory + "/model.safetensors"), configuration: configuration,
-            tokenizer: tokenizer, pooling: pooling, normalizes: normalizes)
+            tokenizer: tokenizer, pooling: pooling ?? .mean, normalizes: normalizes)
     }
 
     /// Builds the encoder from an opened weight file, a configuration and a tokenizer.

@@ -12,6 +12,9 @@ struct MiniLMTests {
     @Test("token ids of the issue's sentence")
     func ids() throws {
         #expect(try encoder.tokenizer.encode("a photo of an astronaut") == [101, 1037, 6302, 1997, 2019, 19748, 102])
+        // Read from the folder: 1_Pooling/config.json (mean), sentence_bert_config.json (256 tokens).
+        #expect(try encoder.pooling == .mean)
+        #expect(try encoder.tokenizer.maximumLength == 256)
     }
 
     @Test("the three reference cosines, within 1e-3")
