@@ -110,7 +110,8 @@ public final class FlatIndex: VectorIndex {
     public func compact() {
         lock.withWriteLock {
             state.rows.shrinkToFit()
-            state.ids.reserveCapacity(0)
+            state.ids = Array(state.ids)
+            state.squaredNorms = Array(state.squaredNorms)
         }
     }
 

@@ -117,6 +117,7 @@ struct ANNCommand: ParsableCommand {
     }
 
     private func runPython(_ arguments: [String]) throws {
+        fflush(nil)  // our lines first, then the script's (nil flushes every output stream)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = arguments
