@@ -3,6 +3,11 @@ import SearchCore
 import Testing
 import _TestSupport
 
+/// Run these under ThreadSanitizer too:
+///
+///     swift test --sanitize=thread --scratch-path .build-ann-tsan --filter ANNIndexTests
+///
+/// (the whole ANNIndexTests target, parallel construction included, runs clean).
 @Suite("HNSW concurrency")
 struct HNSWConcurrencyTests {
     @Test("many searches run alongside one writer; every answer is well-formed")
