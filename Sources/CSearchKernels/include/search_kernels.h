@@ -106,6 +106,14 @@ const mms_kernel_table *mms_kernels_table(mms_kernel_level level);
 uint16_t mms_f32_to_f16_scalar(float value);
 float mms_f16_to_f32_scalar(uint16_t bits);
 
+/// CRC-32C (Castagnoli) of `n` bytes, continuing from `crc` (0 to start):
+/// `mms_crc32c(mms_crc32c(0, a, n), b, m)` is the CRC of `a` then `b`.
+/// Hardware instructions where present (SSE 4.2, ARMv8 CRC); MMS_KERNELS=portable
+/// forces the table version, which gives identical results.
+uint32_t mms_crc32c(uint32_t crc, const void *data, size_t n);
+/// The table version, always available (for tests).
+uint32_t mms_crc32c_portable(uint32_t crc, const void *data, size_t n);
+
 /// Prefetch the cache lines of `bytes` bytes starting at `address` into L1.
 static inline void mms_prefetch(const void *address, size_t bytes) {
 #if defined(__GNUC__) || defined(__clang__)
