@@ -157,6 +157,29 @@ struct EngagementTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["engagement.snap"])
     }
 
+    @Test func snapshotsWhileIngestingAreConsistent() async throws {
+        let store = EngagementStore(configuration: .init(halfLife: 1e12))
+        let path = Self.temporaryPath("live.snap")
+        // A torn earlier attempt leaves a temporary file; readers never look at it.
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path + ".tmp-1-2"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for i in 0..<20_000 {
+                    store.record(EngagementEvent(item: VectorID(UInt64(i % 50)), kind: .impression, time: Self.at(0)))
+                }
+            }
+            group.addTask {
+                for _ in 0..<20 { try store.write(to: path) }
+            }
+            try await group.waitForAll()
+        }
+        try store.write(to: path)
+        let loaded = try EngagementStore(snapshotAt: path)
+        var total = 0.0
+        for item in 0..<50 { total += loaded.counts(item: VectorID(UInt64(item)), at: Self.at(0))[.impression] }
+        #expect(total == 20_000)
+    }
+
     @Test func corruptSnapshotsAreTypedErrors() throws {
         let good = Self.populated().snapshotBytes()
         func code(_ bytes: [UInt8]) -> SearchError.Code? {
