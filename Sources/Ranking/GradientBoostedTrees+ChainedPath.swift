@@ -1,4 +1,4 @@
-/// The chained path for single-output models of plain numerical splits: a
+/// The chained path for single-output models of numerical splits: a
 /// row walks all its trees as one path, and leaves are not nodes at all.
 ///
 /// Each internal node stores, for each side, the value to add on taking it
@@ -95,8 +95,9 @@ extension GradientBoostedTrees {
         precondition(MemoryLayout<ChainNode>.stride == 40, "the chained path assumes 40-byte nodes")
         let sink = chainSink
         let firstColumn = chainFirstColumn
+        let copies = widenedCopies
         chainNodes.withUnsafeBytes { nodeBytes in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 12 * 2 * features) { wide in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 12 * copies * features) { wide in
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: 12) { sums in
                     let base = nodeBytes.baseAddress!
                     let block = wide.baseAddress!
@@ -108,9 +109,12 @@ extension GradientBoostedTrees {
                             let row = rows + (first + Swift.min(l, count - 1)) * features
                             for f in 0..<features {
                                 let x = row[f]
-                                let clamped = Swift.min(Swift.max(x, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
-                                block[f &* 12 &+ l] = x.isNaN ? -.greatestFiniteMagnitude : clamped
-                                block[(features &+ f) &* 12 &+ l] = x.isNaN ? .infinity : clamped
+                                block[f &* 12 &+ l] = Self.widened(x, copy: 0)
+                                block[(features &+ f) &* 12 &+ l] = Self.widened(x, copy: 1)
+                                if copies == 4 {
+                                    block[(2 &* features &+ f) &* 12 &+ l] = Self.widened(x, copy: 2)
+                                    block[(3 &* features &+ f) &* 12 &+ l] = Self.widened(x, copy: 3)
+                                }
                             }
                         }
                         Self.chainBlock(base, UnsafeRawPointer(block), firstColumn, sink, sums.baseAddress!)

@@ -1,5 +1,8 @@
-/// The fast path for models whose splits are all numerical with missing type
-/// None or NaN (LightGBM's default): no NaN test and no branch per node.
+/// The fast path for models whose splits are all numerical (any missing
+/// type): no NaN or zero test and no branch per node.
+///
+/// Rows are widened as `GradientBoostedTrees+Widening.swift` describes; the
+/// paragraph below is the two-copy case.
 ///
 /// Each row is widened once per block into two copies of its features, ±∞
 /// clamped to ±M (M = `Double.greatestFiniteMagnitude`): in columns `0..<F`
@@ -34,11 +37,11 @@ extension GradientBoostedTrees {
 
     /// Re-lays every tree in pre-order with tree-relative 16-bit indices;
     /// returns the nodes, leaf values and each tree's first node, or nil when
-    /// a tree has more than 65,535 nodes or there are more than 32,767 features.
+    /// a tree has more than 65,535 nodes or the widened row more than 65,535 columns.
     static func fastLayout(_ nodes: [Node], values: [Double], trees: [TreeInfo], featureCount: Int)
         -> ([FastNode], [Double], [Int32])?
     {
-        guard 2 * featureCount <= Int(UInt16.max) else { return nil }
+        guard 4 * featureCount <= Int(UInt16.max) else { return nil }
         var out: [FastNode] = []
         var outValues: [Double] = []
         var roots: [Int32] = []
@@ -59,7 +62,7 @@ extension GradientBoostedTrees {
                     out.append(FastNode(threshold: -.infinity, column: 0, left: UInt16(local), right: UInt16(local)))
                     outValues.append(values[Int(old)])
                 } else {
-                    let column = n.nanRight != 0 ? featureCount + Int(n.feature) : Int(n.feature)
+                    let column = widenedCopy(of: n) * featureCount + Int(n.feature)
                     let threshold = n.threshold == .infinity ? Double.greatestFiniteMagnitude : n.threshold
                     out.append(FastNode(threshold: threshold, column: UInt16(column), left: 0, right: 0))
                     outValues.append(0)
@@ -76,7 +79,8 @@ extension GradientBoostedTrees {
     /// in steps. Scores accumulate per row in tree order, as LightGBM sums.
     func accumulateFast(_ rows: UnsafePointer<Double>, _ rowCount: Int, _ out: UnsafeMutablePointer<Double>) {
         let features = featureCount
-        let width = 2 * features
+        let copies = widenedCopies
+        let width = copies * features
         let lanes = Self.lanes
         let outputs = outputCount
         precondition(MemoryLayout<FastNode>.stride == 16, "the fast path assumes 16-byte nodes")
@@ -98,9 +102,12 @@ extension GradientBoostedTrees {
                                 let target = block + l * width
                                 for f in 0..<features {
                                     let x = source[f]
-                                    let clamped = Swift.min(Swift.max(x, -.greatestFiniteMagnitude), .greatestFiniteMagnitude)
-                                    target[f] = x.isNaN ? -.greatestFiniteMagnitude : clamped
-                                    target[features + f] = x.isNaN ? .infinity : clamped
+                                    target[f] = Self.widened(x, copy: 0)
+                                    target[features + f] = Self.widened(x, copy: 1)
+                                    if copies == 4 {
+                                        target[2 * features + f] = Self.widened(x, copy: 2)
+                                        target[3 * features + f] = Self.widened(x, copy: 3)
+                                    }
                                 }
                             }
                             let o = out + start * outputs

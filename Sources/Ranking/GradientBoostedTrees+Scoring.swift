@@ -20,8 +20,8 @@ extension GradientBoostedTrees {
         guard rowCount > 0, let rowBase = rows.baseAddress, let outBase = output.baseAddress else { return }
         outBase.update(repeating: 0, count: rowCount * outputCount)
         switch hardestKind {
-        case .numerical where !chainNodes.isEmpty: accumulateChained(rowBase, rowCount, outBase)
-        case .numerical where !fastNodes.isEmpty: accumulateFast(rowBase, rowCount, outBase)
+        case _ where !chainNodes.isEmpty: accumulateChained(rowBase, rowCount, outBase)
+        case _ where !fastNodes.isEmpty: accumulateFast(rowBase, rowCount, outBase)
         case .numerical: accumulate(NumericalRule.self, rowBase, rowCount, outBase)
         case .numericalZeroMissing: accumulate(ZeroMissingRule.self, rowBase, rowCount, outBase)
         case .categorical: accumulate(AnyNodeRule.self, rowBase, rowCount, outBase)

@@ -28,13 +28,13 @@ import SearchCore
 /// allocates nothing and never calls through a closure or an existential.
 /// The loop is chosen once per call by what the model contains:
 ///
-/// - single-output models of plain numerical splits (LightGBM's defaults)
-///   walk all trees as one chained path, eight rows at a time with no branch
-///   per node (`GradientBoostedTrees+ChainedPath.swift`);
-/// - multiclass models of plain numerical splits walk tree by tree in
-///   lockstep blocks (`GradientBoostedTrees+FastPath.swift`);
-/// - models with `zero_as_missing` or categorical splits take the general
-///   loop, which decides each node by its kind (`GradientBoostedTrees+Scoring.swift`).
+/// - single-output models of numerical splits (any missing type) walk all
+///   trees as one chained path, twelve rows at a time with no branch per
+///   node (`GradientBoostedTrees+ChainedPath.swift`);
+/// - multi-output models of numerical splits walk tree by tree in lockstep
+///   blocks (`GradientBoostedTrees+FastPath.swift`);
+/// - models with categorical splits take the general loop, which decides
+///   each node by its kind (`GradientBoostedTrees+Scoring.swift`).
 ///
 /// All three sum leaf values in LightGBM's order and agree with it on the
 /// committed fixtures (Tests/RankingTests/Fixtures, written by
@@ -146,7 +146,7 @@ public struct GradientBoostedTrees: Sendable {
         let fastEligible = nodes.allSatisfy { n in
             n.threshold == .infinity || (n.threshold > -.greatestFiniteMagnitude && n.threshold < .greatestFiniteMagnitude)
         }
-        if hardest == .numerical && fastEligible {
+        if hardest != .categorical && fastEligible {
             if let layout = Self.fastLayout(nodes, values: leafValues, trees: trees, featureCount: featureCount) {
                 (fastNodes, fastValues, fastRoots) = layout
                 if outputCount == 1, !averagesOutput,
