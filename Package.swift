@@ -59,7 +59,7 @@ let package = Package(
             dependencies: ["SearchCore", "Tensor", "CSearchKernels"]
         ),
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor"]),
-        .target(name: "Encoders", dependencies: ["SearchCore", "Tensor"]),
+        .target(name: "Encoders", dependencies: ["SearchCore", "Tensor", "ImageDecoding"]),
         .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG"]),
         .target(name: "ModelStore", dependencies: ["SearchCore"]),
         .target(
