@@ -31,7 +31,14 @@ let package = Package(
                 .product(name: "Evaluation", package: sdk),
                 .product(name: "Ranking", package: sdk),
             ]
-        )
+        ),
+        .executableTarget(
+            name: "crash-test",
+            dependencies: [
+                .product(name: "ANNIndex", package: sdk),
+                .product(name: "SearchCore", package: sdk),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
