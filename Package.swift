@@ -29,6 +29,11 @@ let package = Package(
         ),
 
         .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        .systemLibrary(
             name: "CTurboJPEG",
             pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]
@@ -56,7 +61,7 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["SearchCore"]),
         .target(
             name: "ANNIndex",
-            dependencies: ["SearchCore", "Tensor", "CSearchKernels"]
+            dependencies: ["SearchCore", "Tensor", "CSearchKernels", "CLZ4"]
         ),
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor"]),
         .target(name: "Encoders", dependencies: ["SearchCore", "Tensor", "ImageDecoding"]),
