@@ -1,3 +1,4 @@
+import ImageDecoding
 import SearchCore
 import Tensor
 
@@ -6,9 +7,11 @@ import Tensor
 /// positional embeddings, a layer norm, pre-LN blocks, a layer norm on the
 /// class token's state, a linear projection.
 ///
-/// Takes ``SearchCore/ImageInput/preprocessed(_:width:height:)`` pixels —
-/// channels first, normalised as the model expects (decoding and
-/// preprocessing come with the image pipeline). At the trained size the
+/// Takes JPEG or PNG bytes (``SearchCore/ImageInput/encoded(_:)``), decoded
+/// pixels (``SearchCore/ImageInput/rgb(_:)``) — both brought to the model's
+/// input by ``preprocessor``, CLIP's resize, centre crop and normalisation —
+/// or ``SearchCore/ImageInput/preprocessed(_:width:height:)`` pixels,
+/// channels first, normalised as the model expects. At the trained size the
 /// positional embeddings are used as stored; at another size the patch
 /// positions are resampled to the new grid by bicubic interpolation exactly
 /// as Hugging Face's `interpolate_pos_encoding=True` does (PyTorch's
@@ -35,6 +38,14 @@ public struct CLIPImageEncoder: ImageEncoder {
     public var threadCount: Int?
     /// The largest input accepted, in pixels (width × height).
     public var maximumPixelCount = 4096 * 4096
+    /// How encoded and RGB inputs become the model's input: by default
+    /// OpenAI CLIP's (shorter side to the model's image size with Pillow's
+    /// bicubic, centre crop, CLIP's mean and std), decoding a JPEG at a
+    /// reduced DCT scale when its shorter side stays at least
+    /// ``ImageDecoding/ImagePreprocessor/dctHeadroom`` × the image size.
+    public var preprocessor: ImagePreprocessor
+    /// Limits and options for decoding ``SearchCore/ImageInput/encoded(_:)`` input.
+    public var decodingOptions = DecodingOptions()
 
     /// `[width, 3·p·p]`: the patch convolution as a matrix, rows in (channel, y, x) order.
     let patchWeight: Tensor<Float>
@@ -46,6 +57,8 @@ public struct CLIPImageEncoder: ImageEncoder {
     /// `[embeddingDimension, width]`.
     let projection: Tensor<Float>
     let stack: TransformerStack
+    /// Decoded and preprocessed inputs, kept between calls (shared by copies of the encoder).
+    let inputs = ScratchPool()
 
     /// The number of components of each embedding: the projection's output.
     public var dimension: Int { configuration.embeddingDimension }
@@ -98,32 +111,76 @@ public struct CLIPImageEncoder: ImageEncoder {
         self.configuration = configuration
         self.naming = naming
         self.normalizes = normalizes
+        self.preprocessor = Self.clipPreprocessor(imageSize: configuration.imageSize)
+    }
+
+    /// OpenAI CLIP's preprocessing at `imageSize` pixels.
+    public static func clipPreprocessor(imageSize: Int) -> ImagePreprocessor {
+        let clip = ImagePreprocessor.clip
+        return ImagePreprocessor(
+            shortSide: imageSize, cropWidth: imageSize, cropHeight: imageSize, mean: clip.mean, std: clip.std,
+            filter: clip.filter, cropRounding: clip.cropRounding, dctHeadroom: clip.dctHeadroom)
     }
 
     /// Embeds `images` into `output`, `images.count × dimension` floats.
     ///
-    /// - Throws: ``SearchCore/SearchError/Code/unsupportedFormat`` for encoded
-    ///   or RGB input (pass preprocessed pixels);
+    /// Encoded and RGB images are decoded and preprocessed (see
+    /// ``preprocessor``) into a buffer kept between calls; preprocessed
+    /// pixels are read in place.
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/corruptData``,
+    ///   ``SearchCore/SearchError/Code/unsupportedFormat`` or
+    ///   ``SearchCore/SearchError/Code/resourceLimit`` from the decoder for
+    ///   bytes it cannot or will not decode;
     ///   ``SearchCore/SearchError/Code/dimensionMismatch`` when a pixel array
     ///   is not `3 × width × height` or `output` has the wrong size;
     ///   ``SearchCore/SearchError/Code/invalidArgument`` for an image smaller
     ///   than one patch; ``SearchCore/SearchError/Code/resourceLimit`` past
     ///   ``maximumPixelCount``.
     public func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws {
-        var batch: [(pixels: [Float], width: Int, height: Int)] = []
-        batch.reserveCapacity(images.count)
+        let preprocessor = preprocessor
+        let size = preprocessor.outputCount
+        // Each image's slot in the decoded-input buffer, or nil when it comes preprocessed.
+        var slots: [Int?] = []
+        slots.reserveCapacity(images.count)
+        var decodedCount = 0
         for image in images {
-            guard case .preprocessed(let pixels, let width, let height) = image else {
-                throw SearchError(
-                    .unsupportedFormat,
-                    "CLIPImageEncoder takes preprocessed pixels (ImageInput.preprocessed); decoding and resizing are done by the image pipeline")
+            if case .preprocessed(let pixels, let width, let height) = image {
+                try checkSize(width: width, height: height, pixelCount: pixels.count)
+                slots.append(nil)
+            } else {
+                slots.append(decodedCount)
+                decodedCount += 1
             }
-            try checkSize(width: width, height: height, pixelCount: pixels.count)
-            batch.append((pixels, width, height))
         }
-        try embed(
-            count: batch.count, sizeOf: { (batch[$0].width, batch[$0].height) },
-            pixelsOf: { i, body in batch[i].pixels.withUnsafeBufferPointer(body) }, into: output)
+        if decodedCount > 0 {
+            try checkSize(width: preprocessor.cropWidth, height: preprocessor.cropHeight, pixelCount: size)
+        }
+        try inputs.withBuffer(count: max(decodedCount * size, 1)) { arena in
+            for (image, slot) in zip(images, slots) {
+                guard let slot else { continue }
+                let target = UnsafeMutableBufferPointer(start: arena + slot * size, count: size)
+                switch image {
+                case .encoded(let bytes): try preprocessor.preprocess(encoded: bytes, into: target, decoding: decodingOptions)
+                case .rgb(let pixels): try preprocessor.preprocess(pixels, into: target)
+                case .preprocessed: break
+                }
+            }
+            try embed(
+                count: images.count,
+                sizeOf: { i in
+                    if case .preprocessed(_, let width, let height) = images[i] { return (width, height) }
+                    return (preprocessor.cropWidth, preprocessor.cropHeight)
+                },
+                pixelsOf: { i, body in
+                    if case .preprocessed(let pixels, _, _) = images[i] {
+                        pixels.withUnsafeBufferPointer(body)
+                    } else {
+                        body(UnsafeBufferPointer(start: arena + slots[i]! * size, count: size))
+                    }
+                },
+                into: output)
+        }
     }
 
     /// Embeds `imageCount` images of one size stored one after another in

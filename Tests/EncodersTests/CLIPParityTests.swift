@@ -125,7 +125,7 @@ struct CLIPParityTests {
         }
     }
 
-    @Test("encoded or RGB input, a wrong pixel count, a tiny image and a wrong output size are typed errors")
+    @Test("undecodable bytes, a wrong pixel count, a tiny preprocessed image and a wrong output size are typed errors")
     func badImageInput() throws {
         let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
         let encoder = try CLIPImageEncoder(
@@ -142,7 +142,8 @@ struct CLIPParityTests {
             }
         }
         #expect(code(.encoded([0xFF, 0xD8])) == .unsupportedFormat)
-        #expect(code(.rgb(try RGBImage(width: 1, height: 1, pixels: [0, 0, 0]))) == .unsupportedFormat)
+        // A 1×1 RGB image is resized up to the model's input, as CLIP's preprocessing does.
+        #expect(code(.rgb(try RGBImage(width: 1, height: 1, pixels: [0, 0, 0]))) == nil)
         #expect(code(.preprocessed([0, 1, 2], width: 32, height: 32)) == .dimensionMismatch)
         #expect(code(.preprocessed([Float](repeating: 0, count: 3 * 16), width: 4, height: 4)) == .invalidArgument)
         #expect(code(.preprocessed([Float](repeating: 0, count: 3 * 32 * 32), width: 32, height: 32), outputCount: 3) == .dimensionMismatch)
