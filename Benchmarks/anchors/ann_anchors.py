@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
 """ANN anchors for `mms-bench ann`: hnswlib, FAISS and usearch on the same files.
 
-    ann_anchors.py run  --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs --out anchors.json
-    ann_anchors.py plot --results combined.json --out recall_qps.png
+    ann_anchors.py run   --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs --out anchors.json
+    ann_anchors.py serve --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs
+    ann_anchors.py plot  --results combined.json --out recall_qps.png
+
+`serve` builds every index, prints one JSON line {"event": "ready", "builds": [...]}, then answers each
+`measure EF` line on stdin with {"event": "measured", "ef": EF, "results": [...]}, until `quit`. mms-bench
+uses it to time the anchors right after its own index at the same ef, round after round, so a change in
+the machine's load during the run falls on both sides alike.
 
 `run` builds each library's HNSW index with the same M and efConstruction as
 ours on `--threads` threads, then for every ef times ONE batched search call
@@ -163,6 +169,48 @@ def run(args):
         json.dump({"results": results, "versions": versions}, f, indent=1)
 
 
+def measure(anchor, queries, truth, k, ef, repeats, cache):
+    if (anchor.name, ef) not in cache:
+        cache[(anchor.name, ef)] = recall_at(anchor.search(queries, k, ef, 1), truth, k)
+    t1 = best_time(lambda: anchor.search(queries, k, ef, 1), repeats)
+    t2 = best_time(lambda: anchor.search(queries, k, ef, 2), repeats)
+    return {"lib": anchor.name, "ef": ef, "recall": cache[(anchor.name, ef)], "qps1": len(queries) / t1,
+            "qps2": len(queries) / t2}
+
+
+def serve(args):
+    base = read_fvecs(args.base)
+    queries = read_fvecs(args.queries)
+    truth = read_ivecs(args.groundtruth)
+    dim = base.shape[1]
+    anchors, builds = [], []
+    for lib in args.libs.split(","):
+        anchor = {
+            "hnswlib": lambda: HnswlibAnchor(dim, args.m, args.ef_construction, args.seed),
+            "faiss": lambda: FaissAnchor(dim, args.m, args.ef_construction, args.seed),
+            "usearch": lambda: UsearchAnchor(dim, args.m, args.ef_construction, args.seed, "f32"),
+            "usearch-i8": lambda: UsearchAnchor(dim, args.m, args.ef_construction, args.seed, "i8"),
+        }[lib]()
+        gc.collect()
+        before = rss_bytes()
+        start = time.perf_counter()
+        anchor.build(base, args.threads)
+        build_s = time.perf_counter() - start
+        memory_mb = (rss_bytes() - before) / (1 << 20)
+        print(f"{anchor.name}: built in {build_s:.1f} s, {memory_mb:.0f} MiB", file=sys.stderr, flush=True)
+        anchors.append(anchor)
+        builds.append({"lib": anchor.name, "build_s": build_s, "memory_mb": memory_mb})
+    print(json.dumps({"event": "ready", "builds": builds}), flush=True)
+    cache = {}
+    for line in sys.stdin:
+        words = line.split()
+        if not words or words[0] == "quit":
+            break
+        ef = int(words[1])
+        results = [measure(a, queries, truth, args.k, ef, args.repeats, cache) for a in anchors]
+        print(json.dumps({"event": "measured", "ef": ef, "results": results}), flush=True)
+
+
 def plot(args):
     import matplotlib
     matplotlib.use("Agg")
@@ -206,12 +254,22 @@ def main():
     r.add_argument("--repeats", type=int, default=3)
     r.add_argument("--seed", type=int, default=100)
     r.add_argument("--libs", default="hnswlib,faiss,usearch,usearch-i8")
+    v = sub.add_parser("serve")
+    for flag in ("--base", "--queries", "--groundtruth"):
+        v.add_argument(flag, required=True)
+    v.add_argument("--m", type=int, default=16)
+    v.add_argument("--ef-construction", type=int, default=200)
+    v.add_argument("--threads", type=int, default=2)
+    v.add_argument("--k", type=int, default=10)
+    v.add_argument("--repeats", type=int, default=3)
+    v.add_argument("--seed", type=int, default=100)
+    v.add_argument("--libs", default="hnswlib,faiss,usearch,usearch-i8")
     p = sub.add_parser("plot")
     p.add_argument("--results", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="recall@10 vs QPS, 100k x 512, inner product, M=16, efC=200")
     args = parser.parse_args()
-    run(args) if args.command == "run" else plot(args)
+    {"run": run, "serve": serve, "plot": plot}[args.command](args)
 
 
 if __name__ == "__main__":

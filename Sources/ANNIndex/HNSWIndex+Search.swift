@@ -24,11 +24,7 @@ extension HNSWIndex {
         try VectorInput.validate(query, rows: 1, dimension: dimension, metric: metric, kernels: kernels, what: "query")
         return [SearchHit](unsafeUninitializedCapacity: k) { buffer, written in
             written = lock.withReadLock {
-                switch graph {
-                case .float32(let g): Self.run(g, queries: query.baseAddress!, count: 1, k: k, ef: ef, filter: filter, hits: buffer.baseAddress!, counts: nil)
-                case .float16(let g): Self.run(g, queries: query.baseAddress!, count: 1, k: k, ef: ef, filter: filter, hits: buffer.baseAddress!, counts: nil)
-                case .int8(let g): Self.run(g, queries: query.baseAddress!, count: 1, k: k, ef: ef, filter: filter, hits: buffer.baseAddress!, counts: nil)
-                }
+                dispatch(filter, queries: query.baseAddress!, count: 1, k: k, ef: ef, hits: buffer.baseAddress!, counts: nil)
             }
         }
     }
@@ -67,11 +63,7 @@ extension HNSWIndex {
         guard queryCount > 0 else { return }
         let (q, h, c) = (queries.baseAddress!, hits.baseAddress!, counts.baseAddress!)
         lock.withReadLock {
-            _ = switch graph {
-            case .float32(let g): Self.run(g, queries: q, count: queryCount, k: k, ef: ef, filter: filter, hits: h, counts: c)
-            case .float16(let g): Self.run(g, queries: q, count: queryCount, k: k, ef: ef, filter: filter, hits: h, counts: c)
-            case .int8(let g): Self.run(g, queries: q, count: queryCount, k: k, ef: ef, filter: filter, hits: h, counts: c)
-            }
+            _ = dispatch(filter, queries: q, count: queryCount, k: k, ef: ef, hits: h, counts: c)
         }
     }
 
@@ -87,6 +79,35 @@ extension HNSWIndex {
     private func checkEF(_ ef: Int) throws(SearchError) {
         guard ef >= 1 && ef <= 1 << 16 else {
             throw SearchError(.invalidArgument, "ef must be in 1...65536; got \(ef)")
+        }
+    }
+
+    /// Turns the filter into a concrete type, then the graph: only with
+    /// every type concrete does the compiler specialise the search loop (the
+    /// codec's distance and the filter's check inlined, no witness call per
+    /// candidate). The filters of SearchCore and this module are matched by
+    /// type; any other filter is called through one closure per visited node.
+    private func dispatch<Filter: SearchFilter>(
+        _ filter: Filter, queries: UnsafePointer<Float>, count: Int, k: Int, ef: Int,
+        hits: UnsafeMutablePointer<SearchHit>, counts: UnsafeMutablePointer<Int>?
+    ) -> Int {
+        if let f = filter as? NoFilter { return onGraph(f, queries, count, k, ef, hits, counts) }
+        if let f = filter as? AllowList { return onGraph(f, queries, count, k, ef, hits, counts) }
+        if let f = filter as? IDBitSet { return onGraph(f, queries, count, k, ef, hits, counts) }
+        if let f = filter as? DenyList { return onGraph(f, queries, count, k, ef, hits, counts) }
+        if let f = filter as? PredicateFilter { return onGraph(f, queries, count, k, ef, hits, counts) }
+        return onGraph(ForeignFilter(filter), queries, count, k, ef, hits, counts)
+    }
+
+    @inline(__always)
+    private func onGraph<Filter: SearchFilter>(
+        _ filter: Filter, _ queries: UnsafePointer<Float>, _ count: Int, _ k: Int, _ ef: Int,
+        _ hits: UnsafeMutablePointer<SearchHit>, _ counts: UnsafeMutablePointer<Int>?
+    ) -> Int {
+        switch graph {
+        case .float32(let g): Self.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
+        case .float16(let g): Self.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
+        case .int8(let g): Self.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
         }
     }
 
@@ -110,7 +131,7 @@ extension HNSWIndex {
 }
 
 extension HNSWCore {
-    /// Normalises a cosine query into scratch, then dispatches on the filter's concrete type.
+    /// Normalises a cosine query into scratch, then searches.
     func search<Filter: SearchFilter>(
         one query: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, into out: UnsafeMutablePointer<SearchHit>,
         scratch: SearchScratch
@@ -120,12 +141,14 @@ extension HNSWCore {
             VectorInput.copy(query, to: scratch.floatBuffer, count: dimension, normalize: true, kernels: kernels)
             vector = UnsafePointer(scratch.floatBuffer)
         }
-        if Filter.self == NoFilter.self {
-            return search(vector, k: k, ef: ef, filter: NoFilter(), into: out, scratch: scratch)
-        }
-        if let f = filter as? AllowList { return search(vector, k: k, ef: ef, filter: f, into: out, scratch: scratch) }
-        if let f = filter as? IDBitSet { return search(vector, k: k, ef: ef, filter: f, into: out, scratch: scratch) }
-        if let f = filter as? DenyList { return search(vector, k: k, ef: ef, filter: f, into: out, scratch: scratch) }
         return search(vector, k: k, ef: ef, filter: filter, into: out, scratch: scratch)
     }
+}
+
+/// A filter of a type this module does not know, behind one closure, so the
+/// rest of the search is still specialised for the codec.
+struct ForeignFilter: SearchFilter {
+    let check: @Sendable (VectorID) -> Bool
+    init<Filter: SearchFilter>(_ filter: Filter) { check = { filter.allows($0) } }
+    @inline(__always) func allows(_ id: VectorID) -> Bool { check(id) }
 }

@@ -31,6 +31,7 @@ struct ANNCommand: ParsableCommand {
     @Option(help: "Build threads.") var threads = 2
     @Option(help: "Comma-separated ef values.") var efs = "16,32,64,128,256"
     @Option(help: "Timed repetitions of each batch; the best is reported.") var repeats = 3
+    @Option(help: "Rounds over every ef and library; each figure is the best of its rounds.") var rounds = 2
     @Option(help: "Our encodings to run (f32,f16,i8).") var encodings = "f32,f16,i8"
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/ann_anchors.py"
@@ -45,10 +46,10 @@ struct ANNCommand: ParsableCommand {
         let (data, files) = try ANNDataSet.load(
             directory: dataDir, count: count, queries: queries, dimension: dimension, clusters: clusters, seed: seed,
             truthK: 100)
-        var rows: [ANNRow] = []
         var allocsPerQuery = Double.nan
         var memory: [String: HNSWIndex.MemoryFootprint] = [:]
         var filtered: [ANNFilteredRow] = []
+        var ours: [(lib: String, runner: ANNRunner, buildSeconds: Double, memoryMB: Double)] = []
         for name in encodings.split(separator: ",").map(String.init) {
             let encoding: VectorEncoding
             switch name {
@@ -73,33 +74,65 @@ struct ANNCommand: ParsableCommand {
             print("\(lib): built in \(String(format: "%.1f", buildSeconds)) s, \(footprint.total >> 20) MiB "
                 + "(graph \(footprint.graph >> 20), codes \(footprint.codes >> 20), rescoring \(footprint.rescoring >> 20))")
             let runner = ANNRunner(index: index, data: data, k: k)
-            for ef in efList {
-                let recall = try runner.recall(ef: ef)
-                let qps1 = try runner.qps(ef: ef, threads: 1, repeats: repeats)
-                let qps2 = try runner.qps(ef: ef, threads: 2, repeats: repeats)
-                rows.append(ANNRow(
-                    lib: lib, ef: ef, recall: recall, qps1: qps1, qps2: qps2, buildSeconds: buildSeconds,
-                    memoryMB: Double(footprint.total) / 1_048_576))
-                print("  ef=\(ef): recall \(String(format: "%.4f", recall)), \(Int(qps1)) QPS (1 thread), \(Int(qps2)) (2 threads)")
-            }
             if encoding == .float32 {
                 allocsPerQuery = try runner.allocationsPerQuery(ef: 64)
                 print("  allocations per query (steady state, ef 64): \(allocsPerQuery)")
                 if !skipFiltered { filtered = try runner.filtered(selectivities: [0.001, 0.01, 0.1, 0.5], ef: 64) }
             }
+            ours.append((lib, runner, buildSeconds, Double(footprint.total) / 1_048_576))
         }
 
-        if anchors != "none" {
-            let out = dataDir + "/anchors.json"
-            try runPython([
-                anchorScript, "run", "--base", files.base, "--queries", files.queries, "--groundtruth", files.truth,
-                "--out", out, "--m", String(m), "--ef-construction", String(efConstruction),
-                "--threads", String(threads), "--efs", efs, "--k", String(k), "--repeats", String(repeats),
-                "--libs", anchors,
+        // The anchors build in their own process, then wait; each ef is timed for every library
+        // back to back, in `rounds` rounds, and each figure is the best of its rounds.
+        let server = anchors == "none" ? nil : try AnchorServer(
+            python: python,
+            arguments: [
+                anchorScript, "serve", "--base", files.base, "--queries", files.queries, "--groundtruth", files.truth,
+                "--m", String(m), "--ef-construction", String(efConstruction), "--threads", String(threads),
+                "--k", String(k), "--repeats", String(repeats), "--libs", anchors,
             ])
-            let decoded = try JSONDecoder().decode(AnchorFile.self, from: Data(contentsOf: URL(fileURLWithPath: out)))
-            rows += decoded.results
+        var best: [String: ANNRow] = [:]
+        var order: [String] = []
+        func keep(_ row: ANNRow) {
+            let key = "\(row.lib)/\(row.ef)"
+            if var old = best[key] {
+                old.qps1 = max(old.qps1, row.qps1)
+                old.qps2 = max(old.qps2, row.qps2)
+                best[key] = old
+            } else {
+                best[key] = row
+                order.append(key)
+            }
         }
+        var recalls: [String: Double] = [:]
+        for round in 1...max(rounds, 1) {
+            for ef in efList {
+                for entry in ours {
+                    let key = "\(entry.lib)/\(ef)"
+                    if recalls[key] == nil { recalls[key] = try entry.runner.recall(ef: ef) }
+                    let qps1 = try entry.runner.qps(ef: ef, threads: 1, repeats: repeats)
+                    let qps2 = try entry.runner.qps(ef: ef, threads: 2, repeats: repeats)
+                    keep(ANNRow(
+                        lib: entry.lib, ef: ef, recall: recalls[key]!, qps1: qps1, qps2: qps2,
+                        buildSeconds: entry.buildSeconds, memoryMB: entry.memoryMB))
+                    print("  round \(round) \(entry.lib) ef=\(ef): recall \(String(format: "%.4f", recalls[key]!)), "
+                        + "\(Int(qps1)) QPS (1 thread), \(Int(qps2)) (2 threads)")
+                }
+                if let server {
+                    for row in try server.measure(ef: ef) {
+                        keep(row)
+                        print("  round \(round) \(row.lib) ef=\(ef): recall \(String(format: "%.4f", row.recall)), "
+                            + "\(Int(row.qps1)) QPS (1 thread), \(Int(row.qps2)) (2 threads)")
+                    }
+                }
+            }
+        }
+        server?.quit()
+        let rows = order.sorted { a, b in
+            let (la, lb) = (best[a]!.lib, best[b]!.lib)
+            let rank = { (lib: String) in order.firstIndex { best[$0]!.lib == lib }! }
+            return rank(la) != rank(lb) ? rank(la) < rank(lb) : best[a]!.ef < best[b]!.ef
+        }.map { best[$0]! }
 
         let summary = ANNSummary.compute(rows: rows, memory: memory, allocsPerQuery: allocsPerQuery)
         let report = ANNReport(
@@ -144,10 +177,6 @@ struct ANNRow: Codable {
         case buildSeconds = "build_s"
         case memoryMB = "memory_mb"
     }
-}
-
-struct AnchorFile: Decodable {
-    var results: [ANNRow]
 }
 
 /// Times batched searches on one index, allocation-free: buffers made once.
@@ -207,9 +236,16 @@ final class ANNRunner: @unchecked Sendable {
             if threads == 1 {
                 try search(0..<n, ef: ef)
             } else {
-                DispatchQueue.concurrentPerform(iterations: threads) { t in
-                    try? self.search((t * n / threads)..<((t + 1) * n / threads), ef: ef)
+                // One dedicated thread per share (libdispatch may run a short apply on fewer threads).
+                let done = DispatchSemaphore(value: 0)
+                for t in 0..<threads {
+                    let thread = Thread {
+                        try? self.search((t * n / threads)..<((t + 1) * n / threads), ef: ef)
+                        done.signal()
+                    }
+                    thread.start()
                 }
+                for _ in 0..<threads { done.wait() }
             }
             return Double(Clock.now() - start) / 1e9
         }
@@ -297,5 +333,77 @@ extension ANNRunner {
                 + "\(Int(Double(q) / best)) QPS, exactly min(k, allowed) hits for \(exactCount)/\(q) queries")
         }
         return rows
+    }
+}
+
+/// The anchor script in `serve` mode: it builds the anchors once, then times
+/// them at the ef we ask for, so both sides are measured back to back.
+final class AnchorServer {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var buffer = Data()
+    private(set) var builds: [String: (buildSeconds: Double, memoryMB: Double)] = [:]
+
+    struct Ready: Decodable {
+        struct Build: Decodable {
+            var lib: String
+            var build_s: Double
+            var memory_mb: Double
+        }
+        var builds: [Build]
+    }
+
+    struct Measured: Decodable {
+        struct Row: Decodable {
+            var lib: String
+            var ef: Int
+            var recall: Double
+            var qps1: Double
+            var qps2: Double
+        }
+        var ef: Int
+        var results: [Row]
+    }
+
+    init(python: String, arguments: [String]) throws {
+        fflush(nil)
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = arguments
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        let ready = try JSONDecoder().decode(Ready.self, from: try readLine())
+        for b in ready.builds { builds[b.lib] = (b.build_s, b.memory_mb) }
+    }
+
+    /// One JSON line from the script.
+    private func readLine() throws -> Data {
+        while true {
+            if let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = buffer[buffer.startIndex..<newline]
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return Data(line)
+            }
+            let chunk = output.fileHandleForReading.availableData
+            guard !chunk.isEmpty else { throw ANNBenchError("the anchor script ended early (status \(process.isRunning ? -1 : process.terminationStatus))") }
+            buffer.append(chunk)
+        }
+    }
+
+    func measure(ef: Int) throws -> [ANNRow] {
+        input.fileHandleForWriting.write(Data("measure \(ef)\n".utf8))
+        let measured = try JSONDecoder().decode(Measured.self, from: try readLine())
+        return measured.results.map { r in
+            let build = builds[r.lib] ?? (.nan, .nan)
+            return ANNRow(
+                lib: r.lib, ef: r.ef, recall: r.recall, qps1: r.qps1, qps2: r.qps2, buildSeconds: build.buildSeconds,
+                memoryMB: build.memoryMB)
+        }
+    }
+
+    func quit() {
+        input.fileHandleForWriting.write(Data("quit\n".utf8))
+        process.waitUntilExit()
     }
 }
