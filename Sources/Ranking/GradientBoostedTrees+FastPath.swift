@@ -35,43 +35,101 @@ extension GradientBoostedTrees {
         @usableFromInline var padding: UInt16 = 0
     }
 
-    /// Re-lays every tree in pre-order with tree-relative 16-bit indices;
-    /// returns the nodes, leaf values and each tree's first node, or nil when
-    /// a tree has more than 65,535 nodes or the widened row more than 65,535 columns.
-    static func fastLayout(_ nodes: [Node], values: [Double], trees: [TreeInfo], featureCount: Int)
-        -> ([FastNode], [Double], [Int32])?
-    {
+    /// Re-lays every tree with tree-relative 16-bit indices, categorical
+    /// splits expanded into numerical searches
+    /// (`GradientBoostedTrees+CategoricalExpansion.swift`); returns the nodes,
+    /// leaf values, each tree's first node and each tree's depth after
+    /// expansion, or nil when a tree grows past 65,535 nodes or the widened
+    /// row past 65,535 columns.
+    static func fastLayout(
+        _ nodes: [Node], values: [Double], trees: [TreeInfo], featureCount: Int, categoryBits: [UInt32]
+    ) -> ([FastNode], [Double], [Int32], [Int32])? {
         guard 4 * featureCount <= Int(UInt16.max) else { return nil }
         var out: [FastNode] = []
         var outValues: [Double] = []
         var roots: [Int32] = []
+        var depths: [Int32] = []
         out.reserveCapacity(nodes.count)
         outValues.reserveCapacity(nodes.count)
         for tree in trees {
             let first = out.count
             roots.append(Int32(first))
-            var stack: [(old: Int32, parent: Int, isRight: Bool)] = [(tree.root, -1, false)]
-            while let (old, parent, isRight) = stack.popLast() {
-                let local = out.count - first
-                guard local <= Int(UInt16.max) else { return nil }
-                if parent >= 0 {
-                    if isRight { out[parent].right = UInt16(local) } else { out[parent].left = UInt16(local) }
-                }
+            var local: [Int32: Int] = [:]  // old node → local index
+            var patches: [(slot: Int, isRight: Bool, old: Int32)] = []
+            var work: [Int32] = [tree.root]
+            func append(_ node: FastNode, _ value: Double) -> Int? {
+                guard out.count - first <= Int(UInt16.max) else { return nil }
+                out.append(node)
+                outValues.append(value)
+                return out.count - 1 - first
+            }
+            while let old = work.popLast() {
+                guard local[old] == nil else { continue }
                 let n = nodes[Int(old)]
                 if n.left == old && n.right == old {
-                    out.append(FastNode(threshold: -.infinity, column: 0, left: UInt16(local), right: UInt16(local)))
-                    outValues.append(values[Int(old)])
+                    let index = out.count - first
+                    guard append(FastNode(threshold: -.infinity, column: 0, left: UInt16(truncatingIfNeeded: index),
+                                          right: UInt16(truncatingIfNeeded: index)), values[Int(old)]) != nil
+                    else { return nil }
+                    local[old] = index
+                    continue
+                }
+                if n.kind == .categorical {
+                    let start = Int(n.categoryStart)
+                    guard let search = categoricalSearch(categoryBits[start..<(start + Int(n.categoryWords))])
+                    else { return nil }
+                    let base = out.count - first
+                    let column = UInt16(featureCount + Int(n.feature))  // copy 1: NaN is +∞
+                    for step in search {
+                        switch step {
+                        case .test(let threshold, let below, let above):
+                            guard append(FastNode(threshold: threshold, column: column,
+                                                  left: UInt16(truncatingIfNeeded: base + below),
+                                                  right: UInt16(truncatingIfNeeded: base + above)), 0) != nil
+                            else { return nil }
+                        case .exit:
+                            guard append(FastNode(threshold: 0, column: 0, left: 0, right: 0), 0) != nil else { return nil }
+                        }
+                    }
+                    // Exits are placeholders: every edge into one is redirected to the split's child.
+                    for (k, step) in search.enumerated() {
+                        guard case .test(_, let below, let above) = step else { continue }
+                        for (target, isRight) in [(below, false), (above, true)] {
+                            if case .exit(let right) = search[target] {
+                                patches.append((first + base + k, isRight, right ? n.right : n.left))
+                            }
+                        }
+                    }
+                    local[old] = base
                 } else {
                     let column = widenedCopy(of: n) * featureCount + Int(n.feature)
                     let threshold = n.threshold == .infinity ? Double.greatestFiniteMagnitude : n.threshold
-                    out.append(FastNode(threshold: threshold, column: UInt16(column), left: 0, right: 0))
-                    outValues.append(0)
-                    stack.append((n.right, out.count - 1, true))
-                    stack.append((n.left, out.count - 1, false))
+                    guard let index = append(FastNode(threshold: threshold, column: UInt16(column), left: 0, right: 0), 0)
+                    else { return nil }
+                    local[old] = index
+                    patches.append((first + index, false, n.left))
+                    patches.append((first + index, true, n.right))
                 }
+                work.append(n.right)
+                work.append(n.left)
             }
+            for patch in patches {
+                let target = UInt16(truncatingIfNeeded: local[patch.old]!)
+                if patch.isRight { out[patch.slot].right = target } else { out[patch.slot].left = target }
+            }
+            // Depth after expansion: the longest path from the root to a leaf.
+            var depth = [Int32](repeating: -1, count: out.count - first)
+            func longest(_ i: Int) -> Int32 {
+                if depth[i] >= 0 { return depth[i] }
+                let n = out[first + i]
+                if n.threshold == -.infinity && Int(n.left) == i && Int(n.right) == i { depth[i] = 0; return 0 }
+                let d = 1 + max(longest(Int(n.left)), longest(Int(n.right)))
+                depth[i] = d
+                return d
+            }
+            depths.append(longest(0))
         }
-        return (out, outValues, roots)
+        return (out, outValues, roots, depths)
     }
 
     /// Rows in blocks of ``lanes``: widen the block (it stays in L1), then run
@@ -88,6 +146,7 @@ extension GradientBoostedTrees {
             fastValues.withUnsafeBufferPointer { valueBuffer in
               trees.withUnsafeBufferPointer { treeBuffer in
                 fastRoots.withUnsafeBufferPointer { rootBuffer in
+                fastDepths.withUnsafeBufferPointer { depthBuffer in
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: lanes * width) { wide in
                     withUnsafeTemporaryAllocation(of: UInt16.self, capacity: lanes) { lane in
                         let base = nodeBytes.baseAddress!
@@ -118,9 +177,9 @@ extension GradientBoostedTrees {
                                 for l in 0..<count { cursor[l] = 0 }
                                 if count == lanes {
                                     // A constant lane count: unrolled, with constant row offsets.
-                                    Self.walk(treeBase, block, width, Self.lanes, Int(tree.depth), cursor)
+                                    Self.walk(treeBase, block, width, Self.lanes, Int(depthBuffer[t]), cursor)
                                 } else {
-                                    Self.walk(treeBase, block, width, count, Int(tree.depth), cursor)
+                                    Self.walk(treeBase, block, width, count, Int(depthBuffer[t]), cursor)
                                 }
                                 let column = Int(tree.output)
                                 let leafValues = values + first
@@ -131,6 +190,7 @@ extension GradientBoostedTrees {
                             start += count
                         }
                     }
+                }
                 }
                 }
               }

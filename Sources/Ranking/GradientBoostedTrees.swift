@@ -99,6 +99,8 @@ public struct GradientBoostedTrees: Sendable {
     @usableFromInline var fastValues: [Double] = []
     /// Tree roots in ``fastNodes``.
     @usableFromInline var fastRoots: [Int32] = []
+    /// Tree depths in ``fastNodes`` (categorical splits expanded).
+    @usableFromInline var fastDepths: [Int32] = []
     /// For single-output fast-path models: the trees chained into one path
     /// (see `GradientBoostedTrees+ChainedPath.swift`); empty otherwise.
     @usableFromInline var chainNodes: [ChainNode] = []
@@ -146,9 +148,11 @@ public struct GradientBoostedTrees: Sendable {
         let fastEligible = nodes.allSatisfy { n in
             n.threshold == .infinity || (n.threshold > -.greatestFiniteMagnitude && n.threshold < .greatestFiniteMagnitude)
         }
-        if hardest != .categorical && fastEligible {
-            if let layout = Self.fastLayout(nodes, values: leafValues, trees: trees, featureCount: featureCount) {
-                (fastNodes, fastValues, fastRoots) = layout
+        if fastEligible {
+            if let layout = Self.fastLayout(
+                nodes, values: leafValues, trees: trees, featureCount: featureCount, categoryBits: self.categoryBits)
+            {
+                (fastNodes, fastValues, fastRoots, fastDepths) = layout
                 if outputCount == 1, !averagesOutput,
                     let chained = Self.chainLayout(fastNodes, values: fastValues, roots: fastRoots)
                 {

@@ -1,5 +1,5 @@
 import Foundation
-import Ranking
+@testable import Ranking
 import SearchCore
 import Testing
 
@@ -55,6 +55,28 @@ struct GBDTParityTests {
         }
         #expect(worstRaw <= Self.tolerance, "\(name): worst raw difference \(worstRaw)")
         #expect(worstTransformed <= Self.tolerance, "\(name): worst transformed difference \(worstTransformed)")
+    }
+
+    /// Every scoring loop (chained, lockstep, general) on every fixture: the
+    /// faster loops are chosen by what a model contains, so each is also run
+    /// by switching the others off.
+    @Test(arguments: [
+        "gbdt_binary_nan_categorical", "gbdt_regression_zero_missing", "gbdt_multiclass", "gbdt_bench_200x32",
+        "gbdt_single_leaf_binary", "gbdt_single_leaf_multiclass",
+    ])
+    func everyLoopAgrees(_ name: String) throws {
+        let (fixture, model) = try LightGBMFixture.load(name)
+        let rows = LightGBMFixture.numbers(fixture.rows)
+        let expected = LightGBMFixture.numbers(fixture.raw)
+        var lockstep = model
+        lockstep.chainNodes = []
+        var general = lockstep
+        general.fastNodes = []
+        for (loop, variant) in [("lockstep", lockstep), ("general", general)] {
+            let raw = try variant.rawScores(rows)
+            let worst = zip(raw, expected).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(raw.count == expected.count && worst <= Self.tolerance, "\(name), \(loop) loop: worst \(worst)")
+        }
     }
 
     @Test func multiclassProbabilitiesSumToOne() throws {
