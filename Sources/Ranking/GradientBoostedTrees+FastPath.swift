@@ -1,5 +1,5 @@
-/// The fast path for models whose splits are all numerical (any missing
-/// type): no NaN or zero test and no branch per node.
+/// The lockstep path for multi-output models (categorical splits expanded
+/// into numerical searches first): no NaN or zero test and no branch per node.
 ///
 /// Rows are widened as `GradientBoostedTrees+Widening.swift` describes; the
 /// paragraph below is the two-copy case.

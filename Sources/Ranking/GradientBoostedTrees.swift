@@ -26,15 +26,20 @@ import SearchCore
 /// Storage is flat: every node of every tree lives in one array of plain
 /// structs, leaves included as nodes that lead to themselves, so scoring
 /// allocates nothing and never calls through a closure or an existential.
-/// The loop is chosen once per call by what the model contains:
+/// The loop is chosen once, when the model loads:
 ///
-/// - single-output models of numerical splits (any missing type) walk all
-///   trees as one chained path, twelve rows at a time with no branch per
-///   node (`GradientBoostedTrees+ChainedPath.swift`);
-/// - multi-output models of numerical splits walk tree by tree in lockstep
-///   blocks (`GradientBoostedTrees+FastPath.swift`);
-/// - models with categorical splits take the general loop, which decides
-///   each node by its kind (`GradientBoostedTrees+Scoring.swift`).
+/// - single-output models walk all trees as one chained path, twelve rows at
+///   a time with no branch per node (`GradientBoostedTrees+ChainedPath.swift`);
+/// - multi-output models walk tree by tree in lockstep blocks
+///   (`GradientBoostedTrees+FastPath.swift`);
+/// - both read rows widened so one `x > threshold` decides every missing-value
+///   rule (`GradientBoostedTrees+Widening.swift`), with categorical splits
+///   expanded into exact numerical searches
+///   (`GradientBoostedTrees+CategoricalExpansion.swift`);
+/// - a model outside their limits (a threshold of ±`greatestFiniteMagnitude`,
+///   a tree past 65,535 nodes after expansion, more than 16,383 features)
+///   takes the general loop, which decides each node by its kind
+///   (`GradientBoostedTrees+Scoring.swift`).
 ///
 /// All three sum leaf values in LightGBM's order and agree with it on the
 /// committed fixtures (Tests/RankingTests/Fixtures, written by
