@@ -29,6 +29,8 @@ let package = Package(
             name: "fuzz-image-decoder",
             dependencies: [.product(name: "ImageDecoding", package: sdk)]
         ),
+        .executableTarget(name: "fuzz-segment", dependencies: [.product(name: "ANNIndex", package: sdk)]),
+        .executableTarget(name: "fuzz-wal", dependencies: [.product(name: "ANNIndex", package: sdk)]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -84,7 +84,10 @@ public final class SegmentReader: Sendable {
         SearchError(.corruptData, "\(path) at offset \(offset): \(what)")
     }
 
-    static func validate(_ b: UnsafeRawBufferPointer, path: String) throws(SearchError) -> (SegmentHeader, [SegmentSection]) {
+    /// Validates a segment image in memory (header, footer, section table;
+    /// not the sections' checksums) and returns its header and sections.
+    /// `path` only names the source in error messages.
+    public static func validate(_ b: UnsafeRawBufferPointer, path: String) throws(SearchError) -> (SegmentHeader, [SegmentSection]) {
         let minimum = SegmentFormat.headerSize + SegmentFormat.trailerSize
         guard b.count >= minimum else {
             throw corrupt(path, 0, "the file is \(b.count) bytes, shorter than a segment's header and trailer (\(minimum))")

@@ -136,7 +136,8 @@ public final class WriteAheadLog: Sendable {
         return try replay(mapping.bytes, path: path)
     }
 
-    static func replay(_ b: UnsafeRawBufferPointer, path: String) throws(SearchError) -> (records: [[UInt8]], validLength: Int) {
+    /// Replays a log image in memory; `path` only names it in error messages.
+    public static func replay(_ b: UnsafeRawBufferPointer, path: String) throws(SearchError) -> (records: [[UInt8]], validLength: Int) {
         guard b.count >= headerSize, b.prefix(8).elementsEqual(magic) else {
             throw SearchError(.corruptData, "\(path) at offset 0: not a write-ahead log (no MMSWAL01 header)")
         }
