@@ -51,6 +51,11 @@ public struct BERTTextEncoder: TextEncoder {
     let embeddingNormBias: Tensor<Float>
     let stack: TransformerStack
 
+    /// How the transformer blocks' projection weights are stored (see ``WeightPrecision``).
+    public let precision: WeightPrecision
+    /// Bytes held by the transformer blocks' projection weights in ``precision``.
+    public var blockWeightByteCount: Int { stack.projectionByteCount }
+
     /// The number of components of each embedding: the hidden size.
     public var dimension: Int { configuration.hiddenSize }
 
@@ -62,8 +67,11 @@ public struct BERTTextEncoder: TextEncoder {
     ///   - pooling: by default what `1_Pooling/config.json` asks for
     ///     (`pooling_mode_cls_token`: BGE; `pooling_mode_mean_tokens`:
     ///     MiniLM, E5), else the mean.
-    public init(directory: String, maximumLength: Int? = nil, pooling: Pooling? = nil, normalizes: Bool = true)
-        throws(SearchError)
+    ///   - precision: how the blocks' projections are kept (FP32 by default).
+    public init(
+        directory: String, maximumLength: Int? = nil, pooling: Pooling? = nil, normalizes: Bool = true,
+        precision: WeightPrecision = .float32
+    ) throws(SearchError)
     {
         var pooling = pooling
         if pooling == nil, let poolingConfig = try? readJSON(directory + "/1_Pooling/config.json") {
@@ -94,7 +102,7 @@ public struct BERTTextEncoder: TextEncoder {
             maximumLength: min(maximumLength ?? length, configuration.maximumPositions))
         try self.init(
             weights: SafetensorsFile(path: directory + "/model.safetensors"), configuration: configuration,
-            tokenizer: tokenizer, pooling: pooling ?? .mean, normalizes: normalizes)
+            tokenizer: tokenizer, pooling: pooling ?? .mean, normalizes: normalizes, precision: precision)
     }
 
     /// Builds the encoder from an opened weight file, a configuration and a tokenizer.
@@ -105,7 +113,7 @@ public struct BERTTextEncoder: TextEncoder {
     /// skipped; any other extra key is an error.
     public init(
         weights: consuming SafetensorsFile, configuration: BERTConfiguration, tokenizer: WordPieceTokenizer,
-        pooling: Pooling = .mean, normalizes: Bool = true
+        pooling: Pooling = .mean, normalizes: Bool = true, precision: WeightPrecision = .float32
     ) throws(SearchError) {
         let geometry = configuration.geometry
         try geometry.validate("BERT configuration")
@@ -127,13 +135,14 @@ public struct BERTTextEncoder: TextEncoder {
         embeddingNormWeight = try loader.take(prefix + "embeddings.LayerNorm." + nw, shape: [h])
         embeddingNormBias = try loader.take(prefix + "embeddings.LayerNorm." + nb, shape: [h])
         stack = try TransformerStack(
-            loading: &loader, keys: .bert(prefix, normWeight: nw, normBias: nb), geometry: geometry)
+            loading: &loader, keys: .bert(prefix, normWeight: nw, normBias: nb), geometry: geometry, precision: precision)
         try loader.finish(
             ignoringPrefixes: [prefix + "pooler.", "cls."], ignoringKeys: [prefix + "embeddings.position_ids"])
         self.configuration = configuration
         self.tokenizer = tokenizer
         self.pooling = pooling
         self.normalizes = normalizes
+        self.precision = precision
     }
 
     /// Embeds `texts` into `output`, `texts.count × dimension` floats, one after another.

@@ -47,19 +47,24 @@ public struct CLIPModelFiles: Sendable, Equatable {
 
 extension CLIPImageEncoder {
     /// Loads the image tower of the CLIP model in `directory` (see ``CLIPModelFiles``).
-    public init(directory: String, quickGELU: Bool? = nil) throws(SearchError) {
+    public init(directory: String, quickGELU: Bool? = nil, precision: WeightPrecision = .float32) throws(SearchError) {
         let files = try CLIPModelFiles(directory: directory, quickGELU: quickGELU)
-        try self.init(weights: SafetensorsFile(path: files.weightsPath), configuration: files.configuration.vision)
+        try self.init(
+            weights: SafetensorsFile(path: files.weightsPath), configuration: files.configuration.vision,
+            precision: precision)
     }
 }
 
 extension CLIPTextEncoder {
     /// Loads the text tower of the CLIP model in `directory` (see ``CLIPModelFiles``)
     /// with the BPE merges at `mergesPath`.
-    public init(directory: String, mergesPath: String, quickGELU: Bool? = nil) throws(SearchError) {
+    public init(
+        directory: String, mergesPath: String, quickGELU: Bool? = nil, precision: WeightPrecision = .float32
+    ) throws(SearchError) {
         let files = try CLIPModelFiles(directory: directory, quickGELU: quickGELU)
         let tokenizer = try CLIPTokenizer(mergesPath: mergesPath, contextLength: files.configuration.text.contextLength)
         try self.init(
-            weights: SafetensorsFile(path: files.weightsPath), configuration: files.configuration.text, tokenizer: tokenizer)
+            weights: SafetensorsFile(path: files.weightsPath), configuration: files.configuration.text, tokenizer: tokenizer,
+            precision: precision)
     }
 }

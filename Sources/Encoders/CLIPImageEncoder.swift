@@ -60,15 +60,21 @@ public struct CLIPImageEncoder: ImageEncoder {
     /// Decoded and preprocessed inputs, kept between calls (shared by copies of the encoder).
     let inputs = ScratchPool()
 
+    /// How the transformer blocks' projection weights are stored (see ``WeightPrecision``).
+    public let precision: WeightPrecision
+    /// Bytes held by the transformer blocks' projection weights in ``precision``.
+    public var blockWeightByteCount: Int { stack.projectionByteCount }
+
     /// The number of components of each embedding: the projection's output.
     public var dimension: Int { configuration.embeddingDimension }
 
     /// Loads the image tower from a whole-CLIP (or vision-only) weight file, in
     /// either naming (detected when nil). The text tower's tensors and
     /// `logit_scale` are skipped; anything else unexpected is an error.
+    /// `precision` says how the blocks' projections are kept (FP32 by default).
     public init(
         weights: consuming SafetensorsFile, configuration: CLIPVisionConfiguration, naming: CLIPNaming? = nil,
-        normalizes: Bool = true
+        normalizes: Bool = true, precision: WeightPrecision = .float32
     ) throws(SearchError) {
         try configuration.geometry.validate("CLIP vision configuration")
         let w = configuration.width, p = configuration.patchSize, e = configuration.embeddingDimension
@@ -88,7 +94,7 @@ public struct CLIPImageEncoder: ImageEncoder {
             postNormWeight = try loader.take("visual.ln_post.weight", shape: [w])
             postNormBias = try loader.take("visual.ln_post.bias", shape: [w])
             projection = transposed(try loader.take("visual.proj", shape: [w, e]))
-            stack = try TransformerStack(loading: &loader, keys: .openAI("visual."), geometry: configuration.geometry)
+            stack = try TransformerStack(loading: &loader, keys: .openAI("visual."), geometry: configuration.geometry, precision: precision)
             try loader.finish(
                 ignoringPrefixes: ["transformer.", "token_embedding.", "ln_final."],
                 ignoringKeys: ["logit_scale", "positional_embedding", "text_projection", "attn_mask"])
@@ -103,7 +109,7 @@ public struct CLIPImageEncoder: ImageEncoder {
             postNormBias = try loader.take("vision_model.post_layernorm.bias", shape: [w])
             projection = try loader.take("visual_projection.weight", shape: [e, w])
             stack = try TransformerStack(
-                loading: &loader, keys: .huggingFaceCLIP("vision_model."), geometry: configuration.geometry)
+                loading: &loader, keys: .huggingFaceCLIP("vision_model."), geometry: configuration.geometry, precision: precision)
             try loader.finish(
                 ignoringPrefixes: ["text_model.", "text_projection."],
                 ignoringKeys: ["logit_scale", "vision_model.embeddings.position_ids"])
@@ -111,6 +117,7 @@ public struct CLIPImageEncoder: ImageEncoder {
         self.configuration = configuration
         self.naming = naming
         self.normalizes = normalizes
+        self.precision = precision
         self.preprocessor = Self.clipPreprocessor(imageSize: configuration.imageSize)
     }
 

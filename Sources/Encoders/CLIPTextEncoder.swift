@@ -37,15 +37,21 @@ public struct CLIPTextEncoder: TextEncoder {
     let projection: Tensor<Float>
     let stack: TransformerStack
 
+    /// How the transformer blocks' projection weights are stored (see ``WeightPrecision``).
+    public let precision: WeightPrecision
+    /// Bytes held by the transformer blocks' projection weights in ``precision``.
+    public var blockWeightByteCount: Int { stack.projectionByteCount }
+
     /// The number of components of each embedding: the projection's output.
     public var dimension: Int { configuration.embeddingDimension }
 
     /// Loads the text tower from a whole-CLIP (or text-only) weight file,
     /// in either naming (detected when `naming` is nil). The image tower's
     /// tensors and `logit_scale` are skipped; anything else unexpected is an error.
+    /// `precision` says how the blocks' projections are kept (FP32 by default).
     public init(
         weights: consuming SafetensorsFile, configuration: CLIPTextConfiguration, tokenizer: CLIPTokenizer,
-        naming: CLIPNaming? = nil, normalizes: Bool = true
+        naming: CLIPNaming? = nil, normalizes: Bool = true, precision: WeightPrecision = .float32
     ) throws(SearchError) {
         try configuration.geometry.validate("CLIP text configuration")
         guard tokenizer.contextLength <= configuration.contextLength,
@@ -65,7 +71,7 @@ public struct CLIPTextEncoder: TextEncoder {
             finalNormWeight = try loader.take("ln_final.weight", shape: [w])
             finalNormBias = try loader.take("ln_final.bias", shape: [w])
             projection = transposed(try loader.take("text_projection", shape: [w, e]))
-            stack = try TransformerStack(loading: &loader, keys: .openAI(""), geometry: configuration.geometry)
+            stack = try TransformerStack(loading: &loader, keys: .openAI(""), geometry: configuration.geometry, precision: precision)
             try loader.finish(ignoringPrefixes: ["visual."], ignoringKeys: ["logit_scale", "attn_mask"])
         case .huggingFace:
             tokenEmbeddings = try loader.take(
@@ -76,7 +82,7 @@ public struct CLIPTextEncoder: TextEncoder {
             finalNormBias = try loader.take("text_model.final_layer_norm.bias", shape: [w])
             projection = try loader.take("text_projection.weight", shape: [e, w])
             stack = try TransformerStack(
-                loading: &loader, keys: .huggingFaceCLIP("text_model."), geometry: configuration.geometry)
+                loading: &loader, keys: .huggingFaceCLIP("text_model."), geometry: configuration.geometry, precision: precision)
             try loader.finish(
                 ignoringPrefixes: ["vision_model.", "visual_projection."],
                 ignoringKeys: ["logit_scale", "text_model.embeddings.position_ids"])
@@ -85,6 +91,7 @@ public struct CLIPTextEncoder: TextEncoder {
         self.tokenizer = tokenizer
         self.naming = naming
         self.normalizes = normalizes
+        self.precision = precision
     }
 
     /// Embeds `texts` into `output`, `texts.count × dimension` floats, one after another.

@@ -62,11 +62,11 @@ struct TransformerGeometry: Sendable, Equatable {
 /// `x·Wᵀ + b`), q, k and v fused into one `[3·width, width]` matrix.
 struct TransformerLayerWeights: Sendable {
     var norm1Weight, norm1Bias: Tensor<Float>
-    var qkvWeight, qkvBias: Tensor<Float>
-    var outWeight, outBias: Tensor<Float>
+    var qkvWeight: LinearWeight, qkvBias: Tensor<Float>
+    var outWeight: LinearWeight, outBias: Tensor<Float>
     var norm2Weight, norm2Bias: Tensor<Float>
-    var fc1Weight, fc1Bias: Tensor<Float>
-    var fc2Weight, fc2Bias: Tensor<Float>
+    var fc1Weight: LinearWeight, fc1Bias: Tensor<Float>
+    var fc2Weight: LinearWeight, fc2Bias: Tensor<Float>
 }
 
 /// The names one architecture gives a block's tensors, relative to the block's prefix.
@@ -124,14 +124,25 @@ struct TransformerStack: Sendable {
     static let smallBatchTokens = 16
     /// Weight rows per block in that path: 64 rows of 1536 floats is 384 KB, within L2.
     static let weightBlockRows = 64
+    /// FP16 and INT8 weights are widened this many rows at a time before a GEMM
+    /// (128 rows of 3072 floats is 1.5 MB, about L2).
+    static let widenedTileRows = 128
 
     let geometry: TransformerGeometry
+    let precision: WeightPrecision
     let layers: [TransformerLayerWeights]
     /// Buffers for the activations, kept between calls (shared by copies of the stack).
     let scratch = ScratchPool()
 
-    init(loading loader: inout WeightLoader, keys: TransformerKeyMap, geometry: TransformerGeometry) throws(SearchError) {
+    init(
+        loading loader: inout WeightLoader, keys: TransformerKeyMap, geometry: TransformerGeometry,
+        precision: WeightPrecision = .float32
+    ) throws(SearchError) {
         self.geometry = geometry
+        self.precision = precision
+        func linear(_ weight: Tensor<Float>) throws(SearchError) -> LinearWeight {
+            try LinearWeight(weight, precision: precision)
+        }
         let w = geometry.width, f = geometry.mlpWidth
         var layers: [TransformerLayerWeights] = []
         for i in 0..<geometry.layers {
@@ -148,17 +159,22 @@ struct TransformerStack: Sendable {
                 TransformerLayerWeights(
                     norm1Weight: try loader.take(p + keys.norm1 + "." + keys.normWeight, shape: [w]),
                     norm1Bias: try loader.take(p + keys.norm1 + "." + keys.normBias, shape: [w]),
-                    qkvWeight: qkvWeight, qkvBias: qkvBias,
-                    outWeight: try loader.take(p + keys.out + ".weight", shape: [w, w]),
+                    qkvWeight: try linear(qkvWeight), qkvBias: qkvBias,
+                    outWeight: try linear(loader.take(p + keys.out + ".weight", shape: [w, w])),
                     outBias: try loader.take(p + keys.out + ".bias", shape: [w]),
                     norm2Weight: try loader.take(p + keys.norm2 + "." + keys.normWeight, shape: [w]),
                     norm2Bias: try loader.take(p + keys.norm2 + "." + keys.normBias, shape: [w]),
-                    fc1Weight: try loader.take(p + keys.fc1 + ".weight", shape: [f, w]),
+                    fc1Weight: try linear(loader.take(p + keys.fc1 + ".weight", shape: [f, w])),
                     fc1Bias: try loader.take(p + keys.fc1 + ".bias", shape: [f]),
-                    fc2Weight: try loader.take(p + keys.fc2 + ".weight", shape: [w, f]),
+                    fc2Weight: try linear(loader.take(p + keys.fc2 + ".weight", shape: [w, f])),
                     fc2Bias: try loader.take(p + keys.fc2 + ".bias", shape: [w])))
         }
         self.layers = layers
+    }
+
+    /// Bytes held by the blocks' projection weights (biases and norms excluded).
+    var projectionByteCount: Int {
+        layers.reduce(0) { $0 + $1.qkvWeight.byteCount + $1.outWeight.byteCount + $1.fc1Weight.byteCount + $1.fc2Weight.byteCount }
     }
 
     /// Runs every block over `x`, `[tokens, width]` packed, in place.
@@ -176,10 +192,16 @@ struct TransformerStack: Sendable {
         let contextOffset = qkvOffset + rounded(tokens * 3 * w)
         let hiddenOffset = contextOffset + rounded(tokens * w)
         let scoresOffset = hiddenOffset + rounded(tokens * geometry.mlpWidth)
-        let total = scoresOffset + rounded(longest * longest)
+        let tileOffset = scoresOffset + rounded(longest * longest)
+        let tileCount = precision == .float32 ? 0 : Self.widenedTileRows * Swift.max(w, geometry.mlpWidth)
+        let total = tileOffset + tileCount
         scratch.withBuffer(count: total) { base in
             let normed = base, qkv = base + qkvOffset, context = base + contextOffset
             let hidden = base + hiddenOffset, scores = base + scoresOffset
+            let linear = { (x: UnsafePointer<Float>, tokens: Int, weight: LinearWeight, bias: Tensor<Float>,
+                            y: UnsafeMutablePointer<Float>, accumulate: Bool) in
+                self.linear(x, tokens: tokens, weight, bias, into: y, accumulate: accumulate, tile: base + tileOffset)
+            }
             for layer in layers {
                 layer.norm1Weight.withUnsafeBufferPointer { g1 in
                 layer.norm1Bias.withUnsafeBufferPointer { b1 in
@@ -190,22 +212,22 @@ struct TransformerStack: Sendable {
                     case .pre:
                         normed.update(from: x, count: tokens * w)
                         for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
-                        linear(normed, tokens: tokens, layer.qkvWeight, layer.qkvBias, into: qkv, accumulate: false)
+                        linear(normed, tokens, layer.qkvWeight, layer.qkvBias, qkv, false)
                         attention(qkv, sequences: sequences, scores: scores, into: context)
-                        linear(context, tokens: tokens, layer.outWeight, layer.outBias, into: x, accumulate: true)
+                        linear(context, tokens, layer.outWeight, layer.outBias, x, true)
                         normed.update(from: x, count: tokens * w)
                         for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
-                        linear(normed, tokens: tokens, layer.fc1Weight, layer.fc1Bias, into: hidden, accumulate: false)
+                        linear(normed, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false)
                         geometry.activation.apply(hidden, count: tokens * geometry.mlpWidth)
-                        linear(hidden, tokens: tokens, layer.fc2Weight, layer.fc2Bias, into: x, accumulate: true)
+                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true)
                     case .post:
-                        linear(x, tokens: tokens, layer.qkvWeight, layer.qkvBias, into: qkv, accumulate: false)
+                        linear(x, tokens, layer.qkvWeight, layer.qkvBias, qkv, false)
                         attention(qkv, sequences: sequences, scores: scores, into: context)
-                        linear(context, tokens: tokens, layer.outWeight, layer.outBias, into: x, accumulate: true)
+                        linear(context, tokens, layer.outWeight, layer.outBias, x, true)
                         for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
-                        linear(x, tokens: tokens, layer.fc1Weight, layer.fc1Bias, into: hidden, accumulate: false)
+                        linear(x, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false)
                         geometry.activation.apply(hidden, count: tokens * geometry.mlpWidth)
-                        linear(hidden, tokens: tokens, layer.fc2Weight, layer.fc2Bias, into: x, accumulate: true)
+                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true)
                         for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
                     }
                 }}}}
@@ -213,10 +235,13 @@ struct TransformerStack: Sendable {
         }
     }
 
-    /// `y ← x·Wᵀ + b` (or `y += x·Wᵀ + b` when accumulating), one GEMM over all tokens.
+    /// `y ← x·Wᵀ + b` (or `y += x·Wᵀ + b` when accumulating), one GEMM over all tokens
+    /// (for FP16 and INT8 weights, one per tile of ``widenedTileRows`` widened rows).
+    ///
+    /// - Parameter tile: room for ``widenedTileRows`` × `in` floats when the weights are not FP32.
     private func linear(
-        _ x: UnsafePointer<Float>, tokens: Int, _ weight: Tensor<Float>, _ bias: Tensor<Float>,
-        into y: UnsafeMutablePointer<Float>, accumulate: Bool
+        _ x: UnsafePointer<Float>, tokens: Int, _ weight: LinearWeight, _ bias: Tensor<Float>,
+        into y: UnsafeMutablePointer<Float>, accumulate: Bool, tile: UnsafeMutablePointer<Float>
     ) {
         let outWidth = weight.shape[0], inWidth = weight.shape[1]
         bias.withUnsafeBufferPointer { b in
@@ -229,32 +254,67 @@ struct TransformerStack: Sendable {
                 }
             }
         }
-        weight.withUnsafeBufferPointer { wp in
-            if tokens <= Self.smallBatchTokens {
-                // Few tokens: GEMM is bound by reading (and packing) the weights. Stream them once
-                // instead, a block of rows small enough to stay in L2 against every token.
-                let kernels = Kernels.active
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.weightBlockRows) { products in
-                    let out = products.baseAddress!
-                    var block = 0
-                    while block < outWidth {
-                        let rows = Swift.min(Self.weightBlockRows, outWidth - block)
-                        let w = wp.baseAddress! + block * inWidth
+        let kernels = Kernels.active
+        if tokens <= Self.smallBatchTokens {
+            // Few tokens: GEMM is bound by reading (and packing) the weights. Stream them once
+            // instead, a block of rows small enough to stay in L2 against every token.
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.weightBlockRows) { products in
+                let out = products.baseAddress!
+                var block = 0
+                while block < outWidth {
+                    let rows = Swift.min(Self.weightBlockRows, outWidth - block)
+                    switch weight {
+                    case .float32(let t):
+                        t.withUnsafeBufferPointer { wp in
+                            let w = wp.baseAddress! + block * inWidth
+                            for t in 0..<tokens {
+                                kernels.dot(x + t * inWidth, rows: w, stride: inWidth, rowCount: rows, count: inWidth, into: out)
+                                let row = y + t * outWidth + block
+                                for j in 0..<rows { row[j] += out[j] }
+                            }
+                        }
+                    case .float16(let t):
+                        t.withUnsafeBufferPointer { wp in
+                            let w = wp.baseAddress! + block * inWidth
+                            for t in 0..<tokens {
+                                kernels.dot(x + t * inWidth, rows: w, stride: inWidth, rowCount: rows, count: inWidth, into: out)
+                                let row = y + t * outWidth + block
+                                for j in 0..<rows { row[j] += out[j] }
+                            }
+                        }
+                    case .int8:
+                        weight.widen(rows: block..<(block + rows), into: tile, kernels: kernels)
                         for t in 0..<tokens {
-                            kernels.dot(x + t * inWidth, rows: w, stride: inWidth, rowCount: rows, count: inWidth, into: out)
+                            kernels.dot(x + t * inWidth, rows: tile, stride: inWidth, rowCount: rows, count: inWidth, into: out)
                             let row = y + t * outWidth + block
                             for j in 0..<rows { row[j] += out[j] }
                         }
-                        block += rows
                     }
+                    block += rows
                 }
-                return
             }
+            return
+        }
+        if case .float32(let t) = weight {
+            t.withUnsafeBufferPointer { wp in
+                BLAS.sgemm(
+                    m: tokens, n: outWidth, k: inWidth,
+                    a: x, lda: inWidth,
+                    b: wp.baseAddress!, ldb: inWidth, transposeB: true,
+                    beta: 1, c: y, ldc: outWidth)
+            }
+            return
+        }
+        var block = 0
+        while block < outWidth {
+            let rows = Swift.min(Self.widenedTileRows, outWidth - block)
+            weight.widen(rows: block..<(block + rows), into: tile, kernels: kernels)
             BLAS.sgemm(
-                m: tokens, n: outWidth, k: inWidth,
+                m: tokens, n: rows, k: inWidth,
                 a: x, lda: inWidth,
-                b: wp.baseAddress!, ldb: inWidth, transposeB: true,
-                beta: 1, c: y, ldc: outWidth)
+                b: tile, ldb: inWidth, transposeB: true,
+                beta: 1, c: y + block, ldc: outWidth)
+            block += rows
         }
     }
 
