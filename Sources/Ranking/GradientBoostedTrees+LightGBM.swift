@@ -27,7 +27,11 @@ extension GradientBoostedTrees {
         while let raw = lines.next() {
             let line = raw.trimmingSuffix("\r")
             if line.hasPrefix("Tree=") || line == "end of trees" { pending = line; break }
-            if let eq = line.firstIndex(of: "=") { header[line[..<eq]] = line[line.index(after: eq)...] }
+            if let eq = line.firstIndex(of: "=") {
+                header[line[..<eq]] = line[line.index(after: eq)...]
+            } else if !line.isEmpty {
+                header[line] = ""  // bare flags, such as `average_output` (random-forest mode)
+            }
         }
         guard header["version"] != nil || header["num_class"] != nil else {
             throw SearchError(.corruptData, "not a LightGBM text model: no header (`version=`, `num_class=`) found")

@@ -5,7 +5,9 @@ extension GradientBoostedTrees {
     @usableFromInline static let zeroThreshold = Double(Float(1e-35))
 
     /// Writes each row's raw scores (the sum of its trees' leaf values, in
-    /// tree order, as LightGBM sums them) into `output`.
+    /// tree order, as LightGBM sums them) into `output`: what
+    /// `Booster.predict(X, raw_score=True)` returns, which for a random-forest
+    /// model is the sum, not yet averaged.
     ///
     /// - Parameters:
     ///   - rows: `rowCount × featureCount` features, row after row.
@@ -26,10 +28,6 @@ extension GradientBoostedTrees {
         case .numericalZeroMissing: accumulate(ZeroMissingRule.self, rowBase, rowCount, outBase)
         case .categorical: accumulate(AnyNodeRule.self, rowBase, rowCount, outBase)
         }
-        if averagesOutput {
-            let iterations = Double(iterationCount)
-            for i in 0..<(rowCount * outputCount) { outBase[i] /= iterations }
-        }
     }
 
     /// Writes each row's predictions (raw scores through the objective's
@@ -41,6 +39,10 @@ extension GradientBoostedTrees {
     {
         try rawScores(rows, into: output)
         let rowCount = rows.count / featureCount
+        if averagesOutput {  // GBDT::Predict divides by the iterations before the transform
+            let iterations = Double(iterationCount)
+            for i in 0..<(rowCount * outputCount) { output[i] /= iterations }
+        }
         for r in 0..<rowCount {
             objective.transform(UnsafeMutableBufferPointer(rebasing: output[(r * outputCount)..<((r + 1) * outputCount)]))
         }

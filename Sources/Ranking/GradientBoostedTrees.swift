@@ -120,7 +120,8 @@ public struct GradientBoostedTrees: Sendable {
     public let outputCount: Int
     /// The objective whose output transform ``predict(_:into:)`` applies.
     public let objective: GBDTObjective
-    /// Whether raw scores are averaged over iterations (LightGBM's random-forest mode).
+    /// Whether predictions average the raw sum over iterations (LightGBM's
+    /// random-forest mode, `average_output` in the model file).
     public let averagesOutput: Bool
     /// Feature names from the model file, in column order.
     public let featureNames: [String]
@@ -158,7 +159,7 @@ public struct GradientBoostedTrees: Sendable {
                 nodes, values: leafValues, trees: trees, featureCount: featureCount, categoryBits: self.categoryBits)
             {
                 (fastNodes, fastValues, fastRoots, fastDepths) = layout
-                if outputCount == 1, !averagesOutput,
+                if outputCount == 1,
                     let chained = Self.chainLayout(fastNodes, values: fastValues, roots: fastRoots)
                 {
                     (chainNodes, chainFirstColumn, chainSink) = chained
