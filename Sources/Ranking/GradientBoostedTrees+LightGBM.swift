@@ -95,8 +95,10 @@ extension GradientBoostedTrees {
         case "regression", "regression_l2", "l2", "mean_squared_error", "mse", "l2_root", "root_mean_squared_error", "rmse":
             return parameters["sqrt"] != nil ? .signedSquare : .identity(name: name)
         case "regression_l1", "l1", "mean_absolute_error", "mae", "huber", "fair", "quantile", "mape",
-            "mean_absolute_percentage_error", "lambdarank", "rank_xendcg", "xendcg", "xe_ndcg", "xe_ndcg_mart",
-            "xendcg_mart", "custom", "none":
+            "mean_absolute_percentage_error":
+            // These derive from LightGBM's L2 regression and share its `sqrt` option.
+            return parameters["sqrt"] != nil ? .signedSquare : .identity(name: name)
+        case "lambdarank", "rank_xendcg", "xendcg", "xe_ndcg", "xe_ndcg_mart", "xendcg_mart", "custom", "none":
             return .identity(name: name)
         case "binary":
             return .sigmoid(name: name, scale: try scale())
