@@ -35,7 +35,8 @@ struct GBDTParityTests {
 
     @Test(arguments: [
         "gbdt_binary_nan_categorical", "gbdt_regression_zero_missing", "gbdt_multiclass", "gbdt_bench_200x32",
-        "gbdt_single_leaf_binary", "gbdt_single_leaf_multiclass", "gbdt_random_forest",
+        "gbdt_single_leaf_binary", "gbdt_single_leaf_multiclass", "gbdt_random_forest", "gbdt_regression_sqrt",
+        "gbdt_poisson", "gbdt_cross_entropy", "gbdt_multiclass_ova", "gbdt_lambdarank",
     ])
     func parity(_ name: String) throws {
         let (fixture, model) = try LightGBMFixture.load(name)
@@ -62,7 +63,8 @@ struct GBDTParityTests {
     /// by switching the others off.
     @Test(arguments: [
         "gbdt_binary_nan_categorical", "gbdt_regression_zero_missing", "gbdt_multiclass", "gbdt_bench_200x32",
-        "gbdt_single_leaf_binary", "gbdt_single_leaf_multiclass", "gbdt_random_forest",
+        "gbdt_single_leaf_binary", "gbdt_single_leaf_multiclass", "gbdt_random_forest", "gbdt_regression_sqrt",
+        "gbdt_poisson", "gbdt_cross_entropy", "gbdt_multiclass_ova", "gbdt_lambdarank",
     ])
     func everyLoopAgrees(_ name: String) throws {
         let (fixture, model) = try LightGBMFixture.load(name)
