@@ -111,3 +111,12 @@ struct FileMapping: ~Copyable, @unchecked Sendable {
         if let base { _ = munmap(UnsafeMutableRawPointer(mutating: base), count) }
     }
 }
+
+/// Calls a typed-throwing `body` with an array's bytes (`Array.withUnsafeBytes`
+/// only rethrows untyped errors).
+func withRawBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(SearchError) -> R) throws(SearchError) -> R {
+    let result: Result<R, SearchError> = bytes.withUnsafeBytes { raw in
+        do throws(SearchError) { return .success(try body(raw)) } catch { return .failure(error) }
+    }
+    return try result.get()
+}
