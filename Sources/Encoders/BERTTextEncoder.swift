@@ -41,6 +41,9 @@ public struct BERTTextEncoder: TextEncoder {
     public let pooling: Pooling
     /// Whether embeddings are scaled to unit length (true for all-MiniLM-L6-v2).
     public let normalizes: Bool
+    /// How a large batch is cut into forward passes and spread over threads
+    /// (passes of at most 64 items, one at a time, by default).
+    public var batching = BatchPolicy()
     /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
     public var threadCount: Int?
 
@@ -159,6 +162,14 @@ public struct BERTTextEncoder: TextEncoder {
     ///   vocabulary; ``SearchCore/SearchError/Code/dimensionMismatch`` for a
     ///   wrongly sized `output`.
     public func embed(tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
+        try SearchError.checkDimension(output.count, expected: tokenIDs.count * configuration.hiddenSize, "the output buffer")
+        try batching.run(count: tokenIDs.count, dimension: configuration.hiddenSize, output: output) { (pass, out) throws(SearchError) in
+            try self.forward(Array(tokenIDs[pass]), into: out)
+        }
+    }
+
+    /// One forward pass over `tokenIDs`.
+    private func forward(_ tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         let h = configuration.hiddenSize
         try SearchError.checkDimension(output.count, expected: tokenIDs.count * h, "the output buffer")
         var sequences: [Range<Int>] = []

@@ -44,6 +44,9 @@ public struct CLIPImageEncoder: ImageEncoder {
     /// reduced DCT scale when its shorter side stays at least
     /// ``ImageDecoding/ImagePreprocessor/dctHeadroom`` × the image size.
     public var preprocessor: ImagePreprocessor
+    /// How a large batch is cut into forward passes and spread over threads
+    /// (passes of at most 64 items, one at a time, by default).
+    public var batching = BatchPolicy()
     /// Limits and options for decoding ``SearchCore/ImageInput/encoded(_:)`` input.
     public var decodingOptions = DecodingOptions()
 
@@ -145,6 +148,35 @@ public struct CLIPImageEncoder: ImageEncoder {
     ///   than one patch; ``SearchCore/SearchError/Code/resourceLimit`` past
     ///   ``maximumPixelCount``.
     public func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws {
+        try SearchError.checkDimension(output.count, expected: images.count * dimension, "the output buffer")
+        try batching.run(count: images.count, dimension: dimension, output: output) { pass, out in
+            try self.embedPass(Array(images[pass]), into: out)
+        }
+    }
+
+    /// Writes the model input for one image into `output`
+    /// (``preprocessor``'s `outputCount` floats, channels first): encoded
+    /// bytes are decoded (with ``decodingOptions``) and preprocessed, RGB
+    /// pixels preprocessed, preprocessed pixels copied.
+    ///
+    /// - Throws: the decoder's errors; ``SearchCore/SearchError/Code/dimensionMismatch``
+    ///   for a wrongly sized `output` or preprocessed input of another size.
+    public func preprocess(_ image: ImageInput, into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
+        switch image {
+        case .encoded(let bytes): try preprocessor.preprocess(encoded: bytes, into: output, decoding: decodingOptions)
+        case .rgb(let pixels): try preprocessor.preprocess(pixels, into: output)
+        case .preprocessed(let pixels, let width, let height):
+            guard width == preprocessor.cropWidth, height == preprocessor.cropHeight, pixels.count == output.count else {
+                throw SearchError(
+                    .dimensionMismatch,
+                    "a \(width)×\(height) preprocessed image does not fill a \(preprocessor.cropWidth)×\(preprocessor.cropHeight) input of \(output.count) floats")
+            }
+            _ = output.update(fromContentsOf: pixels)
+        }
+    }
+
+    /// One forward pass over `images` (decoding and preprocessing included).
+    private func embedPass(_ images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws {
         let preprocessor = preprocessor
         let size = preprocessor.outputCount
         // Each image's slot in the decoded-input buffer, or nil when it comes preprocessed.
@@ -166,12 +198,7 @@ public struct CLIPImageEncoder: ImageEncoder {
         try inputs.withBuffer(count: max(decodedCount * size, 1)) { arena in
             for (image, slot) in zip(images, slots) {
                 guard let slot else { continue }
-                let target = UnsafeMutableBufferPointer(start: arena + slot * size, count: size)
-                switch image {
-                case .encoded(let bytes): try preprocessor.preprocess(encoded: bytes, into: target, decoding: decodingOptions)
-                case .rgb(let pixels): try preprocessor.preprocess(pixels, into: target)
-                case .preprocessed: break
-                }
+                try preprocess(image, into: UnsafeMutableBufferPointer(start: arena + slot * size, count: size))
             }
             try embed(
                 count: images.count,
@@ -192,7 +219,8 @@ public struct CLIPImageEncoder: ImageEncoder {
 
     /// Embeds `imageCount` images of one size stored one after another in
     /// `pixels`, each channels-first (`imageCount × 3 × height × width`
-    /// floats, normalised as the model expects), without copying them.
+    /// floats, normalised as the model expects), without copying them, in
+    /// one forward pass (``batching`` does not apply: the caller chose the batch).
     ///
     /// - Throws: as ``embed(images:into:)``.
     public func embed(

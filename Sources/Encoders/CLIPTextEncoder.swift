@@ -26,6 +26,9 @@ public struct CLIPTextEncoder: TextEncoder {
     public let naming: CLIPNaming
     /// Whether embeddings are scaled to unit length (true: CLIP compares by cosine).
     public let normalizes: Bool
+    /// How a large batch is cut into forward passes and spread over threads
+    /// (passes of at most 64 items, one at a time, by default).
+    public var batching = BatchPolicy()
     /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
     public var threadCount: Int?
 
@@ -117,6 +120,14 @@ public struct CLIPTextEncoder: TextEncoder {
     ///   vocabulary; ``SearchCore/SearchError/Code/dimensionMismatch`` for a
     ///   wrongly sized `output`.
     public func embed(tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
+        try SearchError.checkDimension(output.count, expected: tokenIDs.count * configuration.embeddingDimension, "the output buffer")
+        try batching.run(count: tokenIDs.count, dimension: configuration.embeddingDimension, output: output) { (pass, out) throws(SearchError) in
+            try self.forward(Array(tokenIDs[pass]), into: out)
+        }
+    }
+
+    /// One forward pass over `tokenIDs`.
+    private func forward(_ tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         let w = configuration.width, e = configuration.embeddingDimension
         try SearchError.checkDimension(output.count, expected: tokenIDs.count * e, "the output buffer")
         var sequences: [Range<Int>] = []
