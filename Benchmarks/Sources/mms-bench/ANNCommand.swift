@@ -36,7 +36,7 @@ struct ANNCommand: ParsableCommand {
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/ann_anchors.py"
     @Flag(help: "Skip the filtered-search measurements.") var skipFiltered = false
-    @Option(help: "Anchors to run (hnswlib,faiss,usearch,usearch-i8), or 'none'.") var anchors = "hnswlib,faiss,usearch,usearch-i8"
+    @Option(help: "Anchors to run (faiss,usearch,usearch-i8,hnswlib), or 'none'.") var anchors = "faiss,usearch,usearch-i8,hnswlib"
 
     func run() throws {
         let k = 10
@@ -49,6 +49,16 @@ struct ANNCommand: ParsableCommand {
         var allocsPerQuery = Double.nan
         var memory: [String: HNSWIndex.MemoryFootprint] = [:]
         var filtered: [ANNFilteredRow] = []
+        // The anchors build first, in their own process, hnswlib last, so that its build and ours
+        // run back to back; then the script waits, and each ef is timed for every library back to
+        // back, in `rounds` rounds, each figure the best of its rounds.
+        let server = anchors == "none" ? nil : try AnchorServer(
+            python: python,
+            arguments: [
+                anchorScript, "serve", "--base", files.base, "--queries", files.queries, "--groundtruth", files.truth,
+                "--m", String(m), "--ef-construction", String(efConstruction), "--threads", String(threads),
+                "--k", String(k), "--repeats", String(repeats), "--libs", anchors,
+            ])
         var ours: [(lib: String, runner: ANNRunner, buildSeconds: Double, memoryMB: Double)] = []
         for name in encodings.split(separator: ",").map(String.init) {
             let encoding: VectorEncoding
@@ -82,15 +92,6 @@ struct ANNCommand: ParsableCommand {
             ours.append((lib, runner, buildSeconds, Double(footprint.total) / 1_048_576))
         }
 
-        // The anchors build in their own process, then wait; each ef is timed for every library
-        // back to back, in `rounds` rounds, and each figure is the best of its rounds.
-        let server = anchors == "none" ? nil : try AnchorServer(
-            python: python,
-            arguments: [
-                anchorScript, "serve", "--base", files.base, "--queries", files.queries, "--groundtruth", files.truth,
-                "--m", String(m), "--ef-construction", String(efConstruction), "--threads", String(threads),
-                "--k", String(k), "--repeats", String(repeats), "--libs", anchors,
-            ])
         var best: [String: ANNRow] = [:]
         var order: [String] = []
         func keep(_ row: ANNRow) {
