@@ -130,6 +130,7 @@ extension HNSWCore {
                 guard results.count < ef || d < bound else { continue }
                 candidates.push(Neighbor(distance: d, slot: candidate))
                 mms_prefetch(graph.linkList(candidates.top.slot, layer: layer), 64)
+                if locked { linkLocks.prefetch(candidates.top.slot) }
                 if acceptsAll || accept.accepts(candidate) {
                     results.push(Neighbor(distance: d, slot: candidate))
                     if results.count > ef { results.pop() }

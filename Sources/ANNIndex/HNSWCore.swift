@@ -55,7 +55,7 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
     var levelGenerator: SplitMix64
 
     let entry = Mutex(EntryPoint())
-    let linkLocks = StripedLocks(stripes: 1 << 14)
+    let linkLocks = StripedLocks(stripes: 1 << 12)
     let scratchPool: ScratchPool
     let scratchCapacityHint: CapacityHint
 
