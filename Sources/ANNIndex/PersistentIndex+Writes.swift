@@ -75,7 +75,7 @@ extension PersistentIndex {
     /// the old log is removed. Until the manifest switch, the old manifest and
     /// log still describe everything.
     public func flush() throws {
-        try lock.withWriteLock { () throws(SearchError) in
+        let tooMany = try lock.withWriteLock { () throws(SearchError) -> Bool in
             var manifest = state.manifest
             let liveRows = state.headLive.indices.filter { state.headLive[$0] }
             let nextGeneration = manifest.generation + 1
@@ -97,7 +97,9 @@ extension PersistentIndex {
             state.headVectors = []
             state.headLive = []
             state.headRow = [:]
+            return state.segments.count > maximumSegments
         }
+        if tooMany { try compactSegments() }
     }
 
     /// Rewrites every segment's live vectors into one new segment, drops the
@@ -105,6 +107,11 @@ extension PersistentIndex {
     /// head is flushed first.
     public func compact() throws {
         try flush()
+        try compactSegments()
+    }
+
+    /// Merges every segment into one (see ``compact()``), leaving the head alone.
+    func compactSegments() throws {
         try lock.withWriteLock { () throws(SearchError) in
             var manifest = state.manifest
             let nextGeneration = manifest.generation + 1

@@ -33,6 +33,10 @@ public final class PersistentIndex: VectorIndex {
     public let metric: Metric
     /// Vectors in the head beyond which an `add` flushes it to a segment.
     public let flushThreshold: Int
+    /// The merge policy: when a flush leaves more segments than this, they
+    /// are compacted into one (so searches and opens touch a bounded number
+    /// of files).
+    public let maximumSegments: Int
 
     let lock = ReadWriteLock()
     let kernels: Kernels
@@ -67,11 +71,15 @@ public final class PersistentIndex: VectorIndex {
     /// - Throws: ``SearchError`` — `.corruptData` naming the file and offset for
     ///   damage, `.invalidArgument` when the directory holds an index of
     ///   another dimension or metric.
-    public init(directory: String, dimension: Int, metric: Metric, flushThreshold: Int = 100_000) throws(SearchError) {
+    public init(
+        directory: String, dimension: Int, metric: Metric, flushThreshold: Int = 100_000, maximumSegments: Int = 8
+    ) throws(SearchError) {
         guard dimension > 0, dimension <= 65_536 else {
             throw SearchError(.invalidArgument, "dimension must be in 1...65536; got \(dimension)")
         }
-        guard flushThreshold > 0 else { throw SearchError(.invalidArgument, "the flush threshold must be positive") }
+        guard flushThreshold > 0, maximumSegments > 0 else {
+            throw SearchError(.invalidArgument, "the flush threshold and the segment limit must be positive")
+        }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -81,6 +89,7 @@ public final class PersistentIndex: VectorIndex {
         self.dimension = dimension
         self.metric = metric
         self.flushThreshold = flushThreshold
+        self.maximumSegments = maximumSegments
         kernels = .active
         let manifest = try Manifest.read(fromDirectory: directory) ?? Manifest(generation: 0, logGeneration: 1, segments: [])
         var segments: [LoadedSegment] = []
@@ -145,6 +154,11 @@ public final class PersistentIndex: VectorIndex {
         lock.withReadLock {
             state.headLive.reduce(0) { $0 + ($1 ? 1 : 0) } + state.segments.reduce(0) { $0 + $1.live.liveCount }
         }
+    }
+
+    /// Whether a live vector has this identifier.
+    public func contains(_ id: VectorID) -> Bool {
+        lock.withReadLock { state.headRow[id] != nil || state.segments.contains { $0.rowOf[id] != nil } }
     }
 
     /// The number of segments.

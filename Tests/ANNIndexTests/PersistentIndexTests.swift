@@ -189,3 +189,22 @@ struct PersistentIndexTests {
         #expect(files[0] == files[1])
     }
 }
+
+@Suite("Persistent index merge policy")
+struct PersistentIndexMergeTests {
+    @Test("flushes past the segment limit merge the segments into one")
+    func mergePolicy() throws {
+        let dir = PersistentIndexTests.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let index = try PersistentIndex(directory: dir, dimension: 4, metric: .squaredL2, flushThreshold: 5, maximumSegments: 3)
+        var counts: [Int] = []
+        for batch in 0..<8 {
+            try index.add(PersistentIndexTests.vectors(5, 4, seed: UInt64(batch)), ids: (0..<5).map { VectorID(UInt64(batch * 5 + $0)) })
+            counts.append(index.segmentCount)
+        }
+        #expect(counts == [1, 2, 3, 1, 2, 3, 1, 2])
+        #expect(index.count == 40)
+        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(names.filter { $0.hasPrefix("seg-") }.count == 2)
+    }
+}

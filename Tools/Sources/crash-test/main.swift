@@ -5,7 +5,12 @@
 //
 //     crash-test [--iterations 50] [--seed 1]
 //
-// (`crash-test child PATH FIRST` is the child's entry point.)
+// With --index, the child adds batches to a PersistentIndex (flushing to
+// segments every few batches, so kills also land in flushes and manifest
+// switches) and the parent checks every acknowledged batch is searchable and
+// no batch is half there.
+//
+// (`crash-test child PATH FIRST` and `crash-test index-child DIR FIRST` are the children.)
 
 import ANNIndex
 import Foundation
@@ -41,6 +46,97 @@ func child(path: String, first: Int) throws {
         fflush(nil)
         n += 1
     }
+}
+
+let batchSize = 8
+let indexDimension = 16
+
+/// The vector stored under `id`: derived from it (a SplitMix64 stream seeded
+/// by the id), so the parent can check contents and no two ids share one.
+func vector(_ id: Int) -> [Float] {
+    var state = UInt64(id) &* 0x9E37_79B9_7F4A_7C15
+    return (0..<indexDimension).map { _ in
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24)
+    }
+}
+
+func indexChild(directory: String, first: Int) throws {
+    let index = try PersistentIndex(directory: directory, dimension: indexDimension, metric: .squaredL2, flushThreshold: 40)
+    var batch = first
+    while true {
+        let ids = (0..<batchSize).map { VectorID(UInt64(batch * batchSize + $0)) }
+        try index.add(ids.flatMap { vector(Int($0.rawValue)) }, ids: ids)
+        print("ack \(batch)")
+        fflush(nil)
+        batch += 1
+    }
+}
+
+/// Checks an index after a kill: every batch up to `acknowledged` whole and
+/// correct, no batch half there. Returns the number of whole batches.
+func checkIndex(_ directory: String, acknowledged: Int) throws -> (ok: Bool, batches: Int) {
+    let index = try PersistentIndex(directory: directory, dimension: indexDimension, metric: .squaredL2, flushThreshold: 40)
+    var batch = 0
+    var ok = true
+    while true {
+        let present = (0..<batchSize).filter { index.contains(VectorID(UInt64(batch * batchSize + $0))) }.count
+        if present == 0 { break }
+        if present != batchSize {
+            print("batch \(batch) is half there: \(present) of \(batchSize)")
+            ok = false
+        }
+        let probe = batch * batchSize + batch % batchSize
+        // Contents: every 32nd batch and the last ones, where a crash lands.
+        if (batch % 32 == 0 || batch + 4 > acknowledged), try index.search(vector(probe), k: 1).first?.id != VectorID(UInt64(probe)) {
+            print("batch \(batch): vector \(probe) does not find itself")
+            ok = false
+        }
+        batch += 1
+    }
+    if batch <= acknowledged {
+        print("acknowledged batch \(acknowledged) but only \(batch) batches survived")
+        ok = false
+    }
+    if index.count != batch * batchSize { ok = false }
+    return (ok, batch)
+}
+
+func indexParent(iterations: Int, seed: UInt64) throws -> Bool {
+    var seeded = seed
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mms-crash-index-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    var acknowledged = -1
+    var failures = 0
+    var batches = 0
+    for iteration in 1...iterations {
+        seeded = seeded &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["index-child", folder.path, String(batches)]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        usleep(UInt32(20_000 + (seeded >> 33) % 200_000))
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        for line in output.split(separator: "\n") where line.hasPrefix("ack ") {
+            acknowledged = max(acknowledged, Int(line.dropFirst(4)) ?? -1)
+        }
+        let (ok, whole) = try checkIndex(folder.path, acknowledged: acknowledged)
+        batches = whole
+        if !ok {
+            failures += 1
+            print("run \(iteration): FAILED (highest acknowledged batch \(acknowledged), \(whole) whole batches)")
+        }
+    }
+    print("crash test (persistent index): \(iterations - failures) of \(iterations) kill -9 runs kept every acknowledged batch whole (\(batches) batches, \(acknowledged + 1) acknowledged)")
+    return failures == 0
 }
 
 func parent(iterations: Int, seed: UInt64) throws -> Bool {
@@ -90,20 +186,27 @@ let arguments = CommandLine.arguments
 do {
     if arguments.count >= 4, arguments[1] == "child" {
         try child(path: arguments[2], first: Int(arguments[3]) ?? 0)
+    } else if arguments.count >= 4, arguments[1] == "index-child" {
+        try indexChild(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else {
         var iterations = 50
         var seed: UInt64 = 1
+        var index = false
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
-            case "--iterations": iterations = Int(arguments[i + 1]) ?? iterations; i += 2
-            case "--seed": seed = UInt64(arguments[i + 1]) ?? seed; i += 2
+            case "--iterations" where i + 1 < arguments.count: iterations = Int(arguments[i + 1]) ?? iterations; i += 2
+            case "--seed" where i + 1 < arguments.count: seed = UInt64(arguments[i + 1]) ?? seed; i += 2
+            case "--index": index = true; i += 1
             default:
-                FileHandle.standardError.write(Data("usage: crash-test [--iterations N] [--seed S]\n".utf8))
+                FileHandle.standardError.write(Data("usage: crash-test [--index] [--iterations N] [--seed S]\n".utf8))
                 exit(2)
             }
         }
-        exit(try parent(iterations: max(1, iterations), seed: seed) ? 0 : 1)
+        let passed = index
+            ? try indexParent(iterations: max(1, iterations), seed: seed)
+            : try parent(iterations: max(1, iterations), seed: seed)
+        exit(passed ? 0 : 1)
     }
 } catch {
     FileHandle.standardError.write(Data("crash-test: \(error)\n".utf8))
