@@ -130,7 +130,7 @@ extension GradientBoostedTrees {
         for _ in 0..<tree.depth {
             for l in 0..<count {
                 let node = nodes[Int(truncatingIfNeeded: cursor[l])]
-                let x = block[l &* stride &+ Int(truncatingIfNeeded: node.feature)]
+                let x = Self.lightGBMInput(block[l &* stride &+ Int(truncatingIfNeeded: node.feature)])
                 cursor[l] = Rule.next(node, x, bits)
             }
         }

@@ -29,7 +29,7 @@ extension GradientBoostedTrees {
     @inline(__always)
     static func widened(_ x: Double, copy: Int) -> Double {
         let m = Double.greatestFiniteMagnitude
-        let clamped = Swift.min(Swift.max(x, -m), m)
+        let clamped = Swift.min(Swift.max(lightGBMInput(x), -m), m)
         switch copy {
         case 0: return x.isNaN ? -m : clamped
         case 1: return x.isNaN ? .infinity : clamped
@@ -37,6 +37,12 @@ extension GradientBoostedTrees {
         default: return x.isNaN || abs(x) <= zeroThreshold ? .infinity : clamped
         }
     }
+
+    /// A feature as LightGBM's predictor sees it: its dense-row conversion
+    /// (`RowPairFunctionFromDenseMatric`) keeps only values with
+    /// |x| > 1e-35 or NaN, so a smaller value (−0 included) reads as 0.
+    @inline(__always)
+    static func lightGBMInput(_ x: Double) -> Double { abs(x) <= zeroThreshold ? 0 : x }
 
     /// Copies per feature: 4 when any node has missing type Zero, else 2.
     var widenedCopies: Int { hardestKind == .numericalZeroMissing ? 4 : 2 }

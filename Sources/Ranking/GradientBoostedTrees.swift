@@ -15,7 +15,8 @@ import SearchCore
 /// 0; under `zero_as_missing` a value with |x| ≤ 1e-35 goes to the default
 /// side; a categorical split sends an integral, non-negative category left
 /// when its bit is set in the node's bitset and everything else (NaN,
-/// negatives, categories past 2³¹ − 1) right.
+/// negatives, categories past 2³¹ − 1) right. As LightGBM's dense input
+/// conversion does, a feature with |x| ≤ 1e-35 is read as 0.
 ///
 /// ```swift
 /// let model = try GradientBoostedTrees(lightGBMText: String(contentsOfFile: path))
