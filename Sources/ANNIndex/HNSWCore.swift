@@ -54,7 +54,7 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
     var slots: [VectorID: UInt32] = [:]
     var levelGenerator: SplitMix64
 
-    let entry = Mutex(EntryPoint())
+    let entry = LockedValue(EntryPoint())
     let linkLocks = StripedLocks(stripes: 1 << 12)
     let scratchPool: ScratchPool
     let scratchCapacityHint: CapacityHint

@@ -115,3 +115,38 @@ final class StripedLocks: @unchecked Sendable {
         return body()
     }
 }
+
+/// A value behind a `pthread_mutex_t`.
+///
+/// Used instead of `Synchronization.Mutex` where threads hand data to each
+/// other (the scratch pool, the entry point during parallel builds): the
+/// pthread calls are the ones ThreadSanitizer intercepts, so it sees the
+/// ordering they create, and `swift test --sanitize=thread` stays free of
+/// false reports.
+///
+/// `@unchecked Sendable` is sound: `value` is read and written only inside
+/// `withLock`, between `pthread_mutex_lock` and `pthread_mutex_unlock` on the
+/// mutex allocated in `init` and destroyed in `deinit`.
+final class LockedValue<Value>: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with the value, holding the mutex.
+    @inline(__always)
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&value)
+    }
+}

@@ -1,5 +1,4 @@
 import CSearchKernels
-import Synchronization
 
 /// The memory one search (or one insertion) works in, reused from call to
 /// call so a query allocates nothing once the pool is warm.
@@ -113,7 +112,7 @@ struct VisitedSet {
 
 /// A stack of scratch objects shared by the threads searching one index.
 final class ScratchPool: Sendable {
-    private let idle = Mutex<[SearchScratch]>([])
+    private let idle = LockedValue<[SearchScratch]>([])
     private let make: @Sendable () -> SearchScratch
 
     init(make: @escaping @Sendable () -> SearchScratch) { self.make = make }
