@@ -88,7 +88,11 @@ let package = Package(
             dependencies: ["Evaluation", "_TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ANNIndexTests", dependencies: ["ANNIndex", "Evaluation", "_TestSupport"]),
+        .testTarget(
+            name: "ANNIndexTests",
+            dependencies: ["ANNIndex", "Evaluation", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "EncodersTests",
             dependencies: ["Encoders", "_TestSupport"],
