@@ -37,6 +37,14 @@ let package = Package(
             ],
             path: "Sources/RankingLoop"
         ),
+        .executableTarget(
+            name: "persistent-vectors",
+            dependencies: [
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "ANNIndex", package: sdk),
+            ],
+            path: "Sources/PersistentVectors"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
