@@ -97,12 +97,16 @@ def prepare(args):
     if not os.path.exists(photo):
         make_photo(photo)
 
-    def export(module, inputs, names, dynamic, name):
+    def export(module, inputs, names, dynamic, name, source):
         path = os.path.join(args.dir, name + ".onnx")
+        quantized = os.path.join(args.dir, name + "-int8.onnx")
+        # Exports newer than the weights they came from are kept (the weights are seeded, written once).
+        if os.path.exists(quantized) and os.path.getmtime(quantized) > os.path.getmtime(source):
+            return
         with torch.no_grad():
             torch.onnx.export(module, inputs, path, input_names=names, output_names=["embedding"],
                               dynamic_axes=dynamic, opset_version=17, dynamo=False)
-        quantize_dynamic(path, os.path.join(args.dir, name + "-int8.onnx"),
+        quantize_dynamic(path, quantized,
                          weight_type=QuantType.QInt8, per_channel=True)
 
     model = open_clip.model.CLIP(
@@ -127,15 +131,18 @@ def prepare(args):
         def forward(self, x):
             return self.model.encode_image(x, normalize=True) if self.image else self.model.encode_text(x, normalize=True)
 
-    export(Tower(True), (torch.zeros(2, 3, 224, 224),), ["pixels"], {"pixels": {0: "batch"}}, "vit-b32")
-    export(Tower(False), (torch.zeros(2, 77, dtype=torch.long),), ["ids"], {"ids": {0: "batch"}}, "clip-b32-text")
+    export(Tower(True), (torch.zeros(2, 3, 224, 224),), ["pixels"], {"pixels": {0: "batch"}}, "vit-b32",
+           os.path.join(args.dir, "vit-b32.safetensors"))
+    export(Tower(False), (torch.zeros(2, 77, dtype=torch.long),), ["ids"], {"ids": {0: "batch"}}, "clip-b32-text",
+           os.path.join(args.dir, "clip-b32-text.safetensors"))
 
     bert = transformers.BertModel.from_pretrained(args.minilm, add_pooling_layer=False).eval().requires_grad_(False)
     x = transformers.AutoTokenizer.from_pretrained(args.minilm)(["a photo", "two"], padding=True, return_tensors="pt")
     axes = {"batch": 0, "tokens": 1}
     dynamic = {k: {v: n for n, v in axes.items()} for k in ("input_ids", "attention_mask", "token_type_ids")}
     export(Pooled(bert), (x["input_ids"], x["attention_mask"], x["token_type_ids"]),
-           ["input_ids", "attention_mask", "token_type_ids"], dynamic, "minilm")
+           ["input_ids", "attention_mask", "token_type_ids"], dynamic, "minilm",
+           os.path.join(args.minilm, "model.safetensors"))
     print(json.dumps({"prepared": args.dir}))
 
 

@@ -124,9 +124,16 @@ struct TransformerStack: Sendable {
     static let smallBatchTokens = 16
     /// Weight rows per block in that path: 64 rows of 1536 floats is 384 KB, within L2.
     static let weightBlockRows = 64
-    /// FP16 and INT8 weights are widened this many rows at a time before a GEMM
-    /// (128 rows of 3072 floats is 1.5 MB, about L2).
-    static let widenedTileRows = 128
+    /// FP16 and INT8 weights are widened to single precision up to this many
+    /// floats (4 MB) at a time before a GEMM: whole rows, at least
+    /// ``weightBlockRows``: few, large GEMMs (ViT-B/32's MLP: 341 or all 3072
+    /// rows per call) rather than many narrow ones.
+    static let widenedTileFloats = 1 << 20
+
+    /// Rows of an `inWidth`-wide weight widened per GEMM.
+    static func widenedTileRows(inWidth: Int) -> Int {
+        Swift.max(weightBlockRows, widenedTileFloats / Swift.max(inWidth, 1))
+    }
 
     let geometry: TransformerGeometry
     let precision: WeightPrecision
@@ -193,7 +200,8 @@ struct TransformerStack: Sendable {
         let hiddenOffset = contextOffset + rounded(tokens * w)
         let scoresOffset = hiddenOffset + rounded(tokens * geometry.mlpWidth)
         let tileOffset = scoresOffset + rounded(longest * longest)
-        let tileCount = precision == .float32 ? 0 : Self.widenedTileRows * Swift.max(w, geometry.mlpWidth)
+        let widest = Swift.max(w, geometry.mlpWidth)
+        let tileCount = precision == .float32 ? 0 : Swift.max(Self.widenedTileFloats, Self.weightBlockRows * widest)
         let total = tileOffset + tileCount
         scratch.withBuffer(count: total) { base in
             let normed = base, qkv = base + qkvOffset, context = base + contextOffset
@@ -236,9 +244,9 @@ struct TransformerStack: Sendable {
     }
 
     /// `y ← x·Wᵀ + b` (or `y += x·Wᵀ + b` when accumulating), one GEMM over all tokens
-    /// (for FP16 and INT8 weights, one per tile of ``widenedTileRows`` widened rows).
+    /// (for FP16 and INT8 weights, one per tile of widened rows, see ``widenedTileFloats``).
     ///
-    /// - Parameter tile: room for ``widenedTileRows`` × `in` floats when the weights are not FP32.
+    /// - Parameter tile: room for `widenedTileRows(inWidth:)` × `in` floats when the weights are not FP32.
     private func linear(
         _ x: UnsafePointer<Float>, tokens: Int, _ weight: LinearWeight, _ bias: Tensor<Float>,
         into y: UnsafeMutablePointer<Float>, accumulate: Bool, tile: UnsafeMutablePointer<Float>
@@ -307,7 +315,7 @@ struct TransformerStack: Sendable {
         }
         var block = 0
         while block < outWidth {
-            let rows = Swift.min(Self.widenedTileRows, outWidth - block)
+            let rows = Swift.min(Self.widenedTileRows(inWidth: inWidth), outWidth - block)
             weight.widen(rows: block..<(block + rows), into: tile, kernels: kernels)
             BLAS.sgemm(
                 m: tokens, n: rows, k: inWidth,
