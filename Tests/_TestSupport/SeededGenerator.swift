@@ -1,19 +1,11 @@
-/// A small, fast, seedable random number generator (SplitMix64), so every test
-/// and benchmark data set is the same run after run.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import SearchCore
 
-    public init(seed: UInt64) { state = seed }
+/// The tests' seeded generator: SearchCore's ``SearchCore/SplitMix64``, so
+/// every test data set is the same run after run.
+public typealias SeededGenerator = SplitMix64
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A standard normal sample (Box–Muller).
+extension SplitMix64 {
+    /// A standard normal sample as a float (Box–Muller).
     public mutating func nextGaussian() -> Float {
         let u1 = Double.random(in: Double.ulpOfOne..<1, using: &self)
         let u2 = Double.random(in: 0..<1, using: &self)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CBenchSupport
 import Foundation
+import SearchCore
 import Tensor
 
 /// `mms-bench kernels`: the Tensor kernels against OpenBLAS and the machine's limits.
@@ -192,16 +193,9 @@ struct KernelsCommand: ParsableCommand {
     }
 }
 
-/// A seeded generator for benchmark data (SplitMix64).
-struct BenchRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Benchmark data comes from SearchCore's seeded generator.
+typealias BenchRandom = SplitMix64
+
+extension SplitMix64 {
     mutating func floats(_ count: Int) -> [Float] { (0..<count).map { _ in Float.random(in: -1...1, using: &self) } }
 }
