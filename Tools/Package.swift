@@ -30,6 +30,8 @@ let package = Package(
                 .product(name: "Encoders", package: sdk),
                 .product(name: "Evaluation", package: sdk),
                 .product(name: "Ranking", package: sdk),
+                .product(name: "ModelStore", package: sdk),
+                .product(name: "ImageDecoding", package: sdk),
             ]
         ),
         .executableTarget(

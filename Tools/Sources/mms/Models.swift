@@ -1,8 +1,11 @@
 import ArgumentParser
 import Encoders
 import Foundation
+import ImageDecoding
+import ModelStore
 import MultimodalSearch
 import SearchCore
+import Synchronization
 
 /// Where the models and the store are: options every command shares.
 struct StoreOptions: ParsableArguments {
@@ -12,7 +15,7 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "A sentence-transformers model folder (config.json, vocab.txt, model.safetensors). Default: $MMS_TEXT_MODEL, else the all-MiniLM-L6-v2 copy that scripts/fetch-test-models.sh unpacks.")
     var textModel: String?
 
-    @Option(help: "A CLIP model folder (Hugging Face or open_clip layout). Without it, search is by caption text.")
+    @Option(help: "A CLIP model: a local folder (Hugging Face or open_clip layout), or a Hugging Face repository id such as openai/clip-vit-base-patch32, downloaded into the model cache on first use. Without it, search is by caption text.")
     var clip: String?
 
     @Option(help: "CLIP's BPE merges for the text tower. Default: merges.txt in the --clip folder, else the copy scripts/fetch-test-models.sh unpacks.")
@@ -50,7 +53,8 @@ struct StoreOptions: ParsableArguments {
         var image: CLIPImageEncoder?
         var cross: CLIPTextEncoder?
         var imageName: String?
-        if let clip {
+        if let requested = clip {
+            let clip = try resolveCLIP(requested)
             image = try CLIPImageEncoder(directory: clip)
             cross = try CLIPTextEncoder(directory: clip, mergesPath: mergesPath(clip: clip))
             imageName = "clip:" + URL(fileURLWithPath: clip).standardizedFileURL.lastPathComponent
@@ -58,12 +62,51 @@ struct StoreOptions: ParsableArguments {
         let store = try SearchStore(
             directory: URL(fileURLWithPath: self.store), textEncoder: textName, textDimension: text.dimension,
             imageEncoder: imageName, imageDimension: image?.dimension)
+        var preprocessor = ImagePreprocessor.clip
+        if let size = image?.configuration.imageSize {
+            preprocessor.shortSide = size
+            preprocessor.cropWidth = size
+            preprocessor.cropHeight = size
+        }
         let configuration = SearchEngine.Configuration(
             textEncoder: text, textEncoderName: textName, imageEncoder: image, crossModalTextEncoder: cross,
-            imageEncoderName: imageName ?? "image")
+            imageEncoderName: imageName ?? "image", preprocessor: preprocessor)
         let engine = try SearchEngine(configuration: configuration, engagement: try store.loadEngagement())
         let records = restoring ? try store.restore(into: engine) : try store.load().map(\.record)
         return (engine, store, records)
+    }
+}
+
+/// A local CLIP folder for `--clip`: the folder itself, or a Hugging Face
+/// repository fetched through the model store (resumable, cached, offline
+/// once cached).
+func resolveCLIP(_ requested: String) throws -> String {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: requested, isDirectory: &isDirectory), isDirectory.boolValue {
+        return requested
+    }
+    let store = ModelStore()
+    let files = ["config.json", "model.safetensors", "merges.txt"].map { ModelFile($0) }
+    print("Fetching \(requested) into \(store.cacheDirectory.path) …")
+    let box = ResultBox()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.set(.success(try await store.fetch(requested, files: files) { path, received, total in
+            if let total, total > 0, received == total { print("  \(path): \(received) bytes") }
+        }.path)) } catch { box.set(.failure(error)) }
+        done.signal()
+    }
+    done.wait()
+    return try box.get()
+}
+
+/// Carries a result out of a task to synchronous code.
+final class ResultBox: Sendable {
+    private let value = Mutex<Result<String, any Error>?>(nil)
+    func set(_ result: Result<String, any Error>) { value.withLock { $0 = result } }
+    func get() throws -> String {
+        guard let result = value.withLock({ $0 }) else { throw ValidationError("the model download did not finish") }
+        return try result.get()
     }
 }
 
