@@ -1,6 +1,7 @@
 import ANNIndex
 import ArgumentParser
 import Dispatch
+import Evaluation
 import Foundation
 import SearchCore
 import Tensor
@@ -218,15 +219,14 @@ final class ANNRunner: @unchecked Sendable {
         }
     }
 
+    /// Recall@k against the exact neighbours, as Evaluation defines it (the
+    /// same measure the tests use).
     func recall(ef: Int) throws -> Double {
         let n = data.queryCount
         try search(0..<n, ef: ef)
-        var found = 0
-        for q in 0..<n {
-            let truth = Set(data.truth[q].prefix(k))
-            for j in 0..<counts[q] where truth.contains(Int32(hits[q * k + j].id.rawValue)) { found += 1 }
-        }
-        return Double(found) / Double(n * k)
+        let retrieved = (0..<n).map { q in (0..<counts[q]).map { hits[q * k + $0].id } }
+        let exact = (0..<n).map { q in data.truth[q].prefix(k).map { VectorID(UInt64($0)) } }
+        return try Recall.atK(retrieved, exact: exact, k: k).mean
     }
 
     /// Best-of-`repeats` queries per second, the batch split over `threads` threads.
