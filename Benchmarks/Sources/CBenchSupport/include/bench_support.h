@@ -15,6 +15,13 @@ double bench_fma_loop(uint64_t iterations, float *sink);
 /// bandwidth probe when the buffer is far larger than the caches.
 float bench_read_sum(const float *data, size_t count);
 
+/// Whether allocation counting works here (glibc: malloc is interposed).
+int bench_allocations_counted(void);
+/// Starts counting heap allocations, process-wide, from zero.
+void bench_allocations_start(void);
+/// Stops counting and returns the allocations made since the start.
+long bench_allocations_stop(void);
+
 /// Monotonic nanoseconds.
 uint64_t bench_now_ns(void);
 
