@@ -21,16 +21,17 @@ let package = Package(
         .package(path: "..")
     ],
     targets: [
+        .target(name: "FuzzDriver"),
         .executableTarget(
             name: "fuzz-safetensors-header",
-            dependencies: [.product(name: "Encoders", package: sdk)]
+            dependencies: ["FuzzDriver", .product(name: "Encoders", package: sdk)]
         ),
         .executableTarget(
             name: "fuzz-image-decoder",
-            dependencies: [.product(name: "ImageDecoding", package: sdk)]
+            dependencies: ["FuzzDriver", .product(name: "ImageDecoding", package: sdk)]
         ),
-        .executableTarget(name: "fuzz-segment", dependencies: [.product(name: "ANNIndex", package: sdk)]),
-        .executableTarget(name: "fuzz-wal", dependencies: [.product(name: "ANNIndex", package: sdk)]),
+        .executableTarget(name: "fuzz-segment", dependencies: ["FuzzDriver", .product(name: "ANNIndex", package: sdk)]),
+        .executableTarget(name: "fuzz-wal", dependencies: ["FuzzDriver", .product(name: "ANNIndex", package: sdk)]),
     ],
     swiftLanguageModes: [.v6]
 )

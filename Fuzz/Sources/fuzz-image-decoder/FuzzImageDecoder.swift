@@ -1,3 +1,4 @@
+import FuzzDriver
 import ImageDecoding
 import SearchCore
 
@@ -21,18 +22,8 @@ public func fuzzImageDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     return 0
 }
 
-// SwiftPM links an executable's entry point as `<target>_main`; point it at
-// libFuzzer's driver, which parses the command line and runs the corpus.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
+/// SwiftPM's entry point for this executable: hand over to libFuzzer.
 @_cdecl("fuzz_image_decoder_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzImageDecoder)
+    runFuzzer(argc, argv, fuzzImageDecoder)
 }

@@ -1,4 +1,5 @@
 import Encoders
+import FuzzDriver
 import SearchCore
 
 /// libFuzzer entry point: the bytes are a whole safetensors file. Parsing
@@ -20,19 +21,8 @@ public func fuzzSafetensorsHeader(_ data: UnsafePointer<UInt8>?, _ size: Int) ->
     return 0
 }
 
-// SwiftPM links an executable's entry point as `<target>_main` (so tests can
-// link the target); point it at libFuzzer's driver, which parses the
-// command line, runs the corpus and calls `LLVMFuzzerTestOneInput`.
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
+/// SwiftPM's entry point for this executable: hand over to libFuzzer.
 @_cdecl("fuzz_safetensors_header_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzSafetensorsHeader)
+    runFuzzer(argc, argv, fuzzSafetensorsHeader)
 }

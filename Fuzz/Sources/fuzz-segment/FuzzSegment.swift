@@ -1,4 +1,5 @@
 import ANNIndex
+import FuzzDriver
 import SearchCore
 
 /// libFuzzer entry point: the bytes are a whole segment file. Validation must
@@ -21,16 +22,8 @@ public func fuzzSegment(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
+/// SwiftPM's entry point for this executable: hand over to libFuzzer.
 @_cdecl("fuzz_segment_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzSegment)
+    runFuzzer(argc, argv, fuzzSegment)
 }

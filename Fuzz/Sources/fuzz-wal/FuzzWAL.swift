@@ -1,4 +1,5 @@
 import ANNIndex
+import FuzzDriver
 import SearchCore
 
 /// libFuzzer entry point: the bytes are a whole write-ahead log. Replay must
@@ -13,16 +14,8 @@ public func fuzzWAL(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-@_silgen_name("LLVMFuzzerRunDriver")
-func runFuzzerDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
-
+/// SwiftPM's entry point for this executable: hand over to libFuzzer.
 @_cdecl("fuzz_wal_main")
 public func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var arguments = argv
-    return runFuzzerDriver(&count, &arguments, fuzzWAL)
+    runFuzzer(argc, argv, fuzzWAL)
 }
