@@ -30,6 +30,7 @@ public struct Manifest: Sendable, Hashable {
         /// Which of them are live.
         public var live: LiveSet
 
+        /// A segment entry.
         public init(fileName: String, count: Int, live: LiveSet) {
             self.fileName = fileName
             self.count = count
@@ -42,10 +43,14 @@ public struct Manifest: Sendable, Hashable {
     /// The file name inside an index directory.
     public static let fileName = "MANIFEST"
 
+    /// Increases by one with every manifest written.
     public var generation: UInt64
+    /// The write-ahead log `wal-<n>.log` replayed after these segments.
     public var logGeneration: UInt64
+    /// The segments, oldest first.
     public var segments: [Segment]
 
+    /// A manifest with these contents.
     public init(generation: UInt64, logGeneration: UInt64, segments: [Segment]) {
         self.generation = generation
         self.logGeneration = logGeneration

@@ -29,7 +29,9 @@ import Tensor
 public final class PersistentIndex: VectorIndex {
     /// The directory holding the manifest, segments and log.
     public let directory: String
+    /// Components per vector.
     public let dimension: Int
+    /// How vectors are compared.
     public let metric: Metric
     /// Vectors in the head beyond which an `add` flushes it to a segment.
     public let flushThreshold: Int

@@ -67,6 +67,7 @@ public enum SegmentStorage: UInt8, Sendable, CaseIterable {
 /// skips kinds it does not know (a later minor addition), but never
 /// misreads a known one.
 public struct SegmentSectionKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The on-disk value.
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -111,6 +112,7 @@ public enum SegmentSectionEncoding: UInt32, Sendable {
 public struct SegmentHeader: Sendable, Hashable {
     /// Flag bits; unknown bits are refused.
     public struct Flags: OptionSet, Sendable, Hashable {
+        /// The flag bits as stored.
         public var rawValue: UInt16
         public init(rawValue: UInt16) { self.rawValue = rawValue }
         /// The segment carries float32 originals for re-scoring.
@@ -118,11 +120,17 @@ public struct SegmentHeader: Sendable, Hashable {
         static let known: Flags = [.hasOriginals]
     }
 
+    /// How the vectors are compared.
     public var metric: Metric
+    /// How the vectors are stored.
     public var storage: SegmentStorage
+    /// Optional features present.
     public var flags: Flags
+    /// Components per vector.
     public var dimension: Int
+    /// Vectors in the segment, live or deleted.
     public var count: Int
+    /// The seed the graph was built with (0 without a graph).
     public var seed: UInt64
 
     public init(metric: Metric, storage: SegmentStorage, flags: Flags = [], dimension: Int, count: Int, seed: UInt64 = 0) {
@@ -137,7 +145,9 @@ public struct SegmentHeader: Sendable, Hashable {
 
 /// One entry of the section table.
 public struct SegmentSection: Sendable, Hashable {
+    /// What the section holds.
     public var kind: SegmentSectionKind
+    /// How its bytes are coded.
     public var encoding: SegmentSectionEncoding
     /// Byte offset from the start of the file (a multiple of 64).
     public var offset: Int

@@ -18,6 +18,7 @@ public struct SegmentWriter: Sendable {
     private var body: [UInt8] = []
     private var sections: [SegmentSection] = []
 
+    /// A writer for a segment with this header and no sections yet.
     public init(header: SegmentHeader) {
         self.header = header
         body.reserveCapacity(4096)

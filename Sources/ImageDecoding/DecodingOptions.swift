@@ -54,6 +54,7 @@ public struct DecodingOptions: Sendable, Hashable {
     /// default: such a file is a typed error.
     public var allowsRecoverableErrors: Bool
 
+    /// Options; every default suits decoding a photo for search.
     public init(
         limits: DecodingLimits = .default, minimumShortSide: Int? = nil, background: RGBColor = .white,
         appliesOrientation: Bool = true, allowsRecoverableErrors: Bool = false
@@ -68,16 +69,22 @@ public struct DecodingOptions: Sendable, Hashable {
 
 /// An 8-bit sRGB colour.
 public struct RGBColor: Sendable, Hashable {
+    /// Red, 0 to 255.
     public var red: UInt8
+    /// Green, 0 to 255.
     public var green: UInt8
+    /// Blue, 0 to 255.
     public var blue: UInt8
 
+    /// A colour from its components.
     public init(red: UInt8, green: UInt8, blue: UInt8) {
         self.red = red
         self.green = green
         self.blue = blue
     }
 
+    /// White (255, 255, 255).
     public static let white = RGBColor(red: 255, green: 255, blue: 255)
+    /// Black (0, 0, 0).
     public static let black = RGBColor(red: 0, green: 0, blue: 0)
 }

@@ -25,11 +25,13 @@ public struct ImagePreprocessor: Sendable, Hashable {
     /// The length the shorter side is resized to; the longer side keeps the
     /// aspect ratio, truncated as torchvision does (`int(size · long / short)`).
     public var shortSide: Int
-    /// The output width and height.
+    /// The output width.
     public var cropWidth: Int
+    /// The output height.
     public var cropHeight: Int
-    /// Per-channel mean and standard deviation, in [0, 1] units, R G B.
+    /// Per-channel mean, in [0, 1] units, R G B.
     public var mean: [Float]
+    /// Per-channel standard deviation, in [0, 1] units, R G B.
     public var std: [Float]
     /// The resampling filter.
     public var filter: ResamplingFilter
@@ -41,6 +43,7 @@ public struct ImagePreprocessor: Sendable, Hashable {
     /// decode). 2 keeps the antialiasing filter fed with real detail.
     public var dctHeadroom: Double?
 
+    /// A preprocessor with these parameters (see the properties).
     public init(
         shortSide: Int, cropWidth: Int, cropHeight: Int, mean: [Float], std: [Float],
         filter: ResamplingFilter = .bicubic, cropRounding: CropRounding = .torchvision, dctHeadroom: Double? = 2

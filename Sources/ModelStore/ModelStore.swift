@@ -12,6 +12,7 @@ public struct ModelFile: Sendable, Hashable {
     /// The lower-case hex SHA-256 of the file, or nil to accept what the server sends.
     public var sha256: String?
 
+    /// A file at `path`, verified against `sha256` (hex, any case) when given.
     public init(_ path: String, sha256: String? = nil) {
         self.path = path
         self.sha256 = sha256?.lowercased()

@@ -26,6 +26,7 @@ public struct CatalogItem: Sendable, Hashable {
     /// Anything the host wants back with a result (category, URL, price).
     public var metadata: [String: String]
 
+    /// An item; give a caption, a picture, or both.
     public init(id: VectorID, caption: String? = nil, image: ImageSource? = nil, metadata: [String: String] = [:]) {
         self.id = id
         self.caption = caption
@@ -45,6 +46,7 @@ public struct SearchQuery: Sendable {
     /// The person searching, for engagement-aware ranking.
     public var userID: String?
 
+    /// A query by text, by picture, or both, for the `k` best results.
     public init(text: String? = nil, image: ImageSource? = nil, k: Int = 10, userID: String? = nil) {
         self.text = text
         self.image = image

@@ -18,6 +18,7 @@ public final class EmbeddingCache: Sendable {
     /// The most embeddings kept.
     public let capacity: Int
 
+    /// A cache holding at most `capacity` embeddings.
     public init(capacity: Int = 100_000) {
         precondition(capacity > 0, "an embedding cache needs room for at least one entry")
         self.capacity = capacity

@@ -55,6 +55,7 @@ public final class SearchEngine: Sendable {
         /// Texts per encoder call during ingestion.
         public var batchSize: Int
 
+        /// A configuration: only the text encoder is required.
         public init(
             textEncoder: any TextEncoder, textEncoderName: String = "text",
             imageEncoder: (any ImageEncoder)? = nil, crossModalTextEncoder: (any TextEncoder)? = nil,

@@ -23,11 +23,13 @@ import SearchCore
 public final class SearchStore: Sendable {
     /// The directory.
     public let directory: URL
-    /// The text encoder the store was built with, and its dimension.
+    /// The name of the text encoder the store was built with.
     public let textEncoder: String
+    /// Its embedding dimension.
     public let textDimension: Int
-    /// The image encoder the store was built with, if any, and its dimension.
+    /// The name of the image encoder the store was built with, if any.
     public let imageEncoder: String?
+    /// Its embedding dimension, if any.
     public let imageDimension: Int?
 
     private struct Header: Codable {
@@ -40,13 +42,20 @@ public final class SearchStore: Sendable {
 
     /// One stored item.
     public struct Record: Codable, Sendable {
+        /// The item identifier.
         public var id: UInt64
+        /// The caption, if any.
         public var caption: String?
+        /// The picture file, if any.
         public var path: String?
+        /// The host metadata (category, file, ...).
         public var metadata: [String: String]
+        /// Whether a caption row is stored for it in `captions.f32`.
         public var has_caption: Bool
+        /// Whether a picture row is stored for it in `images.f32`.
         public var has_image: Bool
 
+        /// A record with these fields.
         public init(
             id: UInt64, caption: String?, path: String?, metadata: [String: String], has_caption: Bool, has_image: Bool
         ) {

@@ -8,6 +8,7 @@ public struct Embedding: Hashable, Sendable {
     public var values: [Float]
 
     @inlinable
+    /// Wraps components as an embedding.
     public init(_ values: [Float]) { self.values = values }
 
     /// The number of components.

@@ -10,6 +10,7 @@ public struct RankedCandidate: Sendable, Hashable {
     /// (`"image"`, `"text"`, `"fusion"`, `"gbdt"`, ...).
     public var explanation: [String: Double]
 
+    /// A candidate with its current score and the per-stage scores so far.
     public init(id: VectorID, score: Double, explanation: [String: Double] = [:]) {
         self.id = id
         self.score = score
@@ -26,6 +27,7 @@ public struct RankingContext: Sendable {
     /// The time to rank as of (for time-decayed signals).
     public var now: Date
 
+    /// A context for ranking on behalf of `userID` at `now`.
     public init(userID: String? = nil, queryEmbedding: Embedding? = nil, now: Date = Date()) {
         self.userID = userID
         self.queryEmbedding = queryEmbedding

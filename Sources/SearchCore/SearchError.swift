@@ -80,6 +80,7 @@ public struct SearchError: Error, Sendable, CustomStringConvertible {
     /// The error that caused this one, if any.
     public var underlying: (any Error & Sendable)?
 
+    /// An error of kind `code`, with a message a person can act on and, optionally, its cause.
     public init(_ code: Code, _ message: String, underlying: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message

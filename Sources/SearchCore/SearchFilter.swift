@@ -42,6 +42,7 @@ public struct AllowList: SearchFilter {
     /// The allowed identifiers.
     public let ids: Set<VectorID>
 
+    /// Allows exactly `ids`.
     public init<S: Sequence>(_ ids: S) where S.Element == VectorID { self.ids = Set(ids) }
 
     @inlinable public func allows(_ id: VectorID) -> Bool { ids.contains(id) }
@@ -56,6 +57,7 @@ public struct DenyList: SearchFilter {
     /// The excluded identifiers.
     public let ids: Set<VectorID>
 
+    /// Allows everything but `ids`.
     public init<S: Sequence>(_ ids: S) where S.Element == VectorID { self.ids = Set(ids) }
 
     @inlinable public func allows(_ id: VectorID) -> Bool { !ids.contains(id) }

@@ -7,6 +7,7 @@ public struct SearchHit: Hashable, Sendable, CustomStringConvertible {
     public var distance: Float
 
     @inlinable
+    /// A hit for `id` at `distance` (smaller is closer).
     public init(id: VectorID, distance: Float) {
         self.id = id
         self.distance = distance

@@ -15,6 +15,7 @@ public struct CRC32C: Sendable, Hashable {
     /// The checksum of everything added so far.
     public private(set) var value: UInt32 = 0
 
+    /// A checksum of nothing yet (0).
     public init() {}
 
     /// Adds bytes.

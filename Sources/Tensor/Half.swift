@@ -15,6 +15,7 @@ public struct Half: Hashable, Sendable, CustomStringConvertible {
     public var bitPattern: UInt16
 
     @inlinable
+    /// The half with this binary16 bit pattern.
     public init(bitPattern: UInt16) { self.bitPattern = bitPattern }
 
     /// The half nearest to `value` (ties to even).
