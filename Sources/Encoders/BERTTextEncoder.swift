@@ -47,7 +47,8 @@ public struct BERTTextEncoder: TextEncoder {
     /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
     public var threadCount: Int?
 
-    let wordEmbeddings: Tensor<Float>
+    /// FP16 unless ``precision`` is FP32.
+    let wordEmbeddings: EmbeddingTable
     let positionEmbeddings: Tensor<Float>
     let typeEmbeddings: Tensor<Float>
     let embeddingNormWeight: Tensor<Float>
@@ -130,7 +131,9 @@ public struct BERTTextEncoder: TextEncoder {
         let old = loader.contains(prefix + "embeddings.LayerNorm.gamma")
         let (nw, nb) = old ? ("gamma", "beta") : ("weight", "bias")
         let h = configuration.hiddenSize
-        wordEmbeddings = try loader.take(prefix + "embeddings.word_embeddings.weight", shape: [configuration.vocabularySize, h])
+        wordEmbeddings = EmbeddingTable(
+            try loader.take(prefix + "embeddings.word_embeddings.weight", shape: [configuration.vocabularySize, h]),
+            precision: precision)
         positionEmbeddings = try loader.take(
             prefix + "embeddings.position_embeddings.weight", shape: [configuration.maximumPositions, h])
         typeEmbeddings = try loader.take(
@@ -191,7 +194,7 @@ public struct BERTTextEncoder: TextEncoder {
         var x = [Float](repeating: 0, count: tokens * h)
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
-            wordEmbeddings.withUnsafeBufferPointer { word in
+            wordEmbeddings.withRows { wordRow in
             positionEmbeddings.withUnsafeBufferPointer { position in
             typeEmbeddings.withUnsafeBufferPointer { type in
             embeddingNormWeight.withUnsafeBufferPointer { g in
@@ -199,8 +202,9 @@ public struct BERTTextEncoder: TextEncoder {
                 for (s, ids) in zip(sequences, tokenIDs) {
                     for (p, id) in ids.enumerated() {
                         let row = x + (s.lowerBound + p) * h
-                        let w = word.baseAddress! + Int(id) * h, q = position.baseAddress! + p * h
-                        for j in 0..<h { row[j] = w[j] + q[j] + type[j] }
+                        wordRow(Int(id), row)
+                        let q = position.baseAddress! + p * h
+                        for j in 0..<h { row[j] = row[j] + q[j] + type[j] }
                         FastMath.layerNorm(
                             row, count: h, gamma: g.baseAddress!, beta: b.baseAddress!,
                             epsilon: configuration.layerNormEpsilon)

@@ -32,7 +32,8 @@ public struct CLIPTextEncoder: TextEncoder {
     /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
     public var threadCount: Int?
 
-    let tokenEmbeddings: Tensor<Float>
+    /// FP16 unless ``precision`` is FP32.
+    let tokenEmbeddings: EmbeddingTable
     let positionEmbeddings: Tensor<Float>
     let finalNormWeight: Tensor<Float>
     let finalNormBias: Tensor<Float>
@@ -69,7 +70,8 @@ public struct CLIPTextEncoder: TextEncoder {
         let w = configuration.width, e = configuration.embeddingDimension
         switch naming {
         case .openAI:
-            tokenEmbeddings = try loader.take("token_embedding.weight", shape: [configuration.vocabularySize, w])
+            tokenEmbeddings = EmbeddingTable(
+                try loader.take("token_embedding.weight", shape: [configuration.vocabularySize, w]), precision: precision)
             positionEmbeddings = try loader.take("positional_embedding", shape: [configuration.contextLength, w])
             finalNormWeight = try loader.take("ln_final.weight", shape: [w])
             finalNormBias = try loader.take("ln_final.bias", shape: [w])
@@ -77,8 +79,9 @@ public struct CLIPTextEncoder: TextEncoder {
             stack = try TransformerStack(loading: &loader, keys: .openAI(""), geometry: configuration.geometry, precision: precision)
             try loader.finish(ignoringPrefixes: ["visual."], ignoringKeys: ["logit_scale", "attn_mask"])
         case .huggingFace:
-            tokenEmbeddings = try loader.take(
-                "text_model.embeddings.token_embedding.weight", shape: [configuration.vocabularySize, w])
+            tokenEmbeddings = EmbeddingTable(
+                try loader.take("text_model.embeddings.token_embedding.weight", shape: [configuration.vocabularySize, w]),
+                precision: precision)
             positionEmbeddings = try loader.take(
                 "text_model.embeddings.position_embedding.weight", shape: [configuration.contextLength, w])
             finalNormWeight = try loader.take("text_model.final_layer_norm.weight", shape: [w])
@@ -152,13 +155,14 @@ public struct CLIPTextEncoder: TextEncoder {
         var pooledStates = [Float](repeating: 0, count: tokenIDs.count * w)
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
-            tokenEmbeddings.withUnsafeBufferPointer { token in
+            tokenEmbeddings.withRows { tokenRow in
                 positionEmbeddings.withUnsafeBufferPointer { position in
                     for (s, ids) in zip(sequences, tokenIDs) {
                         for p in 0..<s.count {
                             let row = x + (s.lowerBound + p) * w
-                            let t = token.baseAddress! + Int(ids[p]) * w, q = position.baseAddress! + p * w
-                            for j in 0..<w { row[j] = t[j] + q[j] }
+                            tokenRow(Int(ids[p]), row)
+                            let q = position.baseAddress! + p * w
+                            for j in 0..<w { row[j] += q[j] }
                         }
                     }
                 }

@@ -5,9 +5,11 @@ import Tensor
 ///
 /// The projections (attention q/k/v and output, the two MLP layers) hold
 /// nearly all of a tower's arithmetic and, with the token embeddings, nearly
-/// all of its memory. Activations, layer norms, biases and the embeddings
-/// stay in single precision in every mode; each product accumulates in
-/// single precision.
+/// all of its memory. The projections are stored as the mode says; a text
+/// tower's token-embedding table is FP16 in both reduced modes (rows are
+/// looked up, not multiplied, and widen exactly). Activations, layer norms,
+/// biases, positional embeddings and the final projection stay in single
+/// precision; each product accumulates in single precision.
 ///
 /// | mode | weight bytes | worst cosine to ``float32``, all-MiniLM-L6-v2 (tests assert) |
 /// | --- | --- | --- |
@@ -93,6 +95,45 @@ enum LinearWeight: Sendable {
                     kernels.dequantize(
                         codes.baseAddress! + r * columns, count: columns, scale: scales[r], into: tile + i * columns)
                 }
+            }
+        }
+    }
+}
+
+/// A token-embedding table (`[vocabulary, width]`), kept in FP32 for
+/// ``WeightPrecision/float32`` and in FP16 otherwise: the table is the
+/// largest single tensor of a text tower (CLIP's 49,408 × 512 is 101 MB in
+/// FP32), and a looked-up row is widened exactly.
+enum EmbeddingTable: Sendable {
+    case float32(Tensor<Float>)
+    case float16(Tensor<Half>)
+
+    init(_ table: Tensor<Float>, precision: WeightPrecision) {
+        self = precision == .float32 ? .float32(table) : .float16(table.toHalf())
+    }
+
+    /// Bytes of storage.
+    var byteCount: Int {
+        switch self {
+        case .float32(let t): 4 * t.count
+        case .float16(let t): 2 * t.count
+        }
+    }
+
+    /// Calls `body` with a function that writes row `index`, in single precision, to a pointer
+    /// (the table's storage opened once for the whole lookup).
+    func withRows<R>(_ body: ((Int, UnsafeMutablePointer<Float>) -> Void) -> R) -> R {
+        switch self {
+        case .float32(let t):
+            let width = t.shape[1]
+            return t.withUnsafeBufferPointer { rows in
+                body { index, out in out.update(from: rows.baseAddress! + index * width, count: width) }
+            }
+        case .float16(let t):
+            let width = t.shape[1]
+            let kernels = Kernels.active
+            return t.withUnsafeBufferPointer { rows in
+                body { index, out in kernels.convert(rows.baseAddress! + index * width, to: out, count: width) }
             }
         }
     }
