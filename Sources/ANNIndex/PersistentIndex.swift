@@ -104,6 +104,9 @@ public final class PersistentIndex: VectorIndex {
                     .invalidArgument,
                     "\(reader.path) holds \(reader.header.count) \(reader.header.dimension)-component \(reader.header.metric) vectors; this index is \(dimension)-component \(metric) and its manifest says \(entry.count)")
             }
+            // Searches scan the vectors: ask the kernel to read them ahead,
+            // so the first queries do not fault pages in one at a time.
+            reader.prefetch(.vectors)
             let ids = try Self.readIDs(reader)
             var rowOf: [VectorID: Int] = [:]
             for (row, id) in ids.enumerated() where entry.live.isLive(row) { rowOf[id] = row }
