@@ -1,4 +1,5 @@
 import SearchCore
+import Tensor
 
 /// The engagement store's snapshot file, byte by byte. Every integer and
 /// float is little-endian; floats are IEEE-754 binary64.

@@ -45,6 +45,17 @@ public protocol VectorIndex: AnyObject, Sendable {
     func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
     ) throws -> [SearchHit]
+
+    /// Searches `queries.count / dimension` queries laid end to end and writes
+    /// each one's hits into `hits[q*k ..< q*k + counts[q]]`, closest first.
+    ///
+    /// A requirement (with a default that searches one query at a time), so
+    /// an index's own allocation-free batch search is reached even through
+    /// `any VectorIndex`.
+    func search<Filter: SearchFilter>(
+        batch queries: UnsafeBufferPointer<Float>, k: Int, filter: Filter,
+        into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
+    ) throws
 }
 
 extension VectorIndex {

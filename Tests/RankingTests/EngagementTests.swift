@@ -2,6 +2,7 @@ import Foundation
 import Ranking
 import SearchCore
 import Testing
+import Tensor
 
 @Suite("Engagement: decay, smoothing, ingestion, snapshots")
 struct EngagementTests {
