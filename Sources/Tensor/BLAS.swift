@@ -1,4 +1,5 @@
 import COpenBLAS
+import CSearchKernels
 
 /// The BLAS that Tensor's matrix products run on: OpenBLAS, found through pkg-config.
 ///
@@ -23,6 +24,12 @@ public enum BLAS {
     /// `C ← alpha·op(A)·op(B) + beta·C` on raw row-major buffers, unchecked:
     /// the inner call of ``Tensor/gemm(_:transposeA:_:transposeB:alpha:beta:into:)``.
     ///
+    /// One shape takes another road: `C (+)= A·Bᵀ` (a linear layer: `B` is
+    /// the `[out, in]` weight, `alpha` 1, `beta` 0 or 1) on an AVX-512 CPU
+    /// with ``threadCount`` 1 runs on this package's own AVX-512 kernel
+    /// (``BLAS/sgemmLinear(m:n:k:a:lda:b:ldb:accumulate:c:ldc:)``), which
+    /// outruns OpenBLAS when OpenBLAS is limited to its AVX2 kernels.
+    ///
     /// `op(A)` is `m × k`, `op(B)` is `k × n`, `C` is `m × n`; `lda`, `ldb`,
     /// `ldc` are the row strides of A, B and C as stored.
     @inlinable
@@ -34,6 +41,12 @@ public enum BLAS {
         beta: Float = 0,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        if !transposeA, transposeB, alpha == 1, beta == 0 || beta == 1, m >= 8, n >= 64, k >= 64,
+            m * n * k >= 1 << 18, openblas_get_num_threads() == 1,
+            sgemmLinear(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, accumulate: beta == 1, c: c, ldc: ldc)
+        {
+            return
+        }
         cblas_sgemm(
             CblasRowMajor,
             transposeA ? CblasTrans : CblasNoTrans,
@@ -48,5 +61,17 @@ public enum BLAS {
     @inlinable
     public static func sdot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
         cblas_sdot(blasint(count), x, 1, y, 1)
+    }
+
+    /// `C ← A·Bᵀ`, or `C ← C + A·Bᵀ` when `accumulate`, with `B` stored
+    /// `[n, k]` row-major, on the package's AVX-512 kernel (single-threaded,
+    /// packed 8 × 32 register tiles). Returns false, writing nothing, when the
+    /// CPU lacks AVX-512 (or `MMS_KERNELS` rules it out).
+    @inlinable
+    public static func sgemmLinear(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) -> Bool {
+        mms_sgemm_nt_avx512(m, n, k, a, lda, b, ldb, c, ldc, accumulate ? 1 : 0) != 0
     }
 }

@@ -114,6 +114,14 @@ uint32_t mms_crc32c(uint32_t crc, const void *data, size_t n);
 /// The table version, always available (for tests).
 uint32_t mms_crc32c_portable(uint32_t crc, const void *data, size_t n);
 
+/// C[m×n] = A[m×k]·Bᵀ (or C += A·Bᵀ when `accumulate`), B stored [n×k]
+/// row-major, all row-major with the given row strides; single-threaded,
+/// AVX-512. Returns 1 when done, 0 when this CPU (or MMS_KERNELS) rules out
+/// AVX-512 or memory is short — then nothing was written and the caller
+/// uses BLAS.
+int mms_sgemm_nt_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
+                        float *c, size_t ldc, int accumulate);
+
 /// Prefetch the cache lines of `bytes` bytes starting at `address` into L1.
 static inline void mms_prefetch(const void *address, size_t bytes) {
 #if defined(__GNUC__) || defined(__clang__)
