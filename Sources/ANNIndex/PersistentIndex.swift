@@ -191,30 +191,21 @@ public final class PersistentIndex: VectorIndex {
             var top = TopKSelector(k: k)
             var candidates: [VectorID] = []
             q.withUnsafeMutableBufferPointer { qp in
-                let query = qp.baseAddress!
-                // Head.
+                let query = UnsafePointer(qp.baseAddress!)
+                var scores: [Float] = []
+                // The head and every segment are rows of floats scanned the same way.
                 state.headVectors.withUnsafeBufferPointer { rows in
-                    for (row, live) in state.headLive.enumerated() where live && filter.allows(state.headIDs[row]) {
-                        let d = distance(query, rows.baseAddress! + row * dimension)
-                        consider(&top, &candidates, d, state.headIDs[row])
+                    guard let base = rows.baseAddress else { return }
+                    scan(query, base, rowCount: state.headIDs.count, scores: &scores) { row, d in
+                        let id = state.headIDs[row]
+                        if state.headLive[row] && filter.allows(id) { consider(&top, &candidates, d, id) }
                     }
                 }
-                // Segments.
-                var scores: [Float] = []
                 for segment in state.segments {
-                    guard let rows = try? segment.reader.section(.vectors), segment.ids.count > 0 else { continue }
-                    let base = rows.baseAddress!.assumingMemoryBound(to: Float.self)
-                    if scores.count < segment.ids.count { scores = [Float](repeating: 0, count: segment.ids.count) }
-                    scores.withUnsafeMutableBufferPointer { out in
-                        if metric == .squaredL2 {
-                            kernels.squaredL2(query, rows: base, stride: dimension, rowCount: segment.ids.count, count: dimension, into: out.baseAddress!)
-                        } else {
-                            kernels.dot(query, rows: base, stride: dimension, rowCount: segment.ids.count, count: dimension, into: out.baseAddress!)
-                        }
-                    }
-                    for row in 0..<segment.ids.count where segment.live.isLive(row) && filter.allows(segment.ids[row]) {
-                        let d = metric == .squaredL2 ? scores[row] : 1 - scores[row]
-                        consider(&top, &candidates, d, segment.ids[row])
+                    guard let rows = try? segment.reader.section(.vectors), !segment.ids.isEmpty else { continue }
+                    scan(query, rows.baseAddress!.assumingMemoryBound(to: Float.self), rowCount: segment.ids.count, scores: &scores) { row, d in
+                        let id = segment.ids[row]
+                        if segment.live.isLive(row) && filter.allows(id) { consider(&top, &candidates, d, id) }
                     }
                 }
             }
@@ -229,9 +220,22 @@ public final class PersistentIndex: VectorIndex {
         top.consider(d, Int32(candidates.count - 1))
     }
 
+    /// Scores `rowCount` rows against the query with the one-to-many kernel
+    /// and hands each row's distance to `visit`.
     @inline(__always)
-    private func distance(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>) -> Float {
-        metric == .squaredL2 ? kernels.squaredL2(a, b, count: dimension) : 1 - kernels.dot(a, b, count: dimension)
+    private func scan(
+        _ query: UnsafePointer<Float>, _ rows: UnsafePointer<Float>, rowCount: Int, scores: inout [Float],
+        _ visit: (Int, Float) -> Void
+    ) {
+        if scores.count < rowCount { scores = [Float](repeating: 0, count: rowCount) }
+        scores.withUnsafeMutableBufferPointer { out in
+            if metric == .squaredL2 {
+                kernels.squaredL2(query, rows: rows, stride: dimension, rowCount: rowCount, count: dimension, into: out.baseAddress!)
+            } else {
+                kernels.dot(query, rows: rows, stride: dimension, rowCount: rowCount, count: dimension, into: out.baseAddress!)
+            }
+        }
+        for row in 0..<rowCount { visit(row, metric == .squaredL2 ? scores[row] : 1 - scores[row]) }
     }
 
     /// A query checked and, under cosine, normalised.

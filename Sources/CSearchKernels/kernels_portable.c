@@ -41,13 +41,8 @@ static float portable_l2sq_f32(const float *a, const float *b, size_t n) {
 
 static float portable_sumsq_f32(const float *x, size_t n) { return portable_dot_f32(x, x, n); }
 
-static float cosine_from_parts(float dot, float norm_a_sq, float norm_b_sq) {
-    if (norm_a_sq <= 0 || norm_b_sq <= 0) return 0;
-    return dot / (sqrtf(norm_a_sq) * sqrtf(norm_b_sq));
-}
-
 static float portable_cosine_f32(const float *a, const float *b, size_t n) {
-    return cosine_from_parts(portable_dot_f32(a, b, n), portable_dot_f32(a, a, n), portable_dot_f32(b, b, n));
+    return mms_cosine_from_parts(portable_dot_f32(a, b, n), portable_dot_f32(a, a, n), portable_dot_f32(b, b, n));
 }
 
 static float portable_sum_f32(const float *x, size_t n) {
@@ -87,7 +82,7 @@ static void portable_cosine_f32_many(const float *q, const float *rows, size_t s
     const float qq = portable_dot_f32(q, q, n);
     for (size_t r = 0; r < count; r++) {
         const float *row = rows + r * stride;
-        out[r] = cosine_from_parts(portable_dot_f32(q, row, n), qq, portable_dot_f32(row, row, n));
+        out[r] = mms_cosine_from_parts(portable_dot_f32(q, row, n), qq, portable_dot_f32(row, row, n));
     }
 }
 
@@ -151,14 +146,7 @@ static void portable_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
 
 static void portable_quantize_i8(const float *src, size_t n, float inverse_scale, int8_t *dst) {
     for (size_t i = 0; i < n; i++) {
-        float v = src[i] * inverse_scale;
-        if (v != v) {
-            dst[i] = 0;
-            continue;
-        }
-        if (v > 127.0f) v = 127.0f;
-        if (v < -127.0f) v = -127.0f;
-        dst[i] = (int8_t)rintf(v);
+        dst[i] = mms_quantize_one(src[i], inverse_scale);
     }
 }
 

@@ -12,11 +12,6 @@
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx2,fma,f16c")))
 
-static inline float cosine_from_parts(float dot, float norm_a_sq, float norm_b_sq) {
-    if (norm_a_sq <= 0 || norm_b_sq <= 0) return 0;
-    return dot / (sqrtf(norm_a_sq) * sqrtf(norm_b_sq));
-}
-
 // MARK: - AVX2
 
 AVX2 static inline float hsum256(__m256 v) {
@@ -89,7 +84,7 @@ AVX2 static float avx2_cosine_f32(const float *a, const float *b, size_t n) {
         na += a[i] * a[i];
         nb += b[i] * b[i];
     }
-    return cosine_from_parts(dot, na, nb);
+    return mms_cosine_from_parts(dot, na, nb);
 }
 
 AVX2 static float avx2_sum_f32(const float *x, size_t n) {
@@ -149,7 +144,7 @@ AVX2 static void avx2_cosine_f32_many(const float *q, const float *rows, size_t 
     const float qq = avx2_dot_f32(q, q, n);
     for (size_t r = 0; r < count; r++) {
         const float *row = rows + r * stride;
-        out[r] = cosine_from_parts(avx2_dot_f32(q, row, n), qq, avx2_dot_f32(row, row, n));
+        out[r] = mms_cosine_from_parts(avx2_dot_f32(q, row, n), qq, avx2_dot_f32(row, row, n));
     }
 }
 
@@ -242,14 +237,7 @@ AVX2 static void avx2_quantize_i8(const float *src, size_t n, float inverse_scal
         _mm_storel_epi64((__m128i *)(dst + i), q8);
     }
     for (; i < n; i++) {
-        float v = src[i] * inverse_scale;
-        if (v != v) {
-            dst[i] = 0;
-            continue;
-        }
-        if (v > 127.0f) v = 127.0f;
-        if (v < -127.0f) v = -127.0f;
-        dst[i] = (int8_t)rintf(v);
+        dst[i] = mms_quantize_one(src[i], inverse_scale);
     }
 }
 
@@ -369,7 +357,7 @@ AVX512 static float avx512_cosine_f32(const float *a, const float *b, size_t n) 
         aa1 = _mm512_fmadd_ps(va, va, aa1);
         bb1 = _mm512_fmadd_ps(vb, vb, bb1);
     }
-    return cosine_from_parts(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)), _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
+    return mms_cosine_from_parts(_mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)), _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
                              _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)));
 }
 
@@ -434,7 +422,7 @@ AVX512 static void avx512_cosine_f32_many(const float *q, const float *rows, siz
             ab = _mm512_fmadd_ps(va, vb, ab);
             bb = _mm512_fmadd_ps(vb, vb, bb);
         }
-        out[r] = cosine_from_parts(_mm512_reduce_add_ps(ab), qq, _mm512_reduce_add_ps(bb));
+        out[r] = mms_cosine_from_parts(_mm512_reduce_add_ps(ab), qq, _mm512_reduce_add_ps(bb));
     }
 }
 

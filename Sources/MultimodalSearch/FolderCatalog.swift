@@ -62,7 +62,6 @@ public struct FolderCatalog: Sendable {
             if !line.isEmpty && !line.contains("=") { return line }
         }
         let stem = picture.deletingPathExtension().lastPathComponent
-        return stem.map { "-_.".contains($0) ? " " : $0 }.reduce(into: "") { $0.append($1) }
-            .trimmingCharacters(in: .whitespaces)
+        return String(stem.map { "-_.".contains($0) ? " " : $0 }).trimmingCharacters(in: .whitespaces)
     }
 }

@@ -246,29 +246,16 @@ public final class SearchEngine: Sendable {
     func imageEmbedding(_ source: ImageSource, report: inout IngestReport) throws -> [Float]? {
         let image: RGBImage
         var key: String?
-        switch source {
-        case .file(let path):
-            let bytes: [UInt8]
-            do {
-                bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-            } catch {
-                throw SearchError(.io, "cannot read \(path)", underlying: SendableDescription(error))
-            }
-            key = EmbeddingCache.key(encoder: configuration.imageEncoderName, content: bytes)
-            if let key, configuration.imageEncoder != nil, let hit = cache.embedding(for: key) {
-                report.cacheHits += 1
-                return hit
-            }
-            image = try ImageDecoder.decode(bytes, options: decodingOptions)
-        case .encoded(let bytes):
-            key = EmbeddingCache.key(encoder: configuration.imageEncoderName, content: bytes)
-            if let key, configuration.imageEncoder != nil, let hit = cache.embedding(for: key) {
-                report.cacheHits += 1
-                return hit
-            }
-            image = try ImageDecoder.decode(bytes, options: decodingOptions)
-        case .pixels(let pixels):
+        if case .pixels(let pixels) = source {
             image = pixels
+        } else {
+            let bytes = try Self.encodedBytes(source)
+            key = EmbeddingCache.key(encoder: configuration.imageEncoderName, content: bytes)
+            if let key, configuration.imageEncoder != nil, let hit = cache.embedding(for: key) {
+                report.cacheHits += 1
+                return hit
+            }
+            image = try ImageDecoder.decode(bytes, options: decodingOptions)
         }
         guard let encoder = configuration.imageEncoder else { return nil }
         let prep = configuration.preprocessor
@@ -281,6 +268,22 @@ public final class SearchEngine: Sendable {
         try Self.normalize(&vector, what: "an image embedding")
         if let key { cache.store(vector, for: key) }
         return vector
+    }
+
+    /// The file bytes of a file or encoded source (pixels have none).
+    private static func encodedBytes(_ source: ImageSource) throws -> [UInt8] {
+        switch source {
+        case .file(let path):
+            do {
+                return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+            } catch {
+                throw SearchError(.io, "cannot read \(path)", underlying: SendableDescription(error))
+            }
+        case .encoded(let bytes):
+            return bytes
+        case .pixels:
+            return []
+        }
     }
 
     private var decodingOptions: DecodingOptions {

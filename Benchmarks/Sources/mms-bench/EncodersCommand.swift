@@ -153,9 +153,9 @@ struct EncodersCommand: ParsableCommand {
                 for batch in passes == 2 ? [16] : [1, 16] {
                     let chosen = Array(inputs.prefix(batch))
                     let e = encoder
-                    let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
-                        out.withUnsafeMutableBufferPointer { buffer in
-                            try! e.embed(images: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * e.dimension)]))
+                    let ns = try Clock.medianNanoseconds(samples: samples, operations: batch) {
+                        try out.withUnsafeMutableBufferPointer { buffer in
+                            try e.embed(images: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * e.dimension)]))
                         }
                     }
                     let name = "vit_b32_\(Self.tag(precision))_batch\(batch)_threads\(threads)" + (passes == 2 ? "_twopasses" : "")
@@ -180,9 +180,9 @@ struct EncodersCommand: ParsableCommand {
             var out = [Float](repeating: 0, count: ids.count * encoder.dimension)
             for batch in [1, 16] {
                 let chosen = Array(ids.prefix(batch))
-                let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
-                    out.withUnsafeMutableBufferPointer { buffer in
-                        try! encoder.embed(tokenIDs: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
+                let ns = try Clock.medianNanoseconds(samples: samples, operations: batch) {
+                    try out.withUnsafeMutableBufferPointer { buffer in
+                        try encoder.embed(tokenIDs: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
                     }
                 }
                 results.append(BenchResult("clip_text_\(Self.tag(precision))_batch\(batch)", 1e9 / ns, "texts/s",
@@ -201,9 +201,9 @@ struct EncodersCommand: ParsableCommand {
             var out = [Float](repeating: 0, count: texts.count * encoder.dimension)
             for batch in [1, 32] {
                 let chosen = Array(texts.prefix(batch))
-                let ns = Clock.medianNanoseconds(samples: samples, operations: batch) {
-                    out.withUnsafeMutableBufferPointer { buffer in
-                        try! encoder.embed(texts: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
+                let ns = try Clock.medianNanoseconds(samples: samples, operations: batch) {
+                    try out.withUnsafeMutableBufferPointer { buffer in
+                        try encoder.embed(texts: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
                     }
                 }
                 results.append(BenchResult("minilm_\(Self.tag(precision))_batch\(batch)", 1e9 / ns, "texts/s",
@@ -223,8 +223,8 @@ struct EncodersCommand: ParsableCommand {
         let encoder = try CLIPImageEncoder(weights: SafetensorsFile(path: vitPath), configuration: .vitB32)
         let input = ImageInput.encoded([UInt8](bytes))
         var out = [Float](repeating: 0, count: 3 * 224 * 224)
-        let ns = Clock.medianNanoseconds(samples: samples, operations: 1) {
-            out.withUnsafeMutableBufferPointer { try! encoder.preprocess(input, into: $0) }
+        let ns = try Clock.medianNanoseconds(samples: samples, operations: 1) {
+            try out.withUnsafeMutableBufferPointer { try encoder.preprocess(input, into: $0) }
         }
         return [BenchResult("decode_preprocess_12mp", 1e9 / ns, "images/s",
             note: "4000×3000 JPEG q90 → 224×224 CLIP input; libjpeg-turbo DCT scaling, Pillow-exact bicubic")]

@@ -116,13 +116,13 @@ enum Clock {
 
     /// Runs `body` (which performs `operations` operations) `samples` times and
     /// returns the median nanoseconds per operation.
-    static func medianNanoseconds(samples: Int = 15, operations: Int, _ body: () -> Void) -> Double {
-        body()  // warm up
+    static func medianNanoseconds(samples: Int = 15, operations: Int, _ body: () throws -> Void) rethrows -> Double {
+        try body()  // warm up
         var times: [Double] = []
         times.reserveCapacity(samples)
         for _ in 0..<samples {
             let start = now()
-            body()
+            try body()
             times.append(Double(now() - start) / Double(operations))
         }
         return median(times)

@@ -52,7 +52,7 @@ struct IndexCommand: ParsableCommand {
             for (id, error) in report.skipped {
                 let path = byID[id]?.relativePath ?? "\(id)"
                 progress.clearLine()
-                FileHandle.standardError.write(Data("warning: skipped \(path): \(error.message)\n".utf8))
+                FileHandle.standardError.write(Data("warning: skipped \(path): \(error)\n".utf8))
                 skipped.append((path, error))
             }
             let entries = report.indexed.compactMap { id -> (SearchStore.Record, [Float]?, [Float]?)? in
@@ -73,7 +73,7 @@ struct IndexCommand: ParsableCommand {
         }
         progress.finish()
         print("Indexed \(indexed) new pictures; the store holds \(done.count + indexed). Skipped \(skipped.count).")
-        for (path, error) in skipped { print("  skipped \(path): \(error.message)") }
+        for (path, error) in skipped { print("  skipped \(path): \(error)") }
     }
 }
 

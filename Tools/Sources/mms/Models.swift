@@ -46,7 +46,7 @@ struct StoreOptions: ParsableArguments {
             text = try BERTTextEncoder(directory: textModelPath)
         } catch {
             throw ValidationError(
-                "cannot load the text model at \(textModelPath): \(error.message)\nRun scripts/fetch-test-models.sh, or pass --text-model DIR.")
+                "cannot load the text model at \(textModelPath): \(error)\nRun scripts/fetch-test-models.sh, or pass --text-model DIR.")
         }
         let textName = "bert:" + URL(fileURLWithPath: textModelPath).standardizedFileURL.lastPathComponent
             + ":\(text.dimension)"
@@ -108,9 +108,4 @@ final class ResultBox: Sendable {
         guard let result = value.withLock({ $0 }) else { throw ValidationError("the model download did not finish") }
         return try result.get()
     }
-}
-
-extension SearchError {
-    /// The message, for printing.
-    var message: String { "\(self)" }
 }
