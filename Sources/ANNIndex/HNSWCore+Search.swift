@@ -31,112 +31,36 @@ struct FilteredNodes<Filter: SearchFilter>: NodeAcceptor {
 }
 
 extension HNSWCore {
-    /// Greedy descent on one upper layer (SEARCH-LAYER with ef = 1): moves to
-    /// the closest neighbour until none is closer.
+    /// Greedy descent on one upper layer; see ``LayerSearch/greedy(_:_:from:distance:layer:scratch:)``.
     @inline(__always)
     func greedy(
         _ query: PreparedQuery, from start: UInt32, distance startDistance: Float, layer: Int, locked: Bool,
         scratch: SearchScratch
     ) -> (UInt32, Float) {
-        let graph = view
-        var current = start
-        var best = startDistance
-        var moved = true
-        while moved {
-            moved = false
-            let (list, count) = neighbors(of: current, layer: layer, locked: locked, scratch: scratch)
-            for j in 0..<count {
-                let candidate = list[j]
-                let d = graph.codec.distance(query, graph.code(candidate))
-                if d < best {
-                    best = d
-                    current = candidate
-                    moved = true
-                }
-            }
+        if locked {
+            return LayerSearch.greedy(
+                LockedGraphView(view: view, locks: linkLocks), query, from: start, distance: startDistance, layer: layer,
+                scratch: scratch)
         }
-        return (current, best)
+        return LayerSearch.greedy(view, query, from: start, distance: startDistance, layer: layer, scratch: scratch)
     }
 
-    /// The neighbour list of `slot`: read in place when searching (the graph
-    /// is not changing), or copied under the node's lock while building in parallel.
-    @inline(__always)
-    func neighbors(of slot: UInt32, layer: Int, locked: Bool, scratch: SearchScratch)
-        -> (UnsafePointer<UInt32>, Int)
-    {
-        let list = linkList(slot, layer: layer)
-        if !locked { return (UnsafePointer(list + 1), Int(list.pointee)) }
-        linkLocks.lock(slot)
-        let count = Int(list.pointee)
-        scratch.links.update(from: list + 1, count: count)
-        linkLocks.unlock(slot)
-        return (UnsafePointer(scratch.links), count)
-    }
-
-    /// SEARCH-LAYER (Malkov & Yashunin, Algorithm 2) with hnswlib's handling of
-    /// filters: every node is traversed, only accepted ones enter the
-    /// results; while fewer than `ef` are accepted the search goes on.
-    /// Leaves at most `ef` results in `scratch.results` (farthest on top).
+    /// SEARCH-LAYER on this graph: read in place when searching (the graph is
+    /// not changing), or copying each list under its node's lock while
+    /// building in parallel.
     @inline(__always)
     func searchLayer<Accept: NodeAcceptor>(
         _ query: PreparedQuery, entry start: UInt32, entryDistance: Float, ef: Int, layer: Int, locked: Bool,
         accept: Accept, scratch: SearchScratch
     ) {
-        // Locals, not class properties, in the loop: no exclusivity check or reload per access.
-        let graph = view
-        var visited = scratch.visited
-        var candidates = scratch.candidates
-        var results = scratch.results
-        defer {
-            scratch.visited = visited
-            scratch.candidates = candidates
-            scratch.results = results
-        }
-        visited.reset(nodes: nodeCount)
-        candidates.removeAll()
-        results.removeAll()
-        _ = visited.testAndSet(start)
-        candidates.push(Neighbor(distance: entryDistance, slot: start))
-        var bound = Float.infinity
-        if accept.acceptsAll || accept.accepts(start) {
-            results.push(Neighbor(distance: entryDistance, slot: start))
-            bound = entryDistance
-        }
-        let acceptsAll = accept.acceptsAll
-        let pending = scratch.pending
-        while !candidates.isEmpty {
-            let closest = candidates.top
-            if closest.distance > bound && (acceptsAll || results.count >= ef) { break }
-            candidates.pop()
-            let list: UnsafePointer<UInt32>
-            let count: Int
-            if locked {
-                (list, count) = neighbors(of: closest.slot, layer: layer, locked: true, scratch: scratch)
-            } else {
-                let raw = graph.linkList(closest.slot, layer: layer)
-                (list, count) = (UnsafePointer(raw + 1), Int(raw.pointee))
-            }
-            // Mark the unvisited neighbours and ask for all their codes at once, so the
-            // memory system fetches them in parallel; then score them.
-            var fresh = 0
-            for j in 0..<count where !visited.testAndSet(list[j]) {
-                pending[fresh] = list[j]
-                mms_prefetch(graph.code(list[j]), graph.prefetchBytes)
-                fresh += 1
-            }
-            for j in 0..<fresh {
-                let candidate = pending[j]
-                let d = graph.codec.distance(query, graph.code(candidate))
-                guard results.count < ef || d < bound else { continue }
-                candidates.push(Neighbor(distance: d, slot: candidate))
-                mms_prefetch(graph.linkList(candidates.top.slot, layer: layer), 64)
-                if locked { linkLocks.prefetch(candidates.top.slot) }
-                if acceptsAll || accept.accepts(candidate) {
-                    results.push(Neighbor(distance: d, slot: candidate))
-                    if results.count > ef { results.pop() }
-                    bound = results.top.distance
-                }
-            }
+        if locked {
+            LayerSearch.searchLayer(
+                LockedGraphView(view: view, locks: linkLocks), query, entry: start, entryDistance: entryDistance, ef: ef,
+                layer: layer, nodeCount: nodeCount, accept: accept, scratch: scratch)
+        } else {
+            LayerSearch.searchLayer(
+                view, query, entry: start, entryDistance: entryDistance, ef: ef, layer: layer, nodeCount: nodeCount,
+                accept: accept, scratch: scratch)
         }
     }
 

@@ -239,9 +239,6 @@ struct GraphView<Codec: VectorCodec> {
     let prefetchBytes: Int
 
     @inline(__always)
-    func code(_ slot: UInt32) -> UnsafeMutableRawPointer { arena + Int(slot) * nodeStride }
-
-    @inline(__always)
     func linkList(_ slot: UInt32, layer: Int) -> UnsafeMutablePointer<UInt32> {
         if layer == 0 {
             return (arena + Int(slot) * nodeStride + linkOffset).assumingMemoryBound(to: UInt32.self)
