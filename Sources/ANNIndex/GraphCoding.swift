@@ -10,19 +10,51 @@ import SearchCore
 /// cost one byte each instead of four. ``encodeCompressed(_:)`` then packs
 /// the coding into ``LZ4Blocks``.
 public enum GraphCoding {
-    /// Codes neighbour lists (each list may be in any order; duplicates are dropped).
-    public static func encode(_ lists: [[UInt32]]) -> [UInt8] {
+    /// Codes neighbour lists (each list may be in any order; duplicates are
+    /// dropped). `lists[i]` belongs to node `firstNode + i`.
+    public static func encode(_ lists: [[UInt32]], firstNode: Int = 0) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(lists.count * 8)
-        for (node, list) in lists.enumerated() {
-            let sorted = Array(Set(list)).sorted()
-            putVarint(UInt64(sorted.count), &out)
-            guard let first = sorted.first else { continue }
-            let delta = Int64(first) - Int64(node)
-            putVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), &out)
-            for i in 1..<sorted.count { putVarint(UInt64(sorted[i] - sorted[i - 1] - 1), &out) }
-        }
+        for (i, list) in lists.enumerated() { appendList(list, node: firstNode + i, to: &out) }
         return out
+    }
+
+    /// Codes one node's list: count, then the sorted neighbours as above.
+    static func appendList<C: Collection<UInt32>>(_ list: C, node: Int, to out: inout [UInt8]) {
+        let sorted = Array(Set(list)).sorted()
+        putVarint(UInt64(sorted.count), &out)
+        guard let first = sorted.first else { return }
+        let delta = Int64(first) - Int64(node)
+        putVarint(UInt64(bitPattern: (delta << 1) ^ (delta >> 63)), &out)
+        for i in 1..<sorted.count { putVarint(UInt64(sorted[i] - sorted[i - 1] - 1), &out) }
+    }
+
+    /// Decodes one node's list into `out` (room for `maxDegree`), checking
+    /// the count against `maxDegree` and every neighbour against
+    /// `nodeCount`; returns the count.
+    @inline(__always)
+    static func readList(
+        _ b: UnsafeRawBufferPointer, _ offset: inout Int, node: Int, nodeCount: Int, maxDegree: Int,
+        into out: UnsafeMutablePointer<UInt32>
+    ) throws(SearchError) -> Int {
+        let count = try varint(b, &offset, node: node)
+        guard count <= UInt64(maxDegree) else {
+            throw SearchError(.corruptData, "graph node \(node) at offset \(offset): \(count) neighbours, more than \(maxDegree)")
+        }
+        guard count > 0 else { return 0 }
+        let zigzag = try varint(b, &offset, node: node)
+        let delta = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
+        var current = Int64(node) + delta
+        for i in 0..<Int(count) {
+            if i > 0 {
+                let gap = try varint(b, &offset, node: node)
+                guard gap < UInt64(nodeCount) else { throw outOfRange(node, offset, nodeCount) }
+                current += Int64(gap) + 1
+            }
+            guard current >= 0, current < Int64(nodeCount) else { throw outOfRange(node, offset, nodeCount) }
+            out[i] = UInt32(current)
+        }
+        return Int(count)
     }
 
     /// Codes neighbour lists and compresses them with LZ4.
@@ -37,29 +69,12 @@ public enum GraphCoding {
     ) throws(SearchError) -> [[UInt32]] {
         var lists: [[UInt32]] = []
         lists.reserveCapacity(nodeCount)
+        let buffer = UnsafeMutablePointer<UInt32>.allocate(capacity: max(maxDegree, 1))
+        defer { buffer.deallocate() }
         var offset = 0
         for node in 0..<nodeCount {
-            let count = try varint(b, &offset, node: node)
-            guard count <= UInt64(maxDegree) else {
-                throw SearchError(.corruptData, "graph node \(node) at offset \(offset): \(count) neighbours, more than \(maxDegree)")
-            }
-            var list: [UInt32] = []
-            list.reserveCapacity(Int(count))
-            if count > 0 {
-                let zigzag = try varint(b, &offset, node: node)
-                let delta = Int64(bitPattern: zigzag >> 1) ^ -Int64(bitPattern: zigzag & 1)
-                var current = Int64(node) + delta
-                for i in 0..<Int(count) {
-                    if i > 0 {
-                        let gap = try varint(b, &offset, node: node)
-                        guard gap < UInt64(nodeCount) else { throw outOfRange(node, offset, nodeCount) }
-                        current += Int64(gap) + 1
-                    }
-                    guard current >= 0, current < Int64(nodeCount) else { throw outOfRange(node, offset, nodeCount) }
-                    list.append(UInt32(current))
-                }
-            }
-            lists.append(list)
+            let count = try readList(b, &offset, node: node, nodeCount: nodeCount, maxDegree: maxDegree, into: buffer)
+            lists.append(Array(UnsafeBufferPointer(start: buffer, count: count)))
         }
         guard offset == b.count else {
             throw SearchError(.corruptData, "graph coding: \(b.count - offset) bytes follow the last of \(nodeCount) nodes")

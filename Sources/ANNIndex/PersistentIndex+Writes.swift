@@ -23,8 +23,8 @@ extension PersistentIndex {
         let full: Bool = try lock.withWriteLock { () throws(SearchError) -> Bool in
             try state.log.append(operation.encoded())
             try state.log.commit()
-            apply(operation)
-            return state.headIDs.count >= flushThreshold
+            try apply(operation)
+            return state.head.count >= flushThreshold
         }
         if full { try flush() }
     }
@@ -33,41 +33,44 @@ extension PersistentIndex {
     @discardableResult
     public func remove(_ ids: [VectorID]) throws -> Int {
         try lock.withWriteLock { () throws(SearchError) -> Int in
-            let present = ids.filter { id in state.headRow[id] != nil || state.segments.contains { $0.rowOf[id] != nil } }
+            let present = Array(Set(ids.filter { id in state.head.contains(id) || state.segments.contains { $0.liveRow(of: id) != nil } }))
+                .sorted()
             guard !present.isEmpty else { return 0 }
             let operation = LogOperation.remove(ids: present)
             try state.log.append(operation.encoded())
             try state.log.commit()
-            apply(operation)
-            return Set(present).count
+            try apply(operation)
+            return present.count
         }
     }
 
     /// Applies a logged operation to the in-memory state (the caller holds the
     /// write lock, or is `init` replaying the log).
-    func apply(_ operation: LogOperation) {
+    func apply(_ operation: LogOperation) throws(SearchError) {
         switch operation {
         case .add(let ids, let vectors):
-            for (i, id) in ids.enumerated() {
-                deleteEverywhere(id)
-                state.headRow[id] = state.headIDs.count
-                state.headIDs.append(id)
-                state.headLive.append(true)
-                state.headVectors.append(contentsOf: vectors[(i * dimension)..<((i + 1) * dimension)])
+            for id in ids { deleteFromSegments(id) }
+            do {
+                try state.head.add(vectors, ids: ids)
+            } catch {
+                throw SearchError(.corruptData, "a logged batch of \(ids.count) vectors does not apply to the head", underlying: SendableText(error))
             }
         case .remove(let ids):
-            for id in ids { deleteEverywhere(id) }
+            for id in ids { deleteFromSegments(id) }
+            _ = try? state.head.remove(ids)
         }
     }
 
-    private func deleteEverywhere(_ id: VectorID) {
-        if let row = state.headRow.removeValue(forKey: id) { state.headLive[row] = false }
+    private func deleteFromSegments(_ id: VectorID) {
         for s in state.segments.indices {
-            if let row = state.segments[s].rowOf.removeValue(forKey: id) { state.segments[s].live.remove(row) }
+            if let row = state.segments[s].liveRow(of: id) {
+                state.segments[s].live.remove(row)
+                state.segments[s].liveCount -= 1
+            }
         }
     }
 
-    /// Writes the head's live vectors as a new segment and starts a new log.
+    /// Writes the head as a new segment and starts a new log.
     ///
     /// Order, so a crash at any point loses nothing: the segment file is
     /// written and flushed; an empty next log is created; the manifest naming
@@ -77,34 +80,21 @@ extension PersistentIndex {
     public func flush() throws {
         let tooMany = try lock.withWriteLock { () throws(SearchError) -> Bool in
             var manifest = state.manifest
-            let liveRows = state.headLive.indices.filter { state.headLive[$0] }
             let nextGeneration = manifest.generation + 1
-            var newSegment: PersistentIndex.LoadedSegment?
-            if !liveRows.isEmpty {
-                let name = Self.segmentName(nextGeneration)
-                let ids = liveRows.map { state.headIDs[$0] }
-                try writeSegment(name: name, ids: ids, rowVectors: liveRows.map { row in
-                    state.headVectors[(row * dimension)..<((row + 1) * dimension)]
-                })
-                let reader = try SegmentReader(path: directory + "/" + name)
-                newSegment = LoadedSegment(
-                    reader: reader, ids: ids, live: LiveSet(allLive: ids.count),
-                    rowOf: Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) }))
+            var segments = state.segments
+            if state.head.count > 0, let segment = try writeSegment(state.head, generation: nextGeneration) {
+                segments.append(segment)
             }
-            try switchManifest(
-                generation: nextGeneration, segments: state.segments + (newSegment.map { [$0] } ?? []), manifest: &manifest)
-            state.headIDs = []
-            state.headVectors = []
-            state.headLive = []
-            state.headRow = [:]
+            try switchManifest(generation: nextGeneration, segments: segments, manifest: &manifest)
+            state.head = try HNSWIndex(dimension: dimension, metric: metric, configuration: configuration)
             return state.segments.count > maximumSegments
         }
         if tooMany { try compactSegments() }
     }
 
-    /// Rewrites every segment's live vectors into one new segment, drops the
-    /// deleted ones, and removes the old files, giving their disk back. The
-    /// head is flushed first.
+    /// Rebuilds every segment's live vectors into one new segment, drops the
+    /// deleted ones, and removes the old files, giving their disk and memory
+    /// back. The head is flushed first.
     public func compact() throws {
         try flush()
         try compactSegments()
@@ -115,44 +105,43 @@ extension PersistentIndex {
         try lock.withWriteLock { () throws(SearchError) in
             var manifest = state.manifest
             let nextGeneration = manifest.generation + 1
+            let merged = try HNSWIndex(dimension: dimension, metric: metric, configuration: configuration)
+            let batch = 4096
             var ids: [VectorID] = []
-            var rows: [ArraySlice<Float>] = []
+            var rows = [Float](repeating: 0, count: batch * dimension)
+            func add() throws(SearchError) {
+                do {
+                    try rows.withUnsafeBufferPointer { try merged.add(UnsafeBufferPointer(rebasing: $0[0..<(ids.count * dimension)]), ids: ids) }
+                } catch {
+                    throw SearchError(.corruptData, "a segment holds a vector that cannot be re-added", underlying: SendableText(error))
+                }
+                ids.removeAll(keepingCapacity: true)
+            }
             for segment in state.segments {
-                let vectors = try segment.reader.section(.vectors)
-                let floats = vectors.bindMemory(to: Float.self)
-                for row in 0..<segment.ids.count where segment.live.isLive(row) {
-                    ids.append(segment.ids[row])
-                    rows.append(ArraySlice(floats[(row * dimension)..<((row + 1) * dimension)]))
+                for row in 0..<segment.graph.count where segment.live.isLive(row) {
+                    rows.withUnsafeMutableBufferPointer { segment.graph.vector(row, into: $0.baseAddress! + ids.count * dimension) }
+                    ids.append(segment.graph.id(row))
+                    if ids.count == batch { try add() }
                 }
             }
-            var segments: [LoadedSegment] = []
-            if !ids.isEmpty {
-                let name = Self.segmentName(nextGeneration)
-                try writeSegment(name: name, ids: ids, rowVectors: rows)
-                let reader = try SegmentReader(path: directory + "/" + name)
-                segments = [
-                    LoadedSegment(
-                        reader: reader, ids: ids, live: LiveSet(allLive: ids.count),
-                        rowOf: Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) }))
-                ]
-            }
-            let old = state.segments.map { $0.reader.path }
+            if !ids.isEmpty { try add() }
+            let segments = try writeSegment(merged, generation: nextGeneration).map { [$0] } ?? []
+            let old = state.segments.map(\.graph.reader.path)
             try switchManifest(generation: nextGeneration, segments: segments, manifest: &manifest)
             for path in old { try? FileManager.default.removeItem(atPath: path) }
         }
     }
 
-    private func writeSegment(name: String, ids: [VectorID], rowVectors: [ArraySlice<Float>]) throws(SearchError) {
-        var writer = SegmentWriter(
-            header: SegmentHeader(metric: metric, storage: .float32, dimension: dimension, count: ids.count))
-        var vectorBytes: [UInt8] = []
-        vectorBytes.reserveCapacity(ids.count * dimension * 4)
-        for row in rowVectors { for v in row { LittleEndian.append(v.bitPattern, to: &vectorBytes) } }
-        var idBytes: [UInt8] = []
-        for id in ids { LittleEndian.append(id.rawValue, to: &idBytes) }
-        writer.add(.vectors, bytes: vectorBytes)
-        writer.add(.ids, bytes: idBytes)
-        try writer.write(to: directory + "/" + name)
+    /// Writes `graph` as segment `generation` and opens it; `nil` when it has no nodes.
+    private func writeSegment(_ graph: HNSWIndex, generation: UInt64) throws(SearchError) -> LoadedSegment? {
+        guard let (writer, liveRows) = graph.segment(reorder: reordersRows, blockRows: levelZeroBlockRows) else { return nil }
+        let path = directory + "/" + Self.segmentName(generation)
+        try writer.write(to: path)
+        var live = LiveSet(allLive: liveRows.count)
+        for (row, isLive) in liveRows.enumerated() where !isLive { live.remove(row) }
+        // Just written from memory: the structure is checked, the bytes need not be read back.
+        let reader = try SegmentReader(path: path, verification: .structure)
+        return LoadedSegment(graph: try openSegmentGraph(reader, kernels: kernels), live: live, liveCount: live.liveCount)
     }
 
     /// Creates the next log, writes the manifest naming `segments` and that
@@ -164,9 +153,7 @@ extension PersistentIndex {
         let (log, _) = try WriteAheadLog.open(path: nextLogPath)
         manifest.generation = generation
         manifest.logGeneration = nextLog
-        manifest.segments = segments.map {
-            Manifest.Segment(fileName: ($0.reader.path as NSString).lastPathComponent, count: $0.ids.count, live: $0.live)
-        }
+        manifest.segments = segments.map { Manifest.Segment(fileName: $0.fileName, count: $0.graph.count, live: $0.live) }
         try manifest.write(toDirectory: directory)
         let oldLog = Self.logPath(directory, state.manifest.logGeneration)
         state.manifest = manifest

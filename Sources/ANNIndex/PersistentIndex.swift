@@ -4,27 +4,30 @@ import Tensor
 
 /// A vector index that lives in a directory and survives crashes.
 ///
-/// New vectors go to an in-memory *head*, each batch first made durable in
-/// a write-ahead log (``WriteAheadLog``): when ``add(_:ids:)`` or
-/// ``remove(_:)`` returns, the change survives `kill -9`. ``flush()`` turns
-/// the head into an immutable, checksummed, memory-mapped segment
-/// (``SegmentWriter``) and starts a new log; the ``Manifest``, replaced
-/// atomically, says which segments and which log make up the index, and
-/// which segment vectors are deleted. ``compact()`` rewrites the segments
-/// without their deleted vectors and gives the disk back.
+/// New vectors go to an in-memory *head*, an ``HNSWIndex``, each batch first
+/// made durable in a write-ahead log (``WriteAheadLog``): when
+/// ``add(_:ids:)`` or ``remove(_:)`` returns, the change survives `kill -9`.
+/// ``flush()`` writes the head's graph as an immutable, checksummed segment
+/// (``SegmentWriter``): codes raw and 64-byte aligned, searched in place
+/// from the memory mapping; the graph LZ4-compressed, its rows reordered
+/// breadth-first so neighbours sit together, its level-0 blocks decoded on
+/// first use. The ``Manifest``, replaced atomically, says which segments and
+/// which log make up the index, and which segment vectors are deleted.
+/// ``compact()`` rebuilds the segments into one without their deleted
+/// vectors and gives the disk and memory back.
 ///
-/// Searches see a consistent state — never half of a batch — and run
-/// concurrently with each other; writes are serialised.
-///
-/// - Note: this version searches segments exactly (a scan of the mapped
-///   float32 rows with the SIMD kernels): correct at any size, and the
-///   baseline the graph-backed segment search improves on.
+/// Searches run over the head and every segment and merge one top-k; they see
+/// a consistent state — never half of a batch — and run concurrently with
+/// each other; writes are serialised.
 ///
 /// ```swift
-/// let index = try PersistentIndex(directory: "/data/vectors", dimension: 384, metric: .cosine)
-/// try index.add(vectors, ids: ids)        // durable when it returns
+/// var configuration = HNSWIndex.Configuration()
+/// configuration.encoding = .int8              // float32 originals kept for re-scoring
+/// let index = try PersistentIndex(directory: "/data/vectors", dimension: 384, metric: .cosine,
+///                                 configuration: configuration)
+/// try index.add(vectors, ids: ids)            // durable when it returns
 /// let hits = try index.search(query, k: 10)
-/// try index.flush()                        // head → segment
+/// try index.flush()                           // head → segment
 /// ```
 public final class PersistentIndex: VectorIndex {
     /// The directory holding the manifest, segments and log.
@@ -33,12 +36,20 @@ public final class PersistentIndex: VectorIndex {
     public let dimension: Int
     /// How vectors are compared.
     public let metric: Metric
+    /// The graph of the head, and of every segment this index writes.
+    public let configuration: HNSWIndex.Configuration
     /// Vectors in the head beyond which an `add` flushes it to a segment.
     public let flushThreshold: Int
     /// The merge policy: when a flush leaves more segments than this, they
     /// are compacted into one (so searches and opens touch a bounded number
     /// of files).
     public let maximumSegments: Int
+    /// How much of each segment is checked when it is opened.
+    public let verification: SegmentReader.Verification
+    /// Whether segments are written with their rows in breadth-first order.
+    public let reordersRows: Bool
+    /// Rows per independently decoded level-0 block in segments this index writes.
+    public let levelZeroBlockRows: Int
 
     let lock = ReadWriteLock()
     let kernels: Kernels
@@ -49,32 +60,51 @@ public final class PersistentIndex: VectorIndex {
     nonisolated(unsafe) var state: State
 
     struct LoadedSegment {
-        let reader: SegmentReader
-        let ids: [VectorID]
+        let graph: any SegmentGraph
         var live: LiveSet
-        var rowOf: [VectorID: Int]
+        var liveCount: Int
+
+        var fileName: String { (graph.reader.path as NSString).lastPathComponent }
+
+        /// The live row holding `id`, if any.
+        func liveRow(of id: VectorID) -> Int? {
+            guard let row = graph.row(of: id), live.isLive(row) else { return nil }
+            return row
+        }
     }
 
     struct State {
         var manifest: Manifest
         var segments: [LoadedSegment]
         var log: WriteAheadLog
-        /// The head: rows in insertion order; a replaced or removed row is a tombstone.
-        var headIDs: [VectorID] = []
-        var headVectors: [Float] = []
-        var headLive: [Bool] = []
-        var headRow: [VectorID: Int] = [:]
+        var head: HNSWIndex
     }
 
     /// Opens the index in `directory`, creating it when empty, and recovers:
-    /// the log after the last flush is replayed (a torn final record is
-    /// dropped), and files a crash left behind are removed.
+    /// the log after the last flush is replayed into the head (a torn final
+    /// record is dropped), and files a crash left behind are removed.
     ///
+    /// - Parameters:
+    ///   - configuration: the HNSW graph of the head and of new segments
+    ///     (encoding, *M*, *efConstruction*, seed, build threads). With one
+    ///     build thread, the same batches give byte-identical segments.
+    ///   - verification: `.full` (the default) checks every byte of every
+    ///     segment against its checksum when opening, so damage anywhere is an
+    ///     error before any search; `.structure` checks headers, section tables,
+    ///     the graph metadata and upper layers, and each level-0 block when it
+    ///     is first decoded, which makes opening independent of the index's
+    ///     size; call ``verify()`` to check the rest when convenient.
+    ///   - reordersRows: write segment rows in breadth-first order (smaller
+    ///     graph, better locality).
+    ///   - levelZeroBlockRows: rows per level-0 block, a power of two from 16
+    ///     to 4,096.
     /// - Throws: ``SearchError`` — `.corruptData` naming the file and offset for
     ///   damage, `.invalidArgument` when the directory holds an index of
-    ///   another dimension or metric.
+    ///   another dimension or metric, or for a bad parameter.
     public init(
-        directory: String, dimension: Int, metric: Metric, flushThreshold: Int = 100_000, maximumSegments: Int = 8
+        directory: String, dimension: Int, metric: Metric, configuration: HNSWIndex.Configuration = HNSWIndex.Configuration(),
+        flushThreshold: Int = 100_000, maximumSegments: Int = 8, verification: SegmentReader.Verification = .full,
+        reordersRows: Bool = true, levelZeroBlockRows: Int = 256
     ) throws(SearchError) {
         guard dimension > 0, dimension <= 65_536 else {
             throw SearchError(.invalidArgument, "dimension must be in 1...65536; got \(dimension)")
@@ -82,6 +112,10 @@ public final class PersistentIndex: VectorIndex {
         guard flushThreshold > 0, maximumSegments > 0 else {
             throw SearchError(.invalidArgument, "the flush threshold and the segment limit must be positive")
         }
+        guard (16...4_096).contains(levelZeroBlockRows), levelZeroBlockRows.nonzeroBitCount == 1 else {
+            throw SearchError(.invalidArgument, "levelZeroBlockRows must be a power of two from 16 to 4096; got \(levelZeroBlockRows)")
+        }
+        try configuration.validate()
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -90,34 +124,33 @@ public final class PersistentIndex: VectorIndex {
         self.directory = directory
         self.dimension = dimension
         self.metric = metric
+        self.configuration = configuration
         self.flushThreshold = flushThreshold
         self.maximumSegments = maximumSegments
+        self.verification = verification
+        self.reordersRows = reordersRows
+        self.levelZeroBlockRows = levelZeroBlockRows
         kernels = .active
         let manifest = try Manifest.read(fromDirectory: directory) ?? Manifest(generation: 0, logGeneration: 1, segments: [])
         var segments: [LoadedSegment] = []
         for entry in manifest.segments {
-            let reader = try SegmentReader(path: directory + "/" + entry.fileName)
-            guard reader.header.dimension == dimension, reader.header.metric == metric, reader.header.storage == .float32,
-                reader.header.count == entry.count
-            else {
+            let reader = try SegmentReader(path: directory + "/" + entry.fileName, verification: verification)
+            guard reader.header.dimension == dimension, reader.header.metric == metric, reader.header.count == entry.count else {
                 throw SearchError(
                     .invalidArgument,
                     "\(reader.path) holds \(reader.header.count) \(reader.header.dimension)-component \(reader.header.metric) vectors; this index is \(dimension)-component \(metric) and its manifest says \(entry.count)")
             }
-            // Searches scan the vectors: ask the kernel to read them ahead,
-            // so the first queries do not fault pages in one at a time.
-            reader.prefetch(.vectors)
-            let ids = try Self.readIDs(reader)
-            var rowOf: [VectorID: Int] = [:]
-            for (row, id) in ids.enumerated() where entry.live.isLive(row) { rowOf[id] = row }
-            segments.append(LoadedSegment(reader: reader, ids: ids, live: entry.live, rowOf: rowOf))
+            segments.append(
+                LoadedSegment(graph: try openSegmentGraph(reader, kernels: kernels), live: entry.live, liveCount: entry.live.liveCount))
         }
         let logPath = Self.logPath(directory, manifest.logGeneration)
         let (log, records) = try WriteAheadLog.open(path: logPath)
-        state = State(manifest: manifest, segments: segments, log: log)
+        state = State(
+            manifest: manifest, segments: segments, log: log,
+            head: try HNSWIndex(dimension: dimension, metric: metric, configuration: configuration))
         for (i, payload) in records.enumerated() {
             let operation = try LogOperation.decode(payload, dimension: dimension, log: logPath, record: i)
-            apply(operation)
+            try apply(operation)
         }
         removeStrayFiles()
     }
@@ -152,18 +185,25 @@ public final class PersistentIndex: VectorIndex {
         }
     }
 
+    /// Checks every byte of every segment against its checksum (what
+    /// `.full` verification does when opening).
+    ///
+    /// - Throws: ``SearchError/Code/corruptData`` naming the file, section and offset.
+    public func verify() throws(SearchError) {
+        let segments = lock.withReadLock { state.segments }
+        for segment in segments { try segment.graph.reader.verifySections() }
+    }
+
     // MARK: - Reading
 
     /// Live vectors in the head and every segment.
     public var count: Int {
-        lock.withReadLock {
-            state.headLive.reduce(0) { $0 + ($1 ? 1 : 0) } + state.segments.reduce(0) { $0 + $1.live.liveCount }
-        }
+        lock.withReadLock { state.head.count + state.segments.reduce(0) { $0 + $1.liveCount } }
     }
 
     /// Whether a live vector has this identifier.
     public func contains(_ id: VectorID) -> Bool {
-        lock.withReadLock { state.headRow[id] != nil || state.segments.contains { $0.rowOf[id] != nil } }
+        lock.withReadLock { state.head.contains(id) || state.segments.contains { $0.liveRow(of: id) != nil } }
     }
 
     /// The number of segments.
@@ -181,61 +221,61 @@ public final class PersistentIndex: VectorIndex {
         }
     }
 
-    /// The `k` nearest live vectors allowed by `filter`, closest first, exactly.
+    /// What the index holds in memory, in bytes.
+    public struct MemoryUse: Sendable, Hashable {
+        /// The head's graph, codes and float32 copies.
+        public var head: Int
+        /// Segment level-0 lists decoded so far.
+        public var decodedGraph: Int
+        /// Segment files mapped (address space; the kernel pages it in and out).
+        public var mapped: Int
+    }
+
+    /// The memory held now.
+    public var memory: MemoryUse {
+        lock.withReadLock {
+            MemoryUse(
+                head: state.head.memory.total, decodedGraph: state.segments.reduce(0) { $0 + $1.graph.decodedGraphBytes },
+                mapped: state.segments.reduce(0) { $0 + $1.graph.reader.fileSize })
+        }
+    }
+
+    /// Decodes every segment's whole graph now, instead of block by block as
+    /// searches reach it (for a server that would rather pay at start-up).
+    public func decodeGraphs() throws(SearchError) {
+        let segments = lock.withReadLock { state.segments }
+        for segment in segments { try segment.graph.decodeGraph() }
+    }
+
+    /// The `k` nearest live vectors allowed by `filter`, closest first, with
+    /// the configured ``HNSWIndex/Configuration/efSearch``.
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
     ) throws -> [SearchHit] {
+        try search(query, k: k, ef: configuration.efSearch, filter: filter)
+    }
+
+    /// The `k` nearest live vectors allowed by `filter`, closest first: the
+    /// head and every segment searched with candidate list `ef`, merged.
+    ///
+    /// - Throws: ``SearchError`` for a bad query or `k`, and
+    ///   ``SearchError/Code/corruptData`` when a segment's graph turns out to
+    ///   be damaged (with `.structure` verification).
+    public func search<Filter: SearchFilter>(
+        _ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, filter: Filter
+    ) throws -> [SearchHit] {
         guard k > 0 else { throw SearchError(.invalidArgument, "k must be at least 1, got \(k)") }
-        var q = try prepared(query)
-        return lock.withReadLock {
-            var top = TopKSelector(k: k)
-            var candidates: [VectorID] = []
-            q.withUnsafeMutableBufferPointer { qp in
-                let query = UnsafePointer(qp.baseAddress!)
-                var scores: [Float] = []
-                // The head and every segment are rows of floats scanned the same way.
-                state.headVectors.withUnsafeBufferPointer { rows in
-                    guard let base = rows.baseAddress else { return }
-                    scan(query, base, rowCount: state.headIDs.count, scores: &scores) { row, d in
-                        let id = state.headIDs[row]
-                        if state.headLive[row] && filter.allows(id) { consider(&top, &candidates, d, id) }
-                    }
-                }
-                for segment in state.segments {
-                    guard let rows = try? segment.reader.section(.vectors), !segment.ids.isEmpty else { continue }
-                    scan(query, rows.baseAddress!.assumingMemoryBound(to: Float.self), rowCount: segment.ids.count, scores: &scores) { row, d in
-                        let id = segment.ids[row]
-                        if segment.live.isLive(row) && filter.allows(id) { consider(&top, &candidates, d, id) }
-                    }
+        guard ef >= 1 && ef <= 1 << 16 else { throw SearchError(.invalidArgument, "ef must be in 1...65536, got \(ef)") }
+        let q = try prepared(query)
+        return try lock.withReadLock { () throws -> [SearchHit] in
+            var hits = try q.withUnsafeBufferPointer { try state.head.search($0, k: k, ef: ef, filter: filter) }
+            for segment in state.segments where segment.liveCount > 0 {
+                hits += try q.withUnsafeBufferPointer { (qp) throws(SearchError) -> [SearchHit] in
+                    try segment.graph.search(qp.baseAddress!, k: k, ef: ef, filter: filter, live: segment.live, liveCount: segment.liveCount)
                 }
             }
-            return top.sorted().map { SearchHit(id: candidates[Int($0.payload)], distance: $0.key) }
-                .sorted(by: SearchHit.closerFirst)
+            return Array(hits.sorted(by: SearchHit.closerFirst).prefix(k))
         }
-    }
-
-    private func consider(_ top: inout TopKSelector, _ candidates: inout [VectorID], _ d: Float, _ id: VectorID) {
-        guard d < top.threshold || top.count < top.k else { return }
-        candidates.append(id)
-        top.consider(d, Int32(candidates.count - 1))
-    }
-
-    /// Scores `rowCount` rows against the query with the one-to-many kernel
-    /// and hands each row's distance to `visit`.
-    @inline(__always)
-    private func scan(
-        _ query: UnsafePointer<Float>, _ rows: UnsafePointer<Float>, rowCount: Int, scores: inout [Float],
-        _ visit: (Int, Float) -> Void
-    ) {
-        if scores.count < rowCount { scores = [Float](repeating: 0, count: rowCount) }
-        scores.withUnsafeMutableBufferPointer { out in
-            if metric == .squaredL2 {
-                kernels.squaredL2(query, rows: rows, stride: dimension, rowCount: rowCount, count: dimension, into: out.baseAddress!)
-            } else {
-                kernels.dot(query, rows: rows, stride: dimension, rowCount: rowCount, count: dimension, into: out.baseAddress!)
-            }
-        }
-        for row in 0..<rowCount { visit(row, metric == .squaredL2 ? scores[row] : 1 - scores[row]) }
     }
 
     /// A query checked and, under cosine, normalised.

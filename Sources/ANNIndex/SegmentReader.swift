@@ -62,14 +62,21 @@ public final class SegmentReader: Sendable {
 
     /// Checks every section's CRC-32C.
     public func verifySections() throws(SearchError) {
-        for s in sections {
-            let bytes = UnsafeRawBufferPointer(rebasing: mapping.bytes[s.offset..<(s.offset + s.length)])
-            let actual = CRC32C.checksum(bytes)
-            guard actual == s.checksum else {
-                throw SearchError(
-                    .corruptData,
-                    "\(path): the \(s.kind) section at offset \(s.offset) (\(s.length) bytes) fails its checksum (\(hex(actual)), expected \(hex(s.checksum)))")
-            }
+        for s in sections { try verify(s) }
+    }
+
+    /// Checks one section's CRC-32C, if the segment has it.
+    public func verifySection(_ kind: SegmentSectionKind) throws(SearchError) {
+        if let s = sections.first(where: { $0.kind == kind }) { try verify(s) }
+    }
+
+    private func verify(_ s: SegmentSection) throws(SearchError) {
+        let bytes = UnsafeRawBufferPointer(rebasing: mapping.bytes[s.offset..<(s.offset + s.length)])
+        let actual = CRC32C.checksum(bytes)
+        guard actual == s.checksum else {
+            throw SearchError(
+                .corruptData,
+                "\(path): the \(s.kind) section at offset \(s.offset) (\(s.length) bytes) fails its checksum (\(hex(actual)), expected \(hex(s.checksum)))")
         }
     }
 

@@ -47,4 +47,69 @@ struct GoldenSegmentTests {
         let committed = [UInt8](try Data(contentsOf: Self.url))
         #expect(Self.writer().bytes() == committed)
     }
+
+    static var graphURL: URL {
+        Bundle.module.url(forResource: "Fixtures/golden-v1-graph.mmsseg", withExtension: nil)
+            ?? Bundle.module.bundleURL.appendingPathComponent("Fixtures/golden-v1-graph.mmsseg")
+    }
+
+    /// 48 vectors of small integers, so every distance is exact in float32
+    /// whatever the order of summation, and the graph is the same on every CPU.
+    static let graphVectors: [Float] = {
+        var values: [Float] = []
+        for row in 0..<48 {
+            for column in 0..<8 {
+                let mixed: Int = (row * 5 + column * 3 + row * column) % 7
+                values.append(Float(mixed - 3))
+            }
+        }
+        return values
+    }()
+
+    /// What the golden graph file holds: those vectors under squared L2 in an
+    /// HNSW graph with M = 4, efConstruction 16, seed 7, one build thread,
+    /// written breadth-first in level-0 blocks of 16 rows; ids 1000 + i.
+    static func graphIndex() throws -> HNSWIndex {
+        var configuration = HNSWIndex.Configuration()
+        configuration.m = 4
+        configuration.efConstruction = 16
+        configuration.seed = 7
+        configuration.buildThreads = 1
+        let index = try HNSWIndex(dimension: 8, metric: .squaredL2, configuration: configuration)
+        try index.add(graphVectors, ids: (0..<48).map { VectorID(UInt64(1_000 + $0)) })
+        return index
+    }
+
+    @Test("the committed graph segment opens, and answers as the graph it was written from")
+    func graphReads() throws {
+        let segment = try SegmentIndex(path: Self.graphURL.path)
+        #expect(segment.reader.header == SegmentHeader(metric: .squaredL2, storage: .float32, dimension: 8, count: 48, seed: 7))
+        #expect(
+            segment.reader.sections.map(\.kind)
+                == [.metadata, .graphUpper, .graphLevel0, .graphLevel0Checksums, .vectors, .ids, .idMap])
+        let metadata = try SegmentGraphMetadata.decode(
+            try segment.reader.section(.metadata), header: segment.reader.header, path: "golden")
+        #expect(metadata.m == 4 && metadata.m0 == 8 && metadata.blockRows == 16 && metadata.order == .breadthFirst)
+        #expect(metadata.codeBytes == 32 && metadata.codeStride == 64)
+        let memory = try Self.graphIndex()
+        let exact = FlatIndex(dimension: 8, metric: .squaredL2)
+        try exact.add(Self.graphVectors, ids: (0..<48).map { VectorID(UInt64(1_000 + $0)) })
+        for q in 0..<48 {
+            let query = Array(Self.graphVectors[(q * 8)..<((q + 1) * 8)])
+            let hits = try segment.search(query, k: 5, ef: 48)
+            #expect(hits.map(\.distance) == (try exact.search(query, k: 5).map(\.distance)), "query \(q)")
+            #expect(hits.map(\.distance) == (try memory.search(query, k: 5, ef: 48).map(\.distance)), "query \(q)")
+        }
+    }
+
+    @Test("the writer still produces the committed graph segment")
+    func graphWrites() throws {
+        let (writer, _) = try #require(try Self.graphIndex().segment(reorder: true, blockRows: 16))
+        let written = writer.bytes()
+        if let target = ProcessInfo.processInfo.environment["MMS_WRITE_GOLDEN"] {
+            // Regenerating after a deliberate format change: MMS_WRITE_GOLDEN=<path to Fixtures>.
+            try Data(written).write(to: URL(fileURLWithPath: target + "/golden-v1-graph.mmsseg"))
+        }
+        #expect(written == [UInt8](try Data(contentsOf: Self.graphURL)))
+    }
 }

@@ -174,6 +174,33 @@ struct PersistentIndexTests {
         try index.add([0, 0, 1, 0], id: 3)
     }
 
+    @Test("deleting half and compacting gives back disk, mapped and decoded-graph memory")
+    func compactionGivesMemoryBack() throws {
+        let d = 16, n = 2_000
+        let dir = Self.directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var configuration = HNSWIndex.Configuration()
+        configuration.encoding = .int8
+        configuration.efConstruction = 64
+        let index = try PersistentIndex(directory: dir, dimension: d, metric: .cosine, configuration: configuration)
+        try index.add(Self.vectors(n, d, seed: 11), ids: (0..<n).map { VectorID(UInt64($0)) })
+        try index.flush()
+        try index.decodeGraphs()
+        let (diskBefore, memoryBefore) = (index.diskBytes, index.memory)
+        #expect(memoryBefore.head < 4096 && memoryBefore.decodedGraph > 0 && memoryBefore.mapped > 0)
+        try index.remove((0..<n).filter { $0 % 2 == 0 }.map { VectorID(UInt64($0)) })
+        try index.compact()
+        try index.decodeGraphs()
+        let (diskAfter, memoryAfter) = (index.diskBytes, index.memory)
+        #expect(Double(diskAfter) < 0.6 * Double(diskBefore), "disk \(diskBefore) → \(diskAfter)")
+        #expect(Double(memoryAfter.mapped) < 0.6 * Double(memoryBefore.mapped), "mapped \(memoryBefore.mapped) → \(memoryAfter.mapped)")
+        #expect(
+            Double(memoryAfter.decodedGraph) < 0.6 * Double(memoryBefore.decodedGraph),
+            "decoded graph \(memoryBefore.decodedGraph) → \(memoryAfter.decodedGraph)")
+        #expect(index.count == n / 2)
+        #expect(try index.search(Self.vectors(1, d, seed: 12), k: 10).allSatisfy { $0.id.rawValue % 2 == 1 })
+    }
+
     @Test("a segment build is reproducible: the same input gives byte-identical files")
     func reproducible() throws {
         var files: [Data] = []

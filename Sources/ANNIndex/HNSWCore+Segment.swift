@@ -1,0 +1,160 @@
+import SearchCore
+import Tensor
+
+extension SegmentStorage {
+    init(_ encoding: VectorEncoding) {
+        switch encoding {
+        case .float32: self = .float32
+        case .float16: self = .float16
+        case .int8: self = .int8
+        }
+    }
+}
+
+extension HNSWCore {
+    /// The graph as a segment (see ``SegmentFormat`` and
+    /// ``SegmentGraphMetadata``), with its rows in breadth-first order from
+    /// the entry point when `reorder` is set, and `blockRows` (a power of
+    /// two) rows per independently decodable level-0 block.
+    ///
+    /// Returns the writer and, for every row, the slot it came from. Deleted
+    /// slots are written too (they keep the graph navigable); the caller
+    /// marks them deleted in the manifest's live set, and they are left out
+    /// of the id map. Exclusive (or no concurrent) access.
+    func segment(reorder: Bool, blockRows: Int) -> (SegmentWriter, rows: [UInt32]) {
+        let top = entry.withLock { $0 }
+        let n = nodeCount
+        let rows = reorder && !top.isEmpty ? breadthFirstOrder(from: top.slot) : (0..<n).map { UInt32($0) }
+        var rowOf = [UInt32](repeating: 0, count: n)
+        for (row, slot) in rows.enumerated() { rowOf[Int(slot)] = UInt32(row) }
+
+        let codeStride = (codec.codeBytes + SegmentFormat.alignment - 1) & ~(SegmentFormat.alignment - 1)
+        let metadata = SegmentGraphMetadata(
+            m: m, m0: m0, efConstruction: configuration.efConstruction, entryPoint: top.isEmpty ? 0 : Int(rowOf[Int(top.slot)]),
+            entryLevel: max(top.level, 0), codeBytes: codec.codeBytes, codeStride: codeStride, blockRows: blockRows,
+            order: reorder ? .breadthFirst : .insertion, rescoringOversampling: configuration.rescoringOversampling)
+        var writer = SegmentWriter(
+            header: SegmentHeader(
+                metric: metric, storage: SegmentStorage(configuration.encoding), flags: keepsExact ? .hasOriginals : [],
+                dimension: dimension, count: n, seed: configuration.seed))
+        writer.add(.metadata, bytes: metadata.encoded())
+        writer.add(.graphUpper, encoding: .lz4Blocks, bytes: LZ4Blocks.encode(upperCoding(rows: rows, rowOf: rowOf)))
+        let levelZero = levelZeroBlocks(rows: rows, rowOf: rowOf, blockRows: blockRows)
+        writer.add(.graphLevel0, encoding: .lz4Blocks, bytes: levelZero)
+        var checksums: [UInt8] = []
+        levelZero.withUnsafeBytes { b in
+            // The blocks were just made by LZ4Blocks; reading them back cannot fail.
+            for block in (try? LZ4Blocks.blocks(b)) ?? [] {
+                LittleEndian.append(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[block.offset..<(block.offset + block.stored)])), to: &checksums)
+            }
+        }
+        writer.add(.graphLevel0Checksums, bytes: checksums)
+
+        var codes = [UInt8](repeating: 0, count: n * codeStride)
+        codes.withUnsafeMutableBytes { out in
+            for (row, slot) in rows.enumerated() {
+                (out.baseAddress! + row * codeStride).copyMemory(from: code(slot), byteCount: codec.codeBytes)
+            }
+        }
+        writer.add(.vectors, bytes: codes)
+        var idBytes: [UInt8] = []
+        idBytes.reserveCapacity(n * 8)
+        for slot in rows { LittleEndian.append(ids[Int(slot)].rawValue, to: &idBytes) }
+        writer.add(.ids, bytes: idBytes)
+        let live = rows.indices.filter { deleted[Int(rows[$0])] == 0 }.sorted { ids[Int(rows[$0])] < ids[Int(rows[$1])] }
+        var map: [UInt8] = []
+        map.reserveCapacity(live.count * 12)
+        for row in live { LittleEndian.append(ids[Int(rows[row])].rawValue, to: &map) }
+        for row in live { LittleEndian.append(UInt32(row), to: &map) }
+        writer.add(.idMap, bytes: map)
+        if keepsExact {
+            var originals: [UInt8] = []
+            originals.reserveCapacity(n * dimension * 4)
+            for slot in rows {
+                let row = exactRow(slot)
+                for i in 0..<dimension { LittleEndian.append(row[i].bitPattern, to: &originals) }
+            }
+            writer.add(.originals, bytes: originals)
+        }
+        return (writer, rows)
+    }
+
+    /// Slots in breadth-first order over layer 0 from `start`; slots it
+    /// cannot reach follow, each starting a search of its own.
+    func breadthFirstOrder(from start: UInt32) -> [UInt32] {
+        var order: [UInt32] = []
+        order.reserveCapacity(nodeCount)
+        var seen = [Bool](repeating: false, count: nodeCount)
+        var next = 0
+        for root in [start] + (0..<nodeCount).map({ UInt32($0) }) where !seen[Int(root)] {
+            seen[Int(root)] = true
+            order.append(root)
+            while next < order.count {
+                let list = linkList(order[next], layer: 0)
+                next += 1
+                for j in 0..<Int(list.pointee) where !seen[Int(list[1 + j])] {
+                    seen[Int(list[1 + j])] = true
+                    order.append(list[1 + j])
+                }
+            }
+        }
+        return order
+    }
+
+    /// Level 0 as LZ4 blocks of `blockRows` rows each, every block the
+    /// ``GraphCoding`` of its rows' lists.
+    private func levelZeroBlocks(rows: [UInt32], rowOf: [UInt32], blockRows: Int) -> [UInt8] {
+        var blocks: [[UInt8]] = []
+        for first in stride(from: 0, to: rows.count, by: blockRows) {
+            var coded: [UInt8] = []
+            for row in first..<min(first + blockRows, rows.count) {
+                let list = linkList(rows[row], layer: 0)
+                GraphCoding.appendList((0..<Int(list.pointee)).map { rowOf[Int(list[1 + $0])] }, node: row, to: &coded)
+            }
+            blocks.append(coded)
+        }
+        return LZ4Blocks.encode(blocks: blocks)
+    }
+
+    /// The layers above 0, as varints: the number of rows with such layers;
+    /// then per row, ascending, its difference from the previous such row
+    /// (from 0 for the first), its top layer L, and L lists in
+    /// ``GraphCoding``'s per-node coding, layer 1 first.
+    private func upperCoding(rows: [UInt32], rowOf: [UInt32]) -> [UInt8] {
+        let upperRows = rows.indices.filter { levels[Int(rows[$0])] > 0 }
+        var out: [UInt8] = []
+        GraphCoding.putVarint(UInt64(upperRows.count), &out)
+        var previous = 0
+        for row in upperRows {
+            let slot = rows[row]
+            let level = Int(levels[Int(slot)])
+            GraphCoding.putVarint(UInt64(row - previous), &out)
+            GraphCoding.putVarint(UInt64(level), &out)
+            previous = row
+            for layer in 1...level {
+                let list = linkList(slot, layer: layer)
+                GraphCoding.appendList((0..<Int(list.pointee)).map { rowOf[Int(list[1 + $0])] }, node: row, to: &out)
+            }
+        }
+        return out
+    }
+}
+
+extension HNSWIndex {
+    /// The graph as a segment writer, and which of its rows are live (see
+    /// ``HNSWCore/segment(reorder:blockRows:)``); `nil` when the graph has no nodes.
+    func segment(reorder: Bool, blockRows: Int) -> (SegmentWriter, live: [Bool])? {
+        lock.withReadLock {
+            func make<C>(_ g: HNSWCore<C>) -> (SegmentWriter, live: [Bool])? {
+                guard g.nodeCount > 0 else { return nil }
+                let (writer, rows) = g.segment(reorder: reorder, blockRows: blockRows)
+                return (writer, rows.map { g.deleted[Int($0)] == 0 })
+            }
+            return switch graph {
+            case .float32(let g): make(g)
+            case .float16(let g): make(g)
+            case .int8(let g): make(g)
+            }
+        }
+    }
+}

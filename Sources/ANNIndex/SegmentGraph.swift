@@ -1,0 +1,306 @@
+import CSearchKernels
+import SearchCore
+import Tensor
+
+/// A segment opened for search: its HNSW graph over codes read in place from
+/// the mapping, with its identifiers and id map.
+protocol SegmentGraph: AnyObject, Sendable {
+    var reader: SegmentReader { get }
+    /// Rows, live or deleted.
+    var count: Int { get }
+    /// The identifier of `row`.
+    func id(_ row: Int) -> VectorID
+    /// The row holding `id` when the segment was written, if any.
+    func row(of id: VectorID) -> Int?
+    /// The float32 vector of `row`: the original where kept, else the decoded code.
+    func vector(_ row: Int, into out: UnsafeMutablePointer<Float>)
+    /// The `k` nearest rows live in `live` and allowed by `filter`; `query` is
+    /// normalised under cosine. Throws when a part of the graph it needed is damaged.
+    func search<Filter: SearchFilter>(
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, live: LiveSet, liveCount: Int
+    ) throws(SearchError) -> [SearchHit]
+    /// Bytes of level-0 lists decoded so far.
+    var decodedGraphBytes: Int { get }
+    /// Decodes the whole graph now.
+    func decodeGraph() throws(SearchError)
+}
+
+/// Opens the graph of a validated segment.
+///
+/// - Throws: ``SearchError/Code/corruptData`` naming the file when a section
+///   is missing, has the wrong size, or does not decode.
+func openSegmentGraph(_ reader: SegmentReader, kernels: Kernels) throws(SearchError) -> any SegmentGraph {
+    let (d, metric) = (reader.header.dimension, reader.header.metric)
+    switch reader.header.storage {
+    case .float32: return try MappedGraph(reader, codec: Float32Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels)
+    case .float16: return try MappedGraph(reader, codec: Float16Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels)
+    case .int8: return try MappedGraph(reader, codec: Int8Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels)
+    }
+}
+
+/// A segment's graph for one codec.
+///
+/// `@unchecked Sendable` is sound: the pointers address the immutable
+/// mapping, which `reader` keeps alive as long as this object; the level-0
+/// cache synchronises itself; searches take their scratch from a pool.
+final class MappedGraph<Codec: VectorCodec>: SegmentGraph, @unchecked Sendable {
+    let reader: SegmentReader
+    let metadata: SegmentGraphMetadata
+    let codec: Codec
+    let kernels: Kernels
+    let count: Int
+    let dimension: Int
+    let metric: Metric
+    let codes: UnsafeRawPointer
+    let originals: UnsafePointer<Float>?
+    let ids: UnsafeRawPointer
+    let mapIDs: UnsafeRawPointer
+    let mapRows: UnsafeRawPointer
+    let mapCount: Int
+    let levelZero: LevelZeroCache
+    let upper: UpperLayers
+    let scratchPool: ScratchPool
+    let prefetchBytes: Int
+
+    init(_ reader: SegmentReader, codec: Codec, kernels: Kernels) throws(SearchError) {
+        let header = reader.header
+        let path = reader.path
+        func section(_ kind: SegmentSectionKind, bytes expected: Int?) throws(SearchError) -> UnsafeRawBufferPointer {
+            guard reader.has(kind) else { throw SearchError(.corruptData, "\(path) has no \(kind) section; it cannot be searched as a graph") }
+            let b = try reader.section(kind)
+            if let expected, b.count != expected {
+                throw SearchError(.corruptData, "\(path): the \(kind) section holds \(b.count) bytes; \(header.count) rows need \(expected)")
+            }
+            return b
+        }
+        // Small and read whole at open: checked here whatever the verification asked for
+        // (level-0 blocks are checked one by one as they are decoded).
+        for kind in [SegmentSectionKind.metadata, .graphUpper, .graphLevel0Checksums, .idMap] { try reader.verifySection(kind) }
+        let metadata = try SegmentGraphMetadata.decode(try section(.metadata, bytes: nil), header: header, path: path)
+        guard metadata.codeBytes == codec.codeBytes else {
+            throw SearchError(.corruptData, "\(path): codes of \(metadata.codeBytes) bytes; \(header.storage) × \(header.dimension) needs \(codec.codeBytes)")
+        }
+        self.reader = reader
+        self.metadata = metadata
+        self.codec = codec
+        self.kernels = kernels
+        count = header.count
+        dimension = header.dimension
+        metric = header.metric
+        codes = UnsafeRawPointer(try section(.vectors, bytes: count * metadata.codeStride).baseAddress ?? UnsafeRawPointer(bitPattern: 64)!)
+        ids = try section(.ids, bytes: count * 8).baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        let map = try section(.idMap, bytes: nil)
+        guard map.count % 12 == 0, map.count / 12 <= count else {
+            throw SearchError(.corruptData, "\(path): an id map of \(map.count) bytes does not fit \(count) rows")
+        }
+        mapCount = map.count / 12
+        mapIDs = map.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        mapRows = mapIDs + 8 * mapCount
+        if header.flags.contains(.hasOriginals) {
+            originals = try section(.originals, bytes: count * dimension * 4).baseAddress?.assumingMemoryBound(to: Float.self)
+        } else {
+            originals = nil
+        }
+        levelZero = try LevelZeroCache(
+            source: try section(.graphLevel0, bytes: nil), checksums: try section(.graphLevel0Checksums, bytes: nil),
+            rowCount: count, blockRows: metadata.blockRows, maxDegree: metadata.m0, path: path)
+        upper = try UpperLayers(decoding: try section(.graphUpper, bytes: nil), rowCount: count, m: metadata.m, path: path)
+        prefetchBytes = min(codec.codeBytes, 640)
+        let (d, queryBytes, degree, rows, ef) = (header.dimension, codec.queryScratchBytes, metadata.m0, count, metadata.efConstruction)
+        scratchPool = ScratchPool {
+            SearchScratch(dimension: d, queryBytes: queryBytes, maxDegree: degree, capacity: rows, efConstruction: ef)
+        }
+        // The parts every search reads first: ask the kernel to start reading them.
+        reader.prefetch(.graphUpper)
+        reader.prefetch(.graphLevel0)
+        reader.prefetch(.vectors)
+    }
+
+    var decodedGraphBytes: Int { levelZero.decodedBytes }
+
+    func decodeGraph() throws(SearchError) { try levelZero.decodeAll() }
+
+    @inline(__always)
+    func id(_ row: Int) -> VectorID { VectorID(UInt64(littleEndian: ids.load(fromByteOffset: 8 * row, as: UInt64.self))) }
+
+    func row(of id: VectorID) -> Int? {
+        var low = 0
+        var high = mapCount
+        while low < high {
+            let mid = (low + high) >> 1
+            if UInt64(littleEndian: mapIDs.load(fromByteOffset: 8 * mid, as: UInt64.self)) < id.rawValue { low = mid + 1 } else { high = mid }
+        }
+        guard low < mapCount, UInt64(littleEndian: mapIDs.load(fromByteOffset: 8 * low, as: UInt64.self)) == id.rawValue else { return nil }
+        let row = Int(UInt32(littleEndian: mapRows.load(fromByteOffset: 4 * low, as: UInt32.self)))
+        return row < count ? row : nil
+    }
+
+    func vector(_ row: Int, into out: UnsafeMutablePointer<Float>) {
+        if let originals {
+            out.update(from: originals + row * dimension, count: dimension)
+        } else {
+            codec.decode(codes + row * metadata.codeStride, into: out)
+        }
+    }
+
+    private var layout: SegmentGraphLayout<Codec> {
+        SegmentGraphLayout(
+            codec: codec, prefetchBytes: prefetchBytes, codes: codes, codeStride: metadata.codeStride,
+            levelZero: levelZero, upper: upper)
+    }
+
+    /// The float32 distance from a query to `row`: exact with originals, else the codec's.
+    @inline(__always)
+    private func exactDistance(_ query: UnsafePointer<Float>, _ prepared: PreparedQuery, _ row: UInt32) -> Float {
+        guard let originals else { return codec.distance(prepared, codes + Int(row) * metadata.codeStride) }
+        let x = originals + Int(row) * dimension
+        return metric == .squaredL2 ? kernels.squaredL2(query, x, count: dimension) : 1 - kernels.dot(query, x, count: dimension)
+    }
+
+    func search<Filter: SearchFilter>(
+        _ query: UnsafePointer<Float>, k: Int, ef requestedEF: Int, filter: Filter, live: LiveSet, liveCount: Int
+    ) throws(SearchError) -> [SearchHit] {
+        guard liveCount > 0, count > 0 else { return [] }
+        let hits = live.bytes.withUnsafeBufferPointer { bits in
+            scratchPool.withScratch { scratch in
+                search(query, k: k, ef: max(requestedEF, k), filter: filter, live: bits.baseAddress!, liveCount: liveCount, scratch: scratch)
+            }
+        }
+        if let failure = levelZero.failure { throw failure }
+        return hits
+    }
+
+    private func search<Filter: SearchFilter>(
+        _ vector: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, live: UnsafePointer<UInt8>, liveCount: Int,
+        scratch: SearchScratch
+    ) -> [SearchHit] {
+        let unfiltered = Filter.self == NoFilter.self
+        let accept = SegmentRows(live: live, ids: ids, filter: filter, acceptsAll: unfiltered && liveCount == count)
+        if !unfiltered && estimatedSelectivity(accept, liveCount: liveCount) < 0.02 {
+            return exactScan(vector, k: k, accept: accept, scratch: scratch)
+        }
+        let graph = layout
+        let query = codec.prepare(query: vector, scratch: scratch.queryBuffer)
+        var current = UInt32(metadata.entryPoint)
+        var distance = codec.distance(query, graph.code(current))
+        for layer in stride(from: metadata.entryLevel, to: 0, by: -1) {
+            (current, distance) = LayerSearch.greedy(graph, query, from: current, distance: distance, layer: layer, scratch: scratch)
+        }
+        LayerSearch.searchLayer(
+            graph, query, entry: current, entryDistance: distance, ef: ef, layer: 0, nodeCount: count, accept: accept,
+            scratch: scratch)
+        if scratch.results.count < k && scratch.results.count < liveCount {
+            return exactScan(vector, k: k, accept: accept, scratch: scratch)
+        }
+        let keep = originals != nil ? min(scratch.results.count, k * metadata.rescoringOversampling) : k
+        while scratch.results.count > keep { scratch.results.pop() }
+        let found = scratch.results.elements
+        if originals != nil {
+            for j in found.indices { mms_prefetch(originals! + Int(found[j].slot) * dimension, min(dimension * 4, 1024)) }
+            for j in found.indices { found[j].distance = exactDistance(vector, query, found[j].slot) }
+        }
+        return hits(found, k: k)
+    }
+
+    /// The closest `k` of `found` as hits, ties by id.
+    private func hits(_ found: UnsafeMutableBufferPointer<Neighbor>, k: Int) -> [SearchHit] {
+        found.sortClosestFirst()
+        return found.prefix(k).map { SearchHit(id: id(Int($0.slot)), distance: $0.distance) }.sorted(by: SearchHit.closerFirst)
+    }
+
+    /// The exact answer over the accepted rows.
+    private func exactScan<Filter: SearchFilter>(
+        _ vector: UnsafePointer<Float>, k: Int, accept: SegmentRows<Filter>, scratch: SearchScratch
+    ) -> [SearchHit] {
+        let query = codec.prepare(query: vector, scratch: scratch.queryBuffer)
+        var results = scratch.results
+        defer { scratch.results = results }
+        results.removeAll()
+        for row in 0..<UInt32(count) where accept.accepts(row) {
+            let d = exactDistance(vector, query, row)
+            if results.count < k {
+                results.push(Neighbor(distance: d, slot: row))
+            } else if d < results.top.distance {
+                results.replaceTop(Neighbor(distance: d, slot: row))
+            }
+        }
+        return hits(results.elements, k: k)
+    }
+
+    /// The fraction of live rows the filter allows, from 128 evenly spaced rows.
+    private func estimatedSelectivity<Filter: SearchFilter>(_ accept: SegmentRows<Filter>, liveCount: Int) -> Double {
+        let samples = min(128, count)
+        var live = 0
+        var allowed = 0
+        for i in 0..<samples {
+            let row = i * count / samples
+            guard accept.live[row >> 3] & (1 << UInt8(row & 7)) != 0 else { continue }
+            live += 1
+            if accept.accepts(UInt32(row)) { allowed += 1 }
+        }
+        return live == 0 ? 0 : Double(allowed) / Double(live)
+    }
+}
+
+/// One segment file opened read-only for search — for serving an index built
+/// elsewhere, or inspecting what a ``PersistentIndex`` wrote. Every row is
+/// taken as live (deletions live in the persistent index's manifest).
+///
+/// ```swift
+/// let segment = try SegmentIndex(path: "/data/vectors/seg-000001.mmsseg", verification: .structure)
+/// let hits = try segment.search(query, k: 10)
+/// ```
+public final class SegmentIndex: Sendable {
+    /// The open file.
+    public let reader: SegmentReader
+    let graph: any SegmentGraph
+    let kernels: Kernels
+    private let all: LiveSet
+
+    /// Opens, validates and maps a segment with a graph.
+    ///
+    /// - Throws: ``SearchError`` as ``SegmentReader/init(path:verification:)``,
+    ///   and ``SearchError/Code/corruptData`` when the graph's sections are
+    ///   missing or damaged.
+    public init(path: String, verification: SegmentReader.Verification = .full, kernels: Kernels = .active) throws(SearchError) {
+        reader = try SegmentReader(path: path, verification: verification)
+        graph = try openSegmentGraph(reader, kernels: kernels)
+        self.kernels = kernels
+        all = LiveSet(allLive: reader.header.count)
+    }
+
+    /// Rows in the segment.
+    public var count: Int { graph.count }
+
+    /// Bytes of level-0 lists decoded so far.
+    public var decodedGraphBytes: Int { graph.decodedGraphBytes }
+
+    /// Decodes the whole graph now rather than as searches reach it.
+    public func decodeGraph() throws(SearchError) { try graph.decodeGraph() }
+
+    /// The identifier of `row`. Precondition: `0 <= row < count`.
+    public func id(ofRow row: Int) -> VectorID {
+        precondition(row >= 0 && row < count, "row \(row) outside a segment of \(count)")
+        return graph.id(row)
+    }
+
+    /// The `k` nearest rows allowed by `filter`, closest first.
+    ///
+    /// - Throws: ``SearchError`` for a bad query, `k` or `ef`, and
+    ///   ``SearchError/Code/corruptData`` when a graph block is damaged.
+    public func search<Filter: SearchFilter>(
+        _ query: [Float], k: Int, ef: Int = 64, filter: Filter = NoFilter()
+    ) throws(SearchError) -> [SearchHit] {
+        try VectorInput.checkK(k)
+        guard ef >= 1 && ef <= 1 << 16 else { throw SearchError(.invalidArgument, "ef must be in 1...65536, got \(ef)") }
+        let header = reader.header
+        try query.withUnsafeBufferPointer { (q) throws(SearchError) in
+            try VectorInput.validate(q, rows: 1, dimension: header.dimension, metric: header.metric, kernels: kernels, what: "query")
+        }
+        var prepared = query
+        if header.metric == .cosine { _ = prepared.withUnsafeMutableBufferPointer { VectorMath.l2Normalize($0) } }
+        return try prepared.withUnsafeBufferPointer { (q) throws(SearchError) -> [SearchHit] in
+            try graph.search(q.baseAddress!, k: k, ef: ef, filter: filter, live: all, liveCount: all.count)
+        }
+    }
+}
