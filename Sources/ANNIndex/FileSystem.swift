@@ -20,17 +20,23 @@ enum FileSystem {
         }
     }
 
-    /// Writes `bytes` to a new file at `path` (replacing any), durably: data
-    /// and metadata reach the disk before this returns.
-    static func writeDurably(_ bytes: UnsafeRawBufferPointer, to path: String) throws(SearchError) {
+    /// Writes `parts`, one after another, to a new file at `path` (replacing
+    /// any), durably: data and metadata reach the disk before this returns.
+    static func writeDurably(_ parts: [[UInt8]], to path: String) throws(SearchError) {
         let fd = Int32(retrying { Int(open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)) })
         guard fd >= 0 else { throw error("cannot create", path) }
         defer { _ = close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let n = retrying { write(fd, bytes.baseAddress! + written, bytes.count - written) }
-            guard n > 0 else { throw error("cannot write", path) }
-            written += n
+        for part in parts {
+            let failed = part.withUnsafeBytes { bytes in
+                var written = 0
+                while written < bytes.count {
+                    let n = retrying { write(fd, bytes.baseAddress! + written, bytes.count - written) }
+                    guard n > 0 else { return true }
+                    written += n
+                }
+                return false
+            }
+            if failed { throw error("cannot write", path) }
         }
         guard retrying({ Int(fsync(fd)) }) == 0 else { throw error("cannot flush", path) }
     }
@@ -51,13 +57,9 @@ enum FileSystem {
 
     /// Writes a file durably under a temporary name, renames it into place and
     /// flushes the directory: a reader sees the old file or the whole new one.
-    static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws(SearchError) {
+    static func replaceAtomically(_ path: String, with parts: [[UInt8]]) throws(SearchError) {
         let temporary = path + ".tmp"
-        var failure: SearchError?
-        bytes.withUnsafeBytes { raw in
-            do throws(SearchError) { try writeDurably(raw, to: temporary) } catch { failure = error }
-        }
-        if let failure { throw failure }
+        try writeDurably(parts, to: temporary)
         try renameDurably(temporary, to: path)
     }
 }

@@ -50,31 +50,33 @@ extension HNSWCore {
         }
         writer.add(.graphLevel0Checksums, bytes: checksums)
 
-        var codes = [UInt8](repeating: 0, count: n * codeStride)
-        codes.withUnsafeMutableBytes { out in
+        writer.add(.vectors, byteCount: n * codeStride) { out in
             for (row, slot) in rows.enumerated() {
                 (out.baseAddress! + row * codeStride).copyMemory(from: code(slot), byteCount: codec.codeBytes)
             }
         }
-        writer.add(.vectors, bytes: codes)
-        var idBytes: [UInt8] = []
-        idBytes.reserveCapacity(n * 8)
-        for slot in rows { LittleEndian.append(ids[Int(slot)].rawValue, to: &idBytes) }
-        writer.add(.ids, bytes: idBytes)
-        let live = rows.indices.filter { deleted[Int(rows[$0])] == 0 }.sorted { ids[Int(rows[$0])] < ids[Int(rows[$1])] }
-        var map: [UInt8] = []
-        map.reserveCapacity(live.count * 12)
-        for row in live { LittleEndian.append(ids[Int(rows[row])].rawValue, to: &map) }
-        for row in live { LittleEndian.append(UInt32(row), to: &map) }
-        writer.add(.idMap, bytes: map)
-        if keepsExact {
-            var originals: [UInt8] = []
-            originals.reserveCapacity(n * dimension * 4)
-            for slot in rows {
-                let row = exactRow(slot)
-                for i in 0..<dimension { LittleEndian.append(row[i].bitPattern, to: &originals) }
+        writer.add(.ids, byteCount: n * 8) { out in
+            for (row, slot) in rows.enumerated() {
+                out.storeBytes(of: ids[Int(slot)].rawValue.littleEndian, toByteOffset: 8 * row, as: UInt64.self)
             }
-            writer.add(.originals, bytes: originals)
+        }
+        let live = rows.indices.filter { deleted[Int(rows[$0])] == 0 }.sorted { ids[Int(rows[$0])] < ids[Int(rows[$1])] }
+        writer.add(.idMap, byteCount: live.count * 12) { out in
+            for (i, row) in live.enumerated() {
+                out.storeBytes(of: ids[Int(rows[row])].rawValue.littleEndian, toByteOffset: 8 * i, as: UInt64.self)
+                out.storeBytes(of: UInt32(row).littleEndian, toByteOffset: 8 * live.count + 4 * i, as: UInt32.self)
+            }
+        }
+        if keepsExact {
+            let rowBytes = dimension * 4
+            writer.add(.originals, byteCount: n * rowBytes) { out in
+                for (row, slot) in rows.enumerated() {
+                    let source = exactRow(slot)
+                    for i in 0..<dimension {
+                        out.storeBytes(of: source[i].bitPattern.littleEndian, toByteOffset: row * rowBytes + 4 * i, as: UInt32.self)
+                    }
+                }
+            }
         }
         return (writer, rows)
     }
@@ -156,5 +158,34 @@ extension HNSWIndex {
             case .int8(let g): make(g)
             }
         }
+    }
+}
+
+extension HNSWIndex {
+    /// Writes the graph as a segment file that ``SegmentIndex`` opens and
+    /// searches in place: codes as stored, float32 originals when kept, the
+    /// graph compressed. Deleted vectors are left out of the id map and can
+    /// no longer be found by id, but stay in the graph as waypoints; call
+    /// ``compact()`` first to drop them.
+    ///
+    /// Written atomically (temporary file, flush, rename, directory flush).
+    /// With one build thread, the same vectors added in the same order give a
+    /// byte-identical file.
+    ///
+    /// - Parameters:
+    ///   - reorderingRows: number rows breadth-first from the entry point, so
+    ///     neighbours sit near each other (a smaller graph, better locality).
+    ///   - levelZeroBlockRows: rows per independently decoded level-0 block,
+    ///     a power of two from 16 to 4,096.
+    /// - Throws: ``SearchError`` — `.invalidArgument` for an empty index or a
+    ///   bad block size, `.io` when the file cannot be written.
+    public func writeSegment(to path: String, reorderingRows: Bool = true, levelZeroBlockRows: Int = 256) throws(SearchError) {
+        guard (16...4_096).contains(levelZeroBlockRows), levelZeroBlockRows.nonzeroBitCount == 1 else {
+            throw SearchError(.invalidArgument, "levelZeroBlockRows must be a power of two from 16 to 4096; got \(levelZeroBlockRows)")
+        }
+        guard let (writer, _) = segment(reorder: reorderingRows, blockRows: levelZeroBlockRows) else {
+            throw SearchError(.invalidArgument, "an empty index has no graph to write")
+        }
+        try writer.write(to: path)
     }
 }

@@ -79,7 +79,7 @@ public struct Manifest: Sendable, Hashable {
     /// Writes the manifest into `directory` atomically and durably.
     public func write(toDirectory directory: String) throws(SearchError) {
         for s in segments { try Self.checkName(s.fileName) }
-        try FileSystem.replaceAtomically(directory + "/" + Self.fileName, with: bytes())
+        try FileSystem.replaceAtomically(directory + "/" + Self.fileName, with: [bytes()])
     }
 
     /// Reads `directory/MANIFEST`, or nil when there is none (a new index).

@@ -36,6 +36,25 @@ public struct SegmentWriter: Sendable {
             SegmentSection(kind: kind, encoding: encoding, offset: offset, length: bytes.count, checksum: CRC32C.checksum(bytes)))
     }
 
+    /// Appends a section of `byteCount` bytes that `fill` writes in place
+    /// (zeroed before it runs), saving a copy of a large section.
+    public mutating func add(
+        _ kind: SegmentSectionKind, encoding: SegmentSectionEncoding = .raw, byteCount: Int,
+        fill: (UnsafeMutableRawBufferPointer) -> Void
+    ) {
+        precondition(!sections.contains { $0.kind == kind }, "segment section \(kind) added twice")
+        pad()
+        let start = body.count
+        body.append(contentsOf: repeatElement(0, count: byteCount))
+        let checksum = body.withUnsafeMutableBytes { all in
+            let section = UnsafeMutableRawBufferPointer(rebasing: all[start..<(start + byteCount)])
+            fill(section)
+            return CRC32C.checksum(UnsafeRawBufferPointer(section))
+        }
+        sections.append(
+            SegmentSection(kind: kind, encoding: encoding, offset: SegmentFormat.headerSize + start, length: byteCount, checksum: checksum))
+    }
+
     /// Appends a section from an array.
     public mutating func add(_ kind: SegmentSectionKind, encoding: SegmentSectionEncoding = .raw, bytes: [UInt8]) {
         bytes.withUnsafeBytes { add(kind, encoding: encoding, bytes: $0) }
@@ -48,23 +67,29 @@ public struct SegmentWriter: Sendable {
 
     /// The whole file.
     public func bytes() -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(SegmentFormat.headerSize + body.count + sections.count * 32 + 128)
-        out += SegmentFormat.magic
-        LittleEndian.append(SegmentFormat.version, to: &out)
-        out.append(header.metric.rawValue)
-        out.append(header.storage.rawValue)
-        LittleEndian.append(header.flags.rawValue, to: &out)
-        LittleEndian.append(UInt32(header.dimension), to: &out)
-        LittleEndian.append(UInt32(0), to: &out)
-        LittleEndian.append(UInt64(header.count), to: &out)
-        LittleEndian.append(header.seed, to: &out)
-        out += [UInt8](repeating: 0, count: 20)
-        LittleEndian.append(CRC32C.checksum(out), to: &out)
-        out += body
-        let remainder = out.count % SegmentFormat.alignment
-        if remainder != 0 { out += [UInt8](repeating: 0, count: SegmentFormat.alignment - remainder) }
-        let tableOffset = out.count
+        let (head, tail) = frame()
+        return head + body + tail
+    }
+
+    /// The bytes before the sections (the header) and after them (padding,
+    /// section table, trailer).
+    private func frame() -> (head: [UInt8], tail: [UInt8]) {
+        var head: [UInt8] = []
+        head += SegmentFormat.magic
+        LittleEndian.append(SegmentFormat.version, to: &head)
+        head.append(header.metric.rawValue)
+        head.append(header.storage.rawValue)
+        LittleEndian.append(header.flags.rawValue, to: &head)
+        LittleEndian.append(UInt32(header.dimension), to: &head)
+        LittleEndian.append(UInt32(0), to: &head)
+        LittleEndian.append(UInt64(header.count), to: &head)
+        LittleEndian.append(header.seed, to: &head)
+        head += [UInt8](repeating: 0, count: 20)
+        LittleEndian.append(CRC32C.checksum(head), to: &head)
+        var tail: [UInt8] = []
+        let remainder = (head.count + body.count) % SegmentFormat.alignment
+        if remainder != 0 { tail += [UInt8](repeating: 0, count: SegmentFormat.alignment - remainder) }
+        let tableOffset = head.count + body.count + tail.count
         var table: [UInt8] = []
         for s in sections {
             LittleEndian.append(s.kind.rawValue, to: &table)
@@ -76,16 +101,17 @@ public struct SegmentWriter: Sendable {
         }
         LittleEndian.append(UInt32(sections.count), to: &table)
         let tableChecksum = CRC32C.checksum(table)
-        out += table
-        LittleEndian.append(tableChecksum, to: &out)
-        LittleEndian.append(UInt64(tableOffset), to: &out)
-        out += SegmentFormat.magic
-        return out
+        tail += table
+        LittleEndian.append(tableChecksum, to: &tail)
+        LittleEndian.append(UInt64(tableOffset), to: &tail)
+        tail += SegmentFormat.magic
+        return (head, tail)
     }
 
     /// Writes the file durably and atomically: to `path.tmp`, flushed, renamed
     /// over `path`, directory flushed. A reader never sees half a segment.
     public func write(to path: String) throws(SearchError) {
-        try FileSystem.replaceAtomically(path, with: bytes())
+        let (head, tail) = frame()
+        try FileSystem.replaceAtomically(path, with: [head, body, tail])
     }
 }

@@ -63,7 +63,7 @@ public final class WriteAheadLog: Sendable {
             var header = magic
             LittleEndian.append(UInt32(1), to: &header)
             LittleEndian.append(UInt32(0), to: &header)
-            try FileSystem.replaceAtomically(path, with: header)
+            try FileSystem.replaceAtomically(path, with: [header])
         }
         let fd = Int32(FileSystem.retrying { Int(openFile(path, O_WRONLY | O_CLOEXEC)) })
         guard fd >= 0 else { throw FileSystem.error("cannot open", path) }
