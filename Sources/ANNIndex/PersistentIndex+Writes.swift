@@ -141,7 +141,7 @@ extension PersistentIndex {
         for (row, isLive) in liveRows.enumerated() where !isLive { live.remove(row) }
         // Just written from memory: the structure is checked, the bytes need not be read back.
         let reader = try SegmentReader(path: path, verification: .structure)
-        return LoadedSegment(graph: try openSegmentGraph(reader, kernels: kernels), live: live, liveCount: live.liveCount)
+        return LoadedSegment(graph: try SegmentGraph(reader, kernels: kernels), live: live, liveCount: live.liveCount)
     }
 
     /// Creates the next log, writes the manifest naming `segments` and that

@@ -60,7 +60,7 @@ public final class PersistentIndex: VectorIndex {
     nonisolated(unsafe) var state: State
 
     struct LoadedSegment {
-        let graph: any SegmentGraph
+        let graph: SegmentGraph
         var live: LiveSet
         var liveCount: Int
 
@@ -91,9 +91,9 @@ public final class PersistentIndex: VectorIndex {
     ///   - verification: `.full` (the default) checks every byte of every
     ///     segment against its checksum when opening, so damage anywhere is an
     ///     error before any search; `.structure` checks headers, section tables,
-    ///     the graph metadata and upper layers, and each level-0 block when it
-    ///     is first decoded, which makes opening independent of the index's
-    ///     size; call ``verify()`` to check the rest when convenient.
+    ///     the graph metadata, upper layers and id maps, and each level-0 block
+    ///     when it is first decoded, leaving the codes and float32 originals
+    ///     (most of the bytes) to ``verify()``, to run when convenient.
     ///   - reordersRows: write segment rows in breadth-first order (smaller
     ///     graph, better locality).
     ///   - levelZeroBlockRows: rows per level-0 block, a power of two from 16
@@ -140,8 +140,10 @@ public final class PersistentIndex: VectorIndex {
                     .invalidArgument,
                     "\(reader.path) holds \(reader.header.count) \(reader.header.dimension)-component \(reader.header.metric) vectors; this index is \(dimension)-component \(metric) and its manifest says \(entry.count)")
             }
+            // Adds and removes look identifiers up in the id map: check it now whatever the verification.
+            if verification == .structure { try reader.verifySection(.idMap) }
             segments.append(
-                LoadedSegment(graph: try openSegmentGraph(reader, kernels: kernels), live: entry.live, liveCount: entry.live.liveCount))
+                LoadedSegment(graph: try SegmentGraph(reader, kernels: kernels), live: entry.live, liveCount: entry.live.liveCount))
         }
         let logPath = Self.logPath(directory, manifest.logGeneration)
         let (log, records) = try WriteAheadLog.open(path: logPath)

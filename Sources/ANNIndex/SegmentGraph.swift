@@ -4,37 +4,95 @@ import Tensor
 
 /// A segment opened for search: its HNSW graph over codes read in place from
 /// the mapping, with its identifiers and id map.
-protocol SegmentGraph: AnyObject, Sendable {
-    var reader: SegmentReader { get }
+///
+/// An enumeration over the codecs rather than an existential, so every call
+/// reaches a ``MappedGraph`` of a concrete codec and the search loop is
+/// specialised for it (a generic class called through a protocol would run
+/// unspecialised, with a witness call per distance).
+enum SegmentGraph: Sendable {
+    case float32(MappedGraph<Float32Codec>)
+    case float16(MappedGraph<Float16Codec>)
+    case int8(MappedGraph<Int8Codec>)
+
+    /// Opens the graph of a validated segment.
+    ///
+    /// - Throws: ``SearchError/Code/corruptData`` naming the file when a
+    ///   section is missing, has the wrong size, or does not decode.
+    init(_ reader: SegmentReader, kernels: Kernels) throws(SearchError) {
+        let (d, metric) = (reader.header.dimension, reader.header.metric)
+        switch reader.header.storage {
+        case .float32: self = .float32(try MappedGraph(reader, codec: Float32Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels))
+        case .float16: self = .float16(try MappedGraph(reader, codec: Float16Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels))
+        case .int8: self = .int8(try MappedGraph(reader, codec: Int8Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels))
+        }
+    }
+
+    var reader: SegmentReader {
+        switch self {
+        case .float32(let g): g.reader
+        case .float16(let g): g.reader
+        case .int8(let g): g.reader
+        }
+    }
+
     /// Rows, live or deleted.
-    var count: Int { get }
+    var count: Int { reader.header.count }
+
     /// The identifier of `row`.
-    func id(_ row: Int) -> VectorID
-    /// The row holding `id` when the segment was written, if any.
-    func row(of id: VectorID) -> Int?
+    func id(_ row: Int) -> VectorID {
+        switch self {
+        case .float32(let g): g.id(row)
+        case .float16(let g): g.id(row)
+        case .int8(let g): g.id(row)
+        }
+    }
+
+    /// The row holding `id` when the segment was written, if any (see ``MappedGraph/row(of:)``).
+    func row(of id: VectorID) -> Int? {
+        switch self {
+        case .float32(let g): g.row(of: id)
+        case .float16(let g): g.row(of: id)
+        case .int8(let g): g.row(of: id)
+        }
+    }
+
     /// The float32 vector of `row`: the original where kept, else the decoded code.
-    func vector(_ row: Int, into out: UnsafeMutablePointer<Float>)
+    func vector(_ row: Int, into out: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .float32(let g): g.vector(row, into: out)
+        case .float16(let g): g.vector(row, into: out)
+        case .int8(let g): g.vector(row, into: out)
+        }
+    }
+
     /// The `k` nearest rows live in `live` and allowed by `filter`; `query` is
     /// normalised under cosine. Throws when a part of the graph it needed is damaged.
     func search<Filter: SearchFilter>(
         _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, live: LiveSet, liveCount: Int
-    ) throws(SearchError) -> [SearchHit]
-    /// Bytes of level-0 lists decoded so far.
-    var decodedGraphBytes: Int { get }
-    /// Decodes the whole graph now.
-    func decodeGraph() throws(SearchError)
-}
+    ) throws(SearchError) -> [SearchHit] {
+        switch self {
+        case .float32(let g): try g.search(query, k: k, ef: ef, filter: filter, live: live, liveCount: liveCount)
+        case .float16(let g): try g.search(query, k: k, ef: ef, filter: filter, live: live, liveCount: liveCount)
+        case .int8(let g): try g.search(query, k: k, ef: ef, filter: filter, live: live, liveCount: liveCount)
+        }
+    }
 
-/// Opens the graph of a validated segment.
-///
-/// - Throws: ``SearchError/Code/corruptData`` naming the file when a section
-///   is missing, has the wrong size, or does not decode.
-func openSegmentGraph(_ reader: SegmentReader, kernels: Kernels) throws(SearchError) -> any SegmentGraph {
-    let (d, metric) = (reader.header.dimension, reader.header.metric)
-    switch reader.header.storage {
-    case .float32: return try MappedGraph(reader, codec: Float32Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels)
-    case .float16: return try MappedGraph(reader, codec: Float16Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels)
-    case .int8: return try MappedGraph(reader, codec: Int8Codec(dimension: d, metric: metric, kernels: kernels), kernels: kernels)
+    /// Bytes of level-0 lists decoded so far.
+    var decodedGraphBytes: Int {
+        switch self {
+        case .float32(let g): g.levelZero.decodedBytes
+        case .float16(let g): g.levelZero.decodedBytes
+        case .int8(let g): g.levelZero.decodedBytes
+        }
+    }
+
+    /// Decodes the whole graph now.
+    func decodeGraph() throws(SearchError) {
+        switch self {
+        case .float32(let g): try g.levelZero.decodeAll()
+        case .float16(let g): try g.levelZero.decodeAll()
+        case .int8(let g): try g.levelZero.decodeAll()
+        }
     }
 }
 
@@ -43,7 +101,7 @@ func openSegmentGraph(_ reader: SegmentReader, kernels: Kernels) throws(SearchEr
 /// `@unchecked Sendable` is sound: the pointers address the immutable
 /// mapping, which `reader` keeps alive as long as this object; the level-0
 /// cache synchronises itself; searches take their scratch from a pool.
-final class MappedGraph<Codec: VectorCodec>: SegmentGraph, @unchecked Sendable {
+final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
     let reader: SegmentReader
     let metadata: SegmentGraphMetadata
     let codec: Codec
@@ -74,8 +132,8 @@ final class MappedGraph<Codec: VectorCodec>: SegmentGraph, @unchecked Sendable {
             return b
         }
         // Small and read whole at open: checked here whatever the verification asked for
-        // (level-0 blocks are checked one by one as they are decoded).
-        for kind in [SegmentSectionKind.metadata, .graphUpper, .graphLevel0Checksums, .idMap] { try reader.verifySection(kind) }
+        // (level-0 blocks are checked one by one as they are decoded, the id map at its first lookup).
+        for kind in [SegmentSectionKind.metadata, .graphUpper, .graphLevel0Checksums] { try reader.verifySection(kind) }
         let metadata = try SegmentGraphMetadata.decode(try section(.metadata, bytes: nil), header: header, path: path)
         guard metadata.codeBytes == codec.codeBytes else {
             throw SearchError(.corruptData, "\(path): codes of \(metadata.codeBytes) bytes; \(header.storage) × \(header.dimension) needs \(codec.codeBytes)")
@@ -116,13 +174,11 @@ final class MappedGraph<Codec: VectorCodec>: SegmentGraph, @unchecked Sendable {
         reader.prefetch(.vectors)
     }
 
-    var decodedGraphBytes: Int { levelZero.decodedBytes }
-
-    func decodeGraph() throws(SearchError) { try levelZero.decodeAll() }
-
     @inline(__always)
     func id(_ row: Int) -> VectorID { VectorID(UInt64(littleEndian: ids.load(fromByteOffset: 8 * row, as: UInt64.self))) }
 
+    /// The row holding `id` when the segment was written, if any. The id map
+    /// is trusted: a ``PersistentIndex`` checks it when it opens the segment.
     func row(of id: VectorID) -> Int? {
         var low = 0
         var high = mapCount
@@ -253,7 +309,7 @@ final class MappedGraph<Codec: VectorCodec>: SegmentGraph, @unchecked Sendable {
 public final class SegmentIndex: Sendable {
     /// The open file.
     public let reader: SegmentReader
-    let graph: any SegmentGraph
+    let graph: SegmentGraph
     let kernels: Kernels
     private let all: LiveSet
 
@@ -264,7 +320,7 @@ public final class SegmentIndex: Sendable {
     ///   missing or damaged.
     public init(path: String, verification: SegmentReader.Verification = .full, kernels: Kernels = .active) throws(SearchError) {
         reader = try SegmentReader(path: path, verification: verification)
-        graph = try openSegmentGraph(reader, kernels: kernels)
+        graph = try SegmentGraph(reader, kernels: kernels)
         self.kernels = kernels
         all = LiveSet(allLive: reader.header.count)
     }

@@ -84,3 +84,64 @@ float bench_read_sum(const float *data, size_t count) {
     for (; i < count; i++) total += data[i];
     return total;
 }
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int bench_evict_file(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    int status = 0;
+    if (fdatasync(fd) != 0) status = errno;
+    int advice = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    if (status == 0) status = advice;
+    close(fd);
+    return status;
+}
+
+double bench_resident_fraction(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat info;
+    if (fstat(fd, &info) != 0 || info.st_size == 0) {
+        close(fd);
+        return -1;
+    }
+    size_t length = (size_t)info.st_size;
+    void *base = mmap(NULL, length, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (base == MAP_FAILED) return -1;
+    long page = sysconf(_SC_PAGESIZE);
+    size_t pages = (length + (size_t)page - 1) / (size_t)page;
+    unsigned char *vector = malloc(pages);
+    double fraction = -1;
+    if (vector && mincore(base, length, vector) == 0) {
+        size_t resident = 0;
+        for (size_t i = 0; i < pages; i++) resident += vector[i] & 1;
+        fraction = (double)resident / (double)pages;
+    }
+    free(vector);
+    munmap(base, length);
+    return fraction;
+}
+
+long bench_resident_bytes(void) {
+    FILE *status = fopen("/proc/self/status", "r");
+    if (!status) return -1;
+    char line[256];
+    long kilobytes = -1;
+    while (fgets(line, sizeof line, status)) {
+        if (strncmp(line, "VmRSS:", 6) == 0) {
+            kilobytes = strtol(line + 6, NULL, 10);
+            break;
+        }
+    }
+    fclose(status);
+    return kilobytes < 0 ? -1 : kilobytes * 1024;
+}

@@ -25,4 +25,16 @@ long bench_allocations_stop(void);
 /// Monotonic nanoseconds.
 uint64_t bench_now_ns(void);
 
+/// Flushes `path` and asks the kernel to drop its pages from the page cache
+/// (posix_fadvise DONTNEED), so the next read comes from the disk. Pages a
+/// process still maps stay. Returns 0, or an errno value.
+int bench_evict_file(const char *path);
+
+/// The fraction of `path`'s pages resident in the page cache (mincore over a
+/// fresh mapping), or -1 when it cannot be measured.
+double bench_resident_fraction(const char *path);
+
+/// This process's resident set in bytes (VmRSS), or -1.
+long bench_resident_bytes(void);
+
 #endif
