@@ -70,6 +70,20 @@ enum SegmentGraph: Sendable {
     func search<Filter: SearchFilter>(
         _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, live: LiveSet, liveCount: Int
     ) throws(SearchError) -> [SearchHit] {
+        // The library's filters by their concrete types, so the loop is specialised for each
+        // (called from another module, a generic filter would reach it unspecialised).
+        if let f = filter as? NoFilter { return try searchSpecialized(query, k: k, ef: ef, filter: f, live: live, liveCount: liveCount) }
+        if let f = filter as? AllowList { return try searchSpecialized(query, k: k, ef: ef, filter: f, live: live, liveCount: liveCount) }
+        if let f = filter as? IDBitSet { return try searchSpecialized(query, k: k, ef: ef, filter: f, live: live, liveCount: liveCount) }
+        if let f = filter as? DenyList { return try searchSpecialized(query, k: k, ef: ef, filter: f, live: live, liveCount: liveCount) }
+        if let f = filter as? PredicateFilter { return try searchSpecialized(query, k: k, ef: ef, filter: f, live: live, liveCount: liveCount) }
+        return try searchSpecialized(query, k: k, ef: ef, filter: ForeignFilter(filter), live: live, liveCount: liveCount)
+    }
+
+    @inline(__always)
+    private func searchSpecialized<Filter: SearchFilter>(
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, live: LiveSet, liveCount: Int
+    ) throws(SearchError) -> [SearchHit] {
         switch self {
         case .float32(let g): try g.search(query, k: k, ef: ef, filter: filter, live: live, liveCount: liveCount)
         case .float16(let g): try g.search(query, k: k, ef: ef, filter: filter, live: live, liveCount: liveCount)
