@@ -23,6 +23,8 @@ import SearchCore
 /// | 60 | 4 | CRC-32C of bytes 0 ..< 60 |
 ///
 /// **Sections** follow, each at a 64-byte boundary, zero padding between.
+/// Which sections a segment with a graph has, and their layouts, are in
+/// ``SegmentGraphMetadata`` and the "On-disk formats" article.
 ///
 /// **Footer** at the end of the file:
 ///
@@ -83,7 +85,7 @@ public struct SegmentSectionKind: RawRepresentable, Hashable, Sendable, CustomSt
     public static let graphUpper = SegmentSectionKind(rawValue: 5)
     /// Float32 originals for exact re-scoring.
     public static let originals = SegmentSectionKind(rawValue: 6)
-    /// Small structured metadata (entry point, levels, parameters).
+    /// The graph's fixed description (``SegmentGraphMetadata``).
     public static let metadata = SegmentSectionKind(rawValue: 7)
 
     public var description: String {
@@ -95,6 +97,8 @@ public struct SegmentSectionKind: RawRepresentable, Hashable, Sendable, CustomSt
         case .graphUpper: "graph upper levels"
         case .originals: "float32 originals"
         case .metadata: "metadata"
+        case .idMap: "id map"
+        case .graphLevel0Checksums: "level-0 block checksums"
         default: "section kind \(rawValue)"
         }
     }

@@ -138,4 +138,30 @@ struct SegmentGraphTests {
             #expect(throws: SearchError.self) { _ = try SegmentIndex(path: path, verification: .structure) }
         }
     }
+
+    @Test("concurrent searches decoding the same blocks agree with one thread")
+    func concurrentDecoding() async throws {
+        let index = try HNSWFixture.build()
+        let path = try Self.write(index, blockRows: 16)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let expected = try SegmentIndex(path: path)
+        let queries = (0..<HNSWFixture.data.queryCount).map { HNSWFixture.data.query($0) }
+        let answers = try queries.map { try expected.search($0, k: 10) }
+        // A fresh segment: every block is decoded by whichever search reaches it first.
+        let shared = try SegmentIndex(path: path, verification: .structure)
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    var same = true
+                    for q in stride(from: worker, to: queries.count + worker, by: 1) {
+                        let i = q % queries.count
+                        let hits = try shared.search(queries[i], k: 10)
+                        if hits != answers[i] { same = false }
+                    }
+                    return same
+                }
+            }
+            for try await same in group { #expect(same) }
+        }
+    }
 }
