@@ -41,14 +41,18 @@ extension HNSWCore {
         writer.add(.graphUpper, encoding: .lz4Blocks, bytes: LZ4Blocks.encode(upperCoding(rows: rows, rowOf: rowOf)))
         let levelZero = levelZeroBlocks(rows: rows, rowOf: rowOf, blockRows: blockRows)
         writer.add(.graphLevel0, encoding: .lz4Blocks, bytes: levelZero)
-        var checksums: [UInt8] = []
+        var blockIndex: [UInt8] = []
         levelZero.withUnsafeBytes { b in
             // The blocks were just made by LZ4Blocks; reading them back cannot fail.
             for block in (try? LZ4Blocks.blocks(b)) ?? [] {
-                LittleEndian.append(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[block.offset..<(block.offset + block.stored)])), to: &checksums)
+                LittleEndian.append(UInt64(block.offset), to: &blockIndex)
+                LittleEndian.append(UInt32(block.stored), to: &blockIndex)
+                LittleEndian.append(UInt32(block.raw), to: &blockIndex)
+                LittleEndian.append(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[block.offset..<(block.offset + block.stored)])), to: &blockIndex)
+                LittleEndian.append(UInt32(0), to: &blockIndex)
             }
         }
-        writer.add(.graphLevel0Checksums, bytes: checksums)
+        writer.add(.graphLevel0Index, bytes: blockIndex)
 
         writer.add(.vectors, byteCount: n * codeStride) { out in
             for (row, slot) in rows.enumerated() {

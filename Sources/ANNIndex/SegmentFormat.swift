@@ -98,7 +98,7 @@ public struct SegmentSectionKind: RawRepresentable, Hashable, Sendable, CustomSt
         case .originals: "float32 originals"
         case .metadata: "metadata"
         case .idMap: "id map"
-        case .graphLevel0Checksums: "level-0 block checksums"
+        case .graphLevel0Index: "level-0 block index"
         default: "section kind \(rawValue)"
         }
     }

@@ -1,5 +1,6 @@
 import CSearchKernels
 import SearchCore
+import Synchronization
 import Tensor
 
 /// A segment opened for search: its HNSW graph over codes read in place from
@@ -130,7 +131,9 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
     let mapRows: UnsafeRawPointer
     let mapCount: Int
     let levelZero: LevelZeroCache
-    let upper: UpperLayers
+    let upperSection: UnsafeRawBufferPointer
+    /// The upper levels, decoded by the first search (about 5 ms at a million rows).
+    private let upperStore = Mutex<UpperLayers?>(nil)
     let scratchPool: ScratchPool
     let prefetchBytes: Int
 
@@ -146,8 +149,9 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
             return b
         }
         // Small and read whole at open: checked here whatever the verification asked for
-        // (level-0 blocks are checked one by one as they are decoded, the id map at its first lookup).
-        for kind in [SegmentSectionKind.metadata, .graphUpper, .graphLevel0Checksums] { try reader.verifySection(kind) }
+        // (level-0 blocks are checked one by one as they are decoded, the upper levels when the
+        // first search decodes them).
+        for kind in [SegmentSectionKind.metadata, .graphLevel0Index] { try reader.verifySection(kind) }
         let metadata = try SegmentGraphMetadata.decode(try section(.metadata, bytes: nil), header: header, path: path)
         guard metadata.codeBytes == codec.codeBytes else {
             throw SearchError(.corruptData, "\(path): codes of \(metadata.codeBytes) bytes; \(header.storage) × \(header.dimension) needs \(codec.codeBytes)")
@@ -174,9 +178,9 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
             originals = nil
         }
         levelZero = try LevelZeroCache(
-            source: try section(.graphLevel0, bytes: nil), checksums: try section(.graphLevel0Checksums, bytes: nil),
+            source: try section(.graphLevel0, bytes: nil), index: try section(.graphLevel0Index, bytes: nil),
             rowCount: count, blockRows: metadata.blockRows, maxDegree: metadata.m0, path: path)
-        upper = try UpperLayers(decoding: try section(.graphUpper, bytes: nil), rowCount: count, m: metadata.m, path: path)
+        upperSection = try section(.graphUpper, bytes: nil)
         prefetchBytes = min(codec.codeBytes, 640)
         let (d, queryBytes, degree, rows, ef) = (header.dimension, codec.queryScratchBytes, metadata.m0, count, metadata.efConstruction)
         scratchPool = ScratchPool {
@@ -213,10 +217,16 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
         }
     }
 
-    private var layout: SegmentGraphLayout<Codec> {
-        SegmentGraphLayout(
-            codec: codec, prefetchBytes: prefetchBytes, codes: codes, codeStride: metadata.codeStride,
-            levelZero: levelZero, upper: upper)
+    /// The upper levels, checked and decoded on first use.
+    func upperLayers() throws(SearchError) -> UpperLayers {
+        if let ready = upperStore.withLock({ $0 }) { return ready }
+        try reader.verifySection(.graphUpper)
+        let decoded = try UpperLayers(decoding: upperSection, rowCount: count, m: metadata.m, path: reader.path)
+        return upperStore.withLock { stored in
+            if let earlier = stored { return earlier }
+            stored = decoded
+            return decoded
+        }
     }
 
     /// The float32 distance from a query to `row`: exact with originals, else the codec's.
@@ -231,9 +241,14 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
         _ query: UnsafePointer<Float>, k: Int, ef requestedEF: Int, filter: Filter, live: LiveSet, liveCount: Int
     ) throws(SearchError) -> [SearchHit] {
         guard liveCount > 0, count > 0 else { return [] }
+        let graph = SegmentGraphLayout(
+            codec: codec, prefetchBytes: prefetchBytes, codes: codes, codeStride: metadata.codeStride,
+            levelZero: levelZero, upper: try upperLayers())
         let hits = live.bytes.withUnsafeBufferPointer { bits in
             scratchPool.withScratch { scratch in
-                search(query, k: k, ef: max(requestedEF, k), filter: filter, live: bits.baseAddress!, liveCount: liveCount, scratch: scratch)
+                search(
+                    query, graph: graph, k: k, ef: max(requestedEF, k), filter: filter, live: bits.baseAddress!,
+                    liveCount: liveCount, scratch: scratch)
             }
         }
         if let failure = levelZero.failure { throw failure }
@@ -241,15 +256,14 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
     }
 
     private func search<Filter: SearchFilter>(
-        _ vector: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, live: UnsafePointer<UInt8>, liveCount: Int,
-        scratch: SearchScratch
+        _ vector: UnsafePointer<Float>, graph: SegmentGraphLayout<Codec>, k: Int, ef: Int, filter: Filter,
+        live: UnsafePointer<UInt8>, liveCount: Int, scratch: SearchScratch
     ) -> [SearchHit] {
         let unfiltered = Filter.self == NoFilter.self
         let accept = SegmentRows(live: live, ids: ids, filter: filter, acceptsAll: unfiltered && liveCount == count)
         if !unfiltered && estimatedSelectivity(accept, liveCount: liveCount) < 0.02 {
             return exactScan(vector, k: k, accept: accept, scratch: scratch)
         }
-        let graph = layout
         let query = codec.prepare(query: vector, scratch: scratch.queryBuffer)
         var current = UInt32(metadata.entryPoint)
         var distance = codec.distance(query, graph.code(current))

@@ -5,9 +5,11 @@ extension SegmentSectionKind {
     /// `n` × u64 identifiers, then `n` × u32 rows (only rows live when the
     /// segment was written).
     public static let idMap = SegmentSectionKind(rawValue: 8)
-    /// CRC-32C of each level-0 block's stored bytes, u32 each, checked when
-    /// the block is decoded (so a lazily decoded graph is still checked).
-    public static let graphLevel0Checksums = SegmentSectionKind(rawValue: 9)
+    /// Where each level-0 block lies, for decoding any one alone: per block
+    /// the offset of its stored bytes within the level-0 section (u64), its
+    /// stored and raw lengths (u32 each), the CRC-32C of its stored bytes
+    /// (u32, checked when the block is decoded) and 4 reserved bytes.
+    public static let graphLevel0Index = SegmentSectionKind(rawValue: 9)
 }
 
 /// The fixed description of a segment's HNSW graph: the `metadata` section,

@@ -86,7 +86,7 @@ struct GoldenSegmentTests {
         #expect(segment.reader.header == SegmentHeader(metric: .squaredL2, storage: .float32, dimension: 8, count: 48, seed: 7))
         #expect(
             segment.reader.sections.map(\.kind)
-                == [.metadata, .graphUpper, .graphLevel0, .graphLevel0Checksums, .vectors, .ids, .idMap])
+                == [.metadata, .graphUpper, .graphLevel0, .graphLevel0Index, .vectors, .ids, .idMap])
         let metadata = try SegmentGraphMetadata.decode(
             try segment.reader.section(.metadata), header: segment.reader.header, path: "golden")
         #expect(metadata.m == 4 && metadata.m0 == 8 && metadata.blockRows == 16 && metadata.order == .breadthFirst)
