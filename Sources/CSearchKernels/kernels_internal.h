@@ -21,11 +21,22 @@ static inline int8_t mms_quantize_one(float value, float inverse_scale) {
     return (int8_t)rintf(v);
 }
 
+// The transformer kernels in portable C (transformer_portable.c), shared by
+// the portable and AVX2 tables, and their AVX-512 forms (transformer_avx512.c).
+void mms_portable_activation_f32(float *x, size_t n, int activation);
+void mms_portable_softmax_f32(float *x, size_t n);
+void mms_portable_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
+                                float scale, int causal, float *scratch, float *out, size_t ldo);
+
 extern const mms_kernel_table mms_portable_table;
 #if defined(__x86_64__) || defined(_M_X64)
 #define MMS_HAVE_X86_VARIANTS 1
 extern const mms_kernel_table mms_avx2_table;
 extern const mms_kernel_table mms_avx512_table;
+void mms_avx512_activation_f32(float *x, size_t n, int activation);
+void mms_avx512_softmax_f32(float *x, size_t n);
+void mms_avx512_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
+                              float scale, int causal, float *scratch, float *out, size_t ldo);
 #endif
 
 #endif

@@ -175,4 +175,7 @@ const mms_kernel_table mms_portable_table = {
     .f16_to_f32 = portable_f16_to_f32,
     .quantize_i8 = portable_quantize_i8,
     .dequantize_i8 = portable_dequantize_i8,
+    .activation_f32 = mms_portable_activation_f32,
+    .softmax_f32 = mms_portable_softmax_f32,
+    .attention_f32 = mms_portable_attention_f32,
 };

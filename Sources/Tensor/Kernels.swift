@@ -66,6 +66,9 @@ public struct Kernels: Sendable {
     @usableFromInline let f16ToF32: mms_f16_to_f32_fn
     @usableFromInline let quantizeI8: mms_quantize_i8_fn
     @usableFromInline let dequantizeI8: mms_dequantize_i8_fn
+    @usableFromInline let activationF32: mms_activation_f32_fn
+    @usableFromInline let softmaxF32: mms_softmax_f32_fn
+    @usableFromInline let attentionF32: mms_attention_f32_fn
 
     private init(table: UnsafePointer<mms_kernel_table>) {
         let t = table.pointee
@@ -89,6 +92,9 @@ public struct Kernels: Sendable {
         f16ToF32 = t.f16_to_f32
         quantizeI8 = t.quantize_i8
         dequantizeI8 = t.dequantize_i8
+        activationF32 = t.activation_f32
+        softmaxF32 = t.softmax_f32
+        attentionF32 = t.attention_f32
     }
 
     /// The variant for `level`, or nil when this CPU or build lacks it.

@@ -48,6 +48,22 @@ typedef void (*mms_f16_to_f32_fn)(const uint16_t *src, float *dst, size_t n);
 typedef void (*mms_quantize_i8_fn)(const float *src, size_t n, float inverse_scale, int8_t *dst);
 typedef void (*mms_dequantize_i8_fn)(const int8_t *src, size_t n, float scale, float *dst);
 typedef float (*mms_reduce_f32_fn)(const float *x, size_t n);
+typedef void (*mms_activation_f32_fn)(float *x, size_t n, int activation);
+typedef void (*mms_softmax_f32_fn)(float *x, size_t n);
+typedef void (*mms_attention_f32_fn)(const float *q, const float *k, const float *v, size_t stride, size_t n,
+                                     size_t d, float scale, int causal, float *scratch, float *out, size_t ldo);
+
+/// An element-wise activation, as applied by `activation_f32` and the GEMM
+/// epilogue. The raw values are stable.
+typedef enum mms_activation {
+    MMS_ACTIVATION_NONE = 0,
+    /// ½x(1 + erf(x/√2)), erf by Abramowitz & Stegun 7.1.26.
+    MMS_ACTIVATION_GELU = 1,
+    /// ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
+    MMS_ACTIVATION_GELU_TANH = 2,
+    /// x·σ(1.702x) (OpenAI CLIP's QuickGELU).
+    MMS_ACTIVATION_QUICK_GELU = 3,
+} mms_activation;
 
 /// One variant of every kernel. Obtain with `mms_kernels()` or
 /// `mms_kernels_table(level)`; tables are immutable and live for the process.
@@ -90,7 +106,25 @@ typedef struct mms_kernel_table {
     mms_quantize_i8_fn quantize_i8;
     /// dst[i] = src[i]·scale.
     mms_dequantize_i8_fn dequantize_i8;
+
+    /// x[i] = f(x[i]) in place for an `mms_activation` f (e^x within 2 ulp,
+    /// erf within 1.5·10⁻⁷; see kernels_math.h).
+    mms_activation_f32_fn activation_f32;
+    /// Softmax of x[0..<n] in place, the maximum subtracted first (n = 0: nothing).
+    mms_softmax_f32_fn softmax_f32;
+    /// Scaled dot-product attention of one sequence and head:
+    /// out[i·ldo + c] = Σ_j softmax_j(scale · q_i·k_j) · v_j[c] for i, j < n, c < d,
+    /// where row t of q, k and v starts at `t·stride` (they may sit in place in a
+    /// fused projection). With `causal`, token i attends only to j ≤ i.
+    /// `scratch` holds at least `mms_attention_scratch_count(n, d)` floats.
+    mms_attention_f32_fn attention_f32;
 } mms_kernel_table;
+
+/// Floats of scratch `attention_f32` needs for `n` tokens of head width `d`.
+static inline size_t mms_attention_scratch_count(size_t n, size_t d) {
+    const size_t padded = (n + 15) & ~(size_t)15;
+    return n * padded + d * padded + 16;
+}
 
 /// The highest level this CPU supports.
 mms_kernel_level mms_kernels_best_level(void);
@@ -121,6 +155,35 @@ uint32_t mms_crc32c_portable(uint32_t crc, const void *data, size_t n);
 /// uses BLAS.
 int mms_sgemm_nt_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                         float *c, size_t ldc, int accumulate);
+
+/// Columns per panel of a packed B (see `mms_sgemm_pack_b`).
+#define MMS_SGEMM_PANEL 32
+
+/// Floats a B of `n` rows and `k` columns occupies packed: n rounded up to
+/// whole panels, times k.
+static inline size_t mms_sgemm_packed_count(size_t n, size_t k) {
+    return (n + MMS_SGEMM_PANEL - 1) / MMS_SGEMM_PANEL * MMS_SGEMM_PANEL * k;
+}
+
+/// Packs B [n×k] (row-major, row stride `ldb`; a linear layer's `[out, in]`
+/// weight) for `mms_sgemm_nt_packed`: panel j holds rows 32j … 32j+31 of B
+/// as a k × 32 row-major block (element (p, c) at `packed[32j·k + 32p + c]`),
+/// rows past n zero. Columns `j0…` of the product (j0 a multiple of 32) read
+/// the packed matrix from `packed + j0·k`. Portable C: packing is layout, not
+/// arithmetic, so a matrix packed anywhere serves every CPU that runs the kernel.
+void mms_sgemm_pack_b(size_t n, size_t k, const float *b, size_t ldb, float *packed);
+
+/// Whether `mms_sgemm_nt_packed` runs on this CPU (AVX-512, not ruled out by MMS_KERNELS).
+int mms_sgemm_packed_available(void);
+
+/// C[m×n] = act(A·Bᵀ + bias), or C = act(C + A·Bᵀ + bias) when `accumulate`,
+/// with B packed by `mms_sgemm_pack_b` (`packed` may be offset to a panel, see
+/// there), `bias` n floats or NULL, `activation` an `mms_activation`;
+/// single-threaded, AVX-512 (8 × 32 register tiles, B blocks kept in L2, A
+/// read in place), allocating nothing. Returns 1 when done, 0 when unavailable
+/// (see `mms_sgemm_packed_available`) — then nothing was written.
+int mms_sgemm_nt_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                        const float *bias, int activation, float *c, size_t ldc, int accumulate);
 
 /// Prefetch the cache lines of `bytes` bytes starting at `address` into L1.
 static inline void mms_prefetch(const void *address, size_t bytes) {
