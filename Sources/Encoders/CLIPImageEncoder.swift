@@ -51,7 +51,7 @@ public struct CLIPImageEncoder: ImageEncoder {
     public var decodingOptions = DecodingOptions()
 
     /// `[width, 3·p·p]`: the patch convolution as a matrix, rows in (channel, y, x) order.
-    let patchWeight: Tensor<Float>
+    let patchWeight: LinearLayerMatrix
     let classEmbedding: Tensor<Float>
     /// `[1 + grid², width]`.
     let positionEmbeddings: Tensor<Float>
@@ -62,6 +62,8 @@ public struct CLIPImageEncoder: ImageEncoder {
     let stack: TransformerStack
     /// Decoded and preprocessed inputs, kept between calls (shared by copies of the encoder).
     let inputs = ScratchPool()
+    /// Every image's patches as rows, and their embeddings, kept between calls.
+    let patches = ScratchPool()
 
     /// How the transformer blocks' projection weights are stored (see ``WeightPrecision``).
     public let precision: WeightPrecision
@@ -89,7 +91,7 @@ public struct CLIPImageEncoder: ImageEncoder {
         var loader = WeightLoader(file: weights)
         switch naming {
         case .openAI:
-            patchWeight = try loader.take("visual.conv1.weight", shape: [w, 3, p, p]).reshaped([w, 3 * p * p])
+            patchWeight = LinearLayerMatrix(try loader.take("visual.conv1.weight", shape: [w, 3, p, p]).reshaped([w, 3 * p * p]))
             classEmbedding = try loader.take("visual.class_embedding", elementsOf: [w])
             positionEmbeddings = try loader.take("visual.positional_embedding", shape: [positions, w])
             preNormWeight = try loader.take("visual.ln_pre.weight", shape: [w])
@@ -102,8 +104,8 @@ public struct CLIPImageEncoder: ImageEncoder {
                 ignoringPrefixes: ["transformer.", "token_embedding.", "ln_final."],
                 ignoringKeys: ["logit_scale", "positional_embedding", "text_projection", "attn_mask"])
         case .huggingFace:
-            patchWeight = try loader.take("vision_model.embeddings.patch_embedding.weight", shape: [w, 3, p, p])
-                .reshaped([w, 3 * p * p])
+            patchWeight = LinearLayerMatrix(
+                try loader.take("vision_model.embeddings.patch_embedding.weight", shape: [w, 3, p, p]).reshaped([w, 3 * p * p]))
             classEmbedding = try loader.take("vision_model.embeddings.class_embedding", elementsOf: [w])
             positionEmbeddings = try loader.take("vision_model.embeddings.position_embedding.weight", shape: [positions, w])
             preNormWeight = try loader.take("vision_model.pre_layrnorm.weight", shape: [w])
@@ -277,35 +279,48 @@ public struct CLIPImageEncoder: ImageEncoder {
         guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
         var x = [Float](repeating: 0, count: tokens * w)
-        var columns: [Float] = []
         var classStates = [Float](repeating: 0, count: count * w)
         var resampled: (grid: (Int, Int), positions: Tensor<Float>)?
+        let patchLength = 3 * p * p
+        let patchCount = tokens - count
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
-            for (i, sequence) in sequences.enumerated() {
-                let (width, height) = sizeOf(i)
-                let gh = height / p, gw = width / p
-                let positions: Tensor<Float>
-                if gh == configuration.gridSize && gw == configuration.gridSize {
-                    positions = positionEmbeddings
-                } else if let r = resampled, r.grid == (gh, gw) {
-                    positions = r.positions
-                } else {
-                    positions = resampledPositions(rows: gh, columns: gw)
-                    resampled = ((gh, gw), positions)
+            // Every image's patches as rows of one matrix, embedded by one GEMM, then each
+            // sequence is the class token and its patches, plus the positional embeddings.
+            patches.withBuffer(count: patchCount * (patchLength + w)) { scratch in
+                let columns = scratch, embedded = scratch + patchCount * patchLength
+                var row = 0
+                for (i, sequence) in sequences.enumerated() {
+                    let (width, height) = sizeOf(i)
+                    pixelsOf(i) { pixels in gatherPatches(pixels, width: width, height: height, into: columns + row * patchLength) }
+                    row += sequence.count - 1
                 }
-                pixelsOf(i) { pixels in
-                    embedPatches(pixels, width: width, height: height, into: x + sequence.lowerBound * w, columns: &columns)
-                }
-                positions.withUnsafeBufferPointer { pos in
-                    classEmbedding.withUnsafeBufferPointer { cls in
-                        let first = x + sequence.lowerBound * w
-                        for j in 0..<w { first[j] = cls[j] + pos[j] }
-                        for t in 1..<sequence.count {
-                            let row = first + t * w, q = pos.baseAddress! + t * w
-                            for j in 0..<w { row[j] += q[j] }
+                patchWeight.apply(columns, rows: patchCount, bias: nil, into: embedded)
+                row = 0
+                for (i, sequence) in sequences.enumerated() {
+                    let (width, height) = sizeOf(i)
+                    let gh = height / p, gw = width / p
+                    let positions: Tensor<Float>
+                    if gh == configuration.gridSize && gw == configuration.gridSize {
+                        positions = positionEmbeddings
+                    } else if let r = resampled, r.grid == (gh, gw) {
+                        positions = r.positions
+                    } else {
+                        positions = resampledPositions(rows: gh, columns: gw)
+                        resampled = ((gh, gw), positions)
+                    }
+                    positions.withUnsafeBufferPointer { pos in
+                        classEmbedding.withUnsafeBufferPointer { cls in
+                            let first = x + sequence.lowerBound * w
+                            for j in 0..<w { first[j] = cls[j] + pos[j] }
+                            for t in 1..<sequence.count {
+                                let out = first + t * w, q = pos.baseAddress! + t * w
+                                let patch = embedded + (row + t - 1) * w
+                                for j in 0..<w { out[j] = patch[j] + q[j] }
+                            }
                         }
                     }
+                    row += sequence.count - 1
                 }
             }
             preNormWeight.withUnsafeBufferPointer { g in
@@ -335,36 +350,25 @@ public struct CLIPImageEncoder: ImageEncoder {
         }
     }
 
-    /// Writes each patch's embedding into rows 1… of `sequence` (row 0 is the class token):
-    /// the patches gathered into a `[patches, 3·p·p]` matrix, times the convolution weights.
-    private func embedPatches(
-        _ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, into sequence: UnsafeMutablePointer<Float>,
-        columns: inout [Float]
+    /// Writes the image's patches as rows of `columns` (`(height/p)·(width/p)` rows of
+    /// `3·p·p` floats in (channel, y, x) order, the convolution weight's order).
+    private func gatherPatches(
+        _ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, into columns: UnsafeMutablePointer<Float>
     ) {
-        let p = configuration.patchSize, w = configuration.width
+        let p = configuration.patchSize
         let gh = height / p, gw = width / p
         let patchLength = 3 * p * p
-        let needed = gh * gw * patchLength
-        if columns.count < needed { columns = [Float](repeating: 0, count: needed) }
-        columns.withUnsafeMutableBufferPointer { cols in
-            let plane = width * height
-            for i in 0..<gh {
-                for j in 0..<gw {
-                    var out = cols.baseAddress! + (i * gw + j) * patchLength
-                    for c in 0..<3 {
-                        for ky in 0..<p {
-                            let source = pixels.baseAddress! + c * plane + (i * p + ky) * width + j * p
-                            out.update(from: source, count: p)
-                            out += p
-                        }
+        let plane = width * height
+        for i in 0..<gh {
+            for j in 0..<gw {
+                var out = columns + (i * gw + j) * patchLength
+                for c in 0..<3 {
+                    for ky in 0..<p {
+                        let source = pixels.baseAddress! + c * plane + (i * p + ky) * width + j * p
+                        out.update(from: source, count: p)
+                        out += p
                     }
                 }
-            }
-            patchWeight.withUnsafeBufferPointer { weight in
-                BLAS.sgemm(
-                    m: gh * gw, n: w, k: patchLength, a: cols.baseAddress!, lda: patchLength,
-                    b: weight.baseAddress!, ldb: patchLength, transposeB: true,
-                    c: sequence + w, ldc: w)
             }
         }
     }

@@ -27,11 +27,12 @@ public enum Activation: Sendable, Equatable {
         }
     }
 
-    func apply(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    /// The C kernels' form, applied in the GEMM's epilogue or by ``Tensor/Kernels/activate(_:count:_:)``.
+    var kernel: KernelActivation {
         switch self {
-        case .gelu: FastMath.gelu(x, count: count)
-        case .geluTanh: FastMath.geluTanh(x, count: count)
-        case .quickGELU: FastMath.quickGELU(x, count: count)
+        case .gelu: .gelu
+        case .geluTanh: .geluTanh
+        case .quickGELU: .quickGELU
         }
     }
 }
@@ -199,16 +200,19 @@ struct TransformerStack: Sendable {
         let contextOffset = qkvOffset + rounded(tokens * 3 * w)
         let hiddenOffset = contextOffset + rounded(tokens * w)
         let scoresOffset = hiddenOffset + rounded(tokens * geometry.mlpWidth)
-        let tileOffset = scoresOffset + rounded(longest * longest)
+        let tileOffset = scoresOffset + rounded(Kernels.attentionScratchCount(tokens: longest, headWidth: geometry.headWidth))
         let widest = Swift.max(w, geometry.mlpWidth)
         let tileCount = precision == .float32 ? 0 : Swift.max(Self.widenedTileFloats, Self.weightBlockRows * widest)
         let total = tileOffset + tileCount
         scratch.withBuffer(count: total) { base in
             let normed = base, qkv = base + qkvOffset, context = base + contextOffset
             let hidden = base + hiddenOffset, scores = base + scoresOffset
+            let activation = geometry.activation.kernel
             let linear = { (x: UnsafePointer<Float>, tokens: Int, weight: LinearWeight, bias: Tensor<Float>,
-                            y: UnsafeMutablePointer<Float>, accumulate: Bool) in
-                self.linear(x, tokens: tokens, weight, bias, into: y, accumulate: accumulate, tile: base + tileOffset)
+                            y: UnsafeMutablePointer<Float>, accumulate: Bool, activation: KernelActivation) in
+                self.linear(
+                    x, tokens: tokens, weight, bias, activation: activation, into: y, accumulate: accumulate,
+                    tile: base + tileOffset)
             }
             for layer in layers {
                 layer.norm1Weight.withUnsafeBufferPointer { g1 in
@@ -220,22 +224,20 @@ struct TransformerStack: Sendable {
                     case .pre:
                         normed.update(from: x, count: tokens * w)
                         for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
-                        linear(normed, tokens, layer.qkvWeight, layer.qkvBias, qkv, false)
-                        attention(qkv, sequences: sequences, scores: scores, into: context)
-                        linear(context, tokens, layer.outWeight, layer.outBias, x, true)
+                        linear(normed, tokens, layer.qkvWeight, layer.qkvBias, qkv, false, .identity)
+                        attention(qkv, sequences: sequences, scratch: scores, into: context)
+                        linear(context, tokens, layer.outWeight, layer.outBias, x, true, .identity)
                         normed.update(from: x, count: tokens * w)
                         for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
-                        linear(normed, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false)
-                        geometry.activation.apply(hidden, count: tokens * geometry.mlpWidth)
-                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true)
+                        linear(normed, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
+                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
                     case .post:
-                        linear(x, tokens, layer.qkvWeight, layer.qkvBias, qkv, false)
-                        attention(qkv, sequences: sequences, scores: scores, into: context)
-                        linear(context, tokens, layer.outWeight, layer.outBias, x, true)
+                        linear(x, tokens, layer.qkvWeight, layer.qkvBias, qkv, false, .identity)
+                        attention(qkv, sequences: sequences, scratch: scores, into: context)
+                        linear(context, tokens, layer.outWeight, layer.outBias, x, true, .identity)
                         for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
-                        linear(x, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false)
-                        geometry.activation.apply(hidden, count: tokens * geometry.mlpWidth)
-                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true)
+                        linear(x, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
+                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
                         for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
                     }
                 }}}}
@@ -243,15 +245,29 @@ struct TransformerStack: Sendable {
         }
     }
 
-    /// `y ← x·Wᵀ + b` (or `y += x·Wᵀ + b` when accumulating), one GEMM over all tokens
+    /// `y ← f(x·Wᵀ + b)` (or `y ← f(y + x·Wᵀ + b)` when accumulating), one GEMM over all tokens
     /// (for FP16 and INT8 weights, one per tile of widened rows, see ``widenedTileFloats``).
+    ///
+    /// FP32 weights go through ``Tensor/LinearLayerMatrix/apply(_:rows:xStride:bias:activation:accumulate:into:yStride:kernels:)``
+    /// (packed: bias and activation in the AVX-512 kernel's epilogue), except that a
+    /// few tokens against row-major weights stream them through the dot kernels.
     ///
     /// - Parameter tile: room for `widenedTileRows(inWidth:)` × `in` floats when the weights are not FP32.
     private func linear(
         _ x: UnsafePointer<Float>, tokens: Int, _ weight: LinearWeight, _ bias: Tensor<Float>,
-        into y: UnsafeMutablePointer<Float>, accumulate: Bool, tile: UnsafeMutablePointer<Float>
+        activation: KernelActivation, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
+        tile: UnsafeMutablePointer<Float>
     ) {
         let outWidth = weight.shape[0], inWidth = weight.shape[1]
+        let kernels = Kernels.active
+        if case .float32(let matrix) = weight, matrix.isPacked || tokens > Self.smallBatchTokens {
+            bias.withUnsafeBufferPointer { b in
+                matrix.apply(
+                    x, rows: tokens, bias: b.baseAddress!, activation: activation, accumulate: accumulate, into: y,
+                    kernels: kernels)
+            }
+            return
+        }
         bias.withUnsafeBufferPointer { b in
             for t in 0..<tokens {
                 let row = y + t * outWidth
@@ -262,7 +278,9 @@ struct TransformerStack: Sendable {
                 }
             }
         }
-        let kernels = Kernels.active
+        defer {
+            if activation != .identity { kernels.activate(y, count: tokens * outWidth, activation) }
+        }
         if tokens <= Self.smallBatchTokens {
             // Few tokens: GEMM is bound by reading (and packing) the weights. Stream them once
             // instead, a block of rows small enough to stay in L2 against every token.
@@ -272,9 +290,9 @@ struct TransformerStack: Sendable {
                 while block < outWidth {
                     let rows = Swift.min(Self.weightBlockRows, outWidth - block)
                     switch weight {
-                    case .float32(let t):
-                        t.withUnsafeBufferPointer { wp in
-                            let w = wp.baseAddress! + block * inWidth
+                    case .float32(let matrix):
+                        _ = matrix.withRowMajorWeights { wp in
+                            let w = wp + block * inWidth
                             for t in 0..<tokens {
                                 kernels.dot(x + t * inWidth, rows: w, stride: inWidth, rowCount: rows, count: inWidth, into: out)
                                 let row = y + t * outWidth + block
@@ -303,16 +321,6 @@ struct TransformerStack: Sendable {
             }
             return
         }
-        if case .float32(let t) = weight {
-            t.withUnsafeBufferPointer { wp in
-                BLAS.sgemm(
-                    m: tokens, n: outWidth, k: inWidth,
-                    a: x, lda: inWidth,
-                    b: wp.baseAddress!, ldb: inWidth, transposeB: true,
-                    beta: 1, c: y, ldc: outWidth)
-            }
-            return
-        }
         var block = 0
         while block < outWidth {
             let rows = Swift.min(Self.widenedTileRows(inWidth: inWidth), outWidth - block)
@@ -326,36 +334,24 @@ struct TransformerStack: Sendable {
         }
     }
 
-    /// Scaled dot-product attention per sequence and head; writes `[tokens, width]` into `context`.
+    /// Scaled dot-product attention per sequence and head, through ``Tensor/Kernels/attention(q:k:v:stride:tokens:headWidth:scale:causal:scratch:into:outputStride:)``
+    /// reading q, k and v in place; writes `[tokens, width]` into `context`.
     private func attention(
-        _ qkv: UnsafeMutablePointer<Float>, sequences: [Range<Int>], scores: UnsafeMutablePointer<Float>,
+        _ qkv: UnsafeMutablePointer<Float>, sequences: [Range<Int>], scratch: UnsafeMutablePointer<Float>,
         into context: UnsafeMutablePointer<Float>
     ) {
         let w = geometry.width, d = geometry.headWidth
         let scale = 1 / Float(d).squareRoot()
+        let kernels = Kernels.active
         for sequence in sequences {
             let n = sequence.count
             guard n > 0 else { continue }
             let base = qkv + sequence.lowerBound * 3 * w
             for h in 0..<geometry.heads {
-                let q = base + h * d, k = base + w + h * d, v = base + 2 * w + h * d
-                BLAS.sgemm(
-                    m: n, n: n, k: d, alpha: scale,
-                    a: q, lda: 3 * w, b: k, ldb: 3 * w, transposeB: true,
-                    beta: 0, c: scores, ldc: n)
-                for i in 0..<n {
-                    let row = scores + i * n
-                    if geometry.causal {
-                        FastMath.softmax(row, count: i + 1)
-                        for j in (i + 1)..<n { row[j] = 0 }
-                    } else {
-                        FastMath.softmax(row, count: n)
-                    }
-                }
-                BLAS.sgemm(
-                    m: n, n: d, k: n,
-                    a: scores, lda: n, b: v, ldb: 3 * w,
-                    beta: 0, c: context + sequence.lowerBound * w + h * d, ldc: w)
+                kernels.attention(
+                    q: base + h * d, k: base + w + h * d, v: base + 2 * w + h * d, stride: 3 * w, tokens: n,
+                    headWidth: d, scale: scale, causal: geometry.causal, scratch: scratch,
+                    into: context + sequence.lowerBound * w + h * d, outputStride: w)
             }
         }
     }

@@ -45,16 +45,17 @@ public enum WeightPrecision: String, Sendable, Hashable, CaseIterable {
     case int8
 }
 
-/// One Linear layer's `[out, in]` weight matrix, stored as a ``WeightPrecision`` says.
+/// One Linear layer's `[out, in]` weight matrix, stored as a ``WeightPrecision`` says
+/// (FP32 packed for the AVX-512 GEMM where it runs, see ``Tensor/LinearLayerMatrix``).
 enum LinearWeight: Sendable {
-    case float32(Tensor<Float>)
+    case float32(LinearLayerMatrix)
     case float16(Tensor<Half>)
     /// Codes `[out, in]` and one scale per output row.
     case int8(Tensor<Int8>, scales: [Float])
 
     init(_ weight: Tensor<Float>, precision: WeightPrecision) throws(SearchError) {
         switch precision {
-        case .float32: self = .float32(weight)
+        case .float32: self = .float32(LinearLayerMatrix(weight))
         case .float16: self = .float16(weight.toHalf())
         case .int8:
             let q = try weight.quantizedInt8(along: .rows)
@@ -64,7 +65,7 @@ enum LinearWeight: Sendable {
 
     var shape: [Int] {
         switch self {
-        case .float32(let t): t.shape
+        case .float32(let m): [m.outputs, m.inputs]
         case .float16(let t): t.shape
         case .int8(let t, _): t.shape
         }
@@ -73,18 +74,19 @@ enum LinearWeight: Sendable {
     /// Bytes of weight storage (codes and scales).
     var byteCount: Int {
         switch self {
-        case .float32(let t): 4 * t.count
+        case .float32(let m): m.byteCount
         case .float16(let t): 2 * t.count
         case .int8(let t, let scales): t.count + 4 * scales.count
         }
     }
 
     /// Writes rows `rows` of the matrix, widened to single precision, into `tile` (row after row).
+    /// FP32 weights are multiplied where they are, never widened.
     func widen(rows: Range<Int>, into tile: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let columns = shape[1]
         switch self {
-        case .float32(let t):
-            t.withUnsafeBufferPointer { tile.update(from: $0.baseAddress! + rows.lowerBound * columns, count: rows.count * columns) }
+        case .float32:
+            preconditionFailure("FP32 weights are multiplied in place, not widened")
         case .float16(let t):
             t.withUnsafeBufferPointer {
                 kernels.convert($0.baseAddress! + rows.lowerBound * columns, to: tile, count: rows.count * columns)

@@ -1,6 +1,7 @@
 import Encoders
 import Foundation
 import SearchCore
+import Tensor
 import Testing
 
 /// FP16 and INT8 weights against FP32 on the same inputs: the bars are
@@ -62,8 +63,15 @@ struct WeightPrecisionTests {
             #expect(image >= bar)
             #expect(text >= bar)
         }
-        // Memory: FP16 is half of FP32; INT8 a quarter plus one 4-byte scale per output row.
-        #expect(try embed(.float16).bytes * 2 == exact.bytes)
-        #expect(try embed(.int8).bytes < exact.bytes / 4 + exact.bytes / 16)
+        // Memory: FP16 is half of FP32; INT8 a quarter plus one 4-byte scale per output row. FP32
+        // packed for the AVX-512 GEMM pads each matrix to whole 32-row panels, which this
+        // fixture's 16-wide text layers show (real towers' widths are multiples of 32).
+        let half = try embed(.float16).bytes
+        if LinearLayerMatrix.packingAvailable {
+            #expect(half * 2 <= exact.bytes)
+        } else {
+            #expect(half * 2 == exact.bytes)
+        }
+        #expect(try embed(.int8).bytes < half / 2 + half / 8)
     }
 }
