@@ -102,11 +102,21 @@ struct FileMapping: ~Copyable, @unchecked Sendable {
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Asks the kernel to read a range ahead (for the hot part of an index).
-    func willNeed(_ range: Range<Int>) {
+    func willNeed(_ range: Range<Int>) { advise(range, Int32(MADV_WILLNEED)) }
+
+    /// Tells the kernel `range` is read at random, so a page fault reads that
+    /// page rather than the device's whole read-ahead window around it.
+    func randomAccess(_ range: Range<Int>) { advise(range, Int32(MADV_RANDOM)) }
+
+    private func advise(_ range: Range<Int>, _ advice: Int32) {
         guard let base, !range.isEmpty else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = range.lowerBound / page * page
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), range.upperBound - start, Int32(MADV_WILLNEED))
+        // Whole pages inside the range only, so the advice never reaches a neighbouring section.
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = advice == Int32(MADV_WILLNEED) ? range.upperBound : range.upperBound / page * page
+        let first = advice == Int32(MADV_WILLNEED) ? range.lowerBound / page * page : start
+        guard end > first else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, advice)
     }
 
     deinit {

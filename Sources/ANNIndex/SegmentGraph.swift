@@ -117,6 +117,7 @@ enum SegmentGraph: Sendable {
 /// mapping, which `reader` keeps alive as long as this object; the level-0
 /// cache synchronises itself; searches take their scratch from a pool.
 final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
+
     let reader: SegmentReader
     let metadata: SegmentGraphMetadata
     let codec: Codec
@@ -186,10 +187,12 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
         scratchPool = ScratchPool {
             SearchScratch(dimension: d, queryBytes: queryBytes, maxDegree: degree, capacity: rows, efConstruction: ef)
         }
-        // The parts every search reads first: ask the kernel to start reading them.
+        // Every search reads the upper levels and scattered level-0 blocks: start reading them
+        // now. Codes, originals and ids are read a row at a time at random, where the
+        // device's read-ahead window around each fault would mostly read rows nobody asked for.
         reader.prefetch(.graphUpper)
         reader.prefetch(.graphLevel0)
-        reader.prefetch(.vectors)
+        for kind in [SegmentSectionKind.vectors, .originals, .ids] { reader.adviseRandomAccess(kind) }
     }
 
     @inline(__always)

@@ -87,6 +87,13 @@ public final class SegmentReader: Sendable {
         mapping.willNeed(s.offset..<(s.offset + s.length))
     }
 
+    /// Tells the kernel a section is read at random (a few rows at a time), so
+    /// a page fault reads one page instead of a whole read-ahead window.
+    public func adviseRandomAccess(_ kind: SegmentSectionKind) {
+        guard let s = sections.first(where: { $0.kind == kind }) else { return }
+        mapping.randomAccess(s.offset..<(s.offset + s.length))
+    }
+
     private static func corrupt(_ path: String, _ offset: Int, _ what: String) -> SearchError {
         SearchError(.corruptData, "\(path) at offset \(offset): \(what)")
     }

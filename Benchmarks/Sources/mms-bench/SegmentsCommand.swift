@@ -40,10 +40,22 @@ struct SegmentsCommand: ParsableCommand {
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/segments_anchors.py"
     @Option(help: "Anchors to run (usearch,faiss,hnswlib), or 'none'.") var anchors = "usearch,faiss,hnswlib"
+    @Option(help: "Only time opening and the first query of this existing segment file, warm and cold.") var openOnly: String?
 
     func run() throws {
         let k = 10
         BLAS.threadCount = 1
+        if let openOnly {
+            let queries = try ANNDataSet.readFvecs(
+                ANNDataSet.files(directory: dataDir, count: count, queries: queries, dimension: dimension, clusters: clusters, seed: seed).queries,
+                dimension: dimension)
+            let probes = (0..<repeats).map { Array(queries[($0 * dimension)..<(($0 + 1) * dimension)]) }
+            let t = try openAndFirstQuery(openOnly, probes: probes, k: k)
+            print("open warm \(t.openWarm), first query warm \(t.firstWarm), open warm (every byte) \(t.openWarmFull)")
+            print("open cold \(t.openCold), first query cold \(t.firstCold), resident after eviction \(t.evicted)")
+            print(String(format: "medians: open warm %.2f ms, first query cold %.1f ms", Clock.median(t.openWarm), Clock.median(t.firstCold)))
+            return
+        }
         print("data: \(count) × \(dimension), \(queries) queries, \(clusters) clusters, seed \(seed)")
         let (data, files) = try ANNDataSet.load(
             directory: dataDir, count: count, queries: queries, dimension: dimension, clusters: clusters, seed: seed,
@@ -78,34 +90,9 @@ struct SegmentsCommand: ParsableCommand {
 
         // Open and first query, warm and cold, `repeats` times.
         let queryRows = (0..<data.queryCount).map { data.queries[($0 * dimension)..<(($0 + 1) * dimension)].map { $0 } }
-        var openWarm: [Double] = [], firstWarm: [Double] = [], openWarmFull: [Double] = []
-        var openCold: [Double] = [], firstCold: [Double] = [], evictedFraction: [Double] = []
-        for round in 0..<repeats {
-            let probe = queryRows[round % queryRows.count]
-            do {
-                _ = try Data(contentsOf: URL(fileURLWithPath: path))  // into the page cache
-                var t = Clock.now()
-                let segment = try SegmentIndex(path: path, verification: .structure)
-                openWarm.append(Double(Clock.now() - t) / 1e6)
-                t = Clock.now()
-                blackHole(try segment.search(probe, k: k, ef: ef))
-                firstWarm.append(Double(Clock.now() - t) / 1e6)
-                t = Clock.now()
-                let checked = try SegmentIndex(path: path, verification: .full)
-                openWarmFull.append(Double(Clock.now() - t) / 1e6)
-                blackHole(checked)
-            }
-            // Both mappings are gone now: nothing keeps the file's pages in memory.
-            let status = bench_evict_file(path)
-            guard status == 0 else { throw ANNBenchError("cannot evict \(path): errno \(status)") }
-            evictedFraction.append(bench_resident_fraction(path))
-            var t = Clock.now()
-            let cold = try SegmentIndex(path: path, verification: .structure)
-            openCold.append(Double(Clock.now() - t) / 1e6)
-            t = Clock.now()
-            blackHole(try cold.search(probe, k: k, ef: ef))
-            firstCold.append(Double(Clock.now() - t) / 1e6)
-        }
+        let timings = try openAndFirstQuery(path, probes: (0..<repeats).map { queryRows[$0 % queryRows.count] }, k: k)
+        let (openWarm, firstWarm, openWarmFull) = (timings.openWarm, timings.firstWarm, timings.openWarmFull)
+        let (openCold, firstCold, evictedFraction) = (timings.openCold, timings.firstCold, timings.evicted)
         print("open warm \(openWarm), first query warm \(firstWarm)")
         print("open cold \(openCold), first query cold \(firstCold), resident after eviction \(evictedFraction)")
 
@@ -216,6 +203,44 @@ struct SegmentsCommand: ParsableCommand {
         let report = BenchReport(suite: "segments", machine: .current(kernels: Kernels.active.level.description), results: results, summary: summary)
         report.printTable()
         if let json { try report.write(json: json) }
+    }
+
+    struct OpenTimings {
+        var openWarm: [Double] = [], firstWarm: [Double] = [], openWarmFull: [Double] = []
+        var openCold: [Double] = [], firstCold: [Double] = [], evicted: [Double] = []
+    }
+
+    /// Per probe: the file read into the page cache, then opened (structure
+    /// checked) and searched once, then opened with every byte checked; then
+    /// the file evicted, opened and searched once.
+    private func openAndFirstQuery(_ path: String, probes: [[Float]], k: Int) throws -> OpenTimings {
+        var t = OpenTimings()
+        for probe in probes {
+            do {
+                _ = try Data(contentsOf: URL(fileURLWithPath: path))  // into the page cache
+                var start = Clock.now()
+                let segment = try SegmentIndex(path: path, verification: .structure)
+                t.openWarm.append(Double(Clock.now() - start) / 1e6)
+                start = Clock.now()
+                blackHole(try segment.search(probe, k: k, ef: ef))
+                t.firstWarm.append(Double(Clock.now() - start) / 1e6)
+                start = Clock.now()
+                let checked = try SegmentIndex(path: path, verification: .full)
+                t.openWarmFull.append(Double(Clock.now() - start) / 1e6)
+                blackHole(checked)
+            }
+            // Both mappings are gone now: nothing keeps the file's pages in memory.
+            let status = bench_evict_file(path)
+            guard status == 0 else { throw ANNBenchError("cannot evict \(path): errno \(status)") }
+            t.evicted.append(bench_resident_fraction(path))
+            var start = Clock.now()
+            let cold = try SegmentIndex(path: path, verification: .structure)
+            t.openCold.append(Double(Clock.now() - start) / 1e6)
+            start = Clock.now()
+            blackHole(try cold.search(probe, k: k, ef: ef))
+            t.firstCold.append(Double(Clock.now() - start) / 1e6)
+        }
+        return t
     }
 
     private func runPython(_ arguments: [String]) throws {
