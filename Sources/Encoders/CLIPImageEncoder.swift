@@ -332,7 +332,8 @@ public struct CLIPImageEncoder: ImageEncoder {
                     }
                 }
             }
-            stack(x, sequences: sequences)
+            // Only the class tokens' final states are read (by the post-norm and projection).
+            stack(x, sequences: sequences, keeping: sequences.map(\.lowerBound))
             classStates.withUnsafeMutableBufferPointer { states in
                 postNormWeight.withUnsafeBufferPointer { g in
                     postNormBias.withUnsafeBufferPointer { b in

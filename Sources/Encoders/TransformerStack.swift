@@ -187,20 +187,30 @@ struct TransformerStack: Sendable {
 
     /// Runs every block over `x`, `[tokens, width]` packed, in place.
     ///
-    /// - Parameter sequences: each sequence's rows in `x`; together they cover `x`.
-    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>]) {
+    /// - Parameters:
+    ///   - sequences: each sequence's rows in `x`; together they cover `x`.
+    ///   - kept: when given, the only rows of the result the caller reads (a ViT's
+    ///     class tokens). Every block still attends over all tokens, but after the
+    ///     last block's attention everything is row by row, so its projection and
+    ///     MLP run on these rows alone. They come out as in a full pass (bit for bit
+    ///     on the packed GEMM, whose rows do not interact; within float rounding where
+    ///     the row count changes OpenBLAS's or the few-token path), and the other rows
+    ///     of `x` are left unspecified.
+    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>], keeping kept: [Int]? = nil) {
         let tokens = sequences.last?.upperBound ?? 0
         guard tokens > 0 else { return }
         let longest = sequences.map(\.count).max() ?? 0
         let w = geometry.width
         let eps = geometry.layerNormEpsilon
+        let keptCount = kept?.count ?? 0
         // Each region starts on a 16-float (64-byte) boundary.
         func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
         let qkvOffset = rounded(tokens * w)
         let contextOffset = qkvOffset + rounded(tokens * 3 * w)
         let hiddenOffset = contextOffset + rounded(tokens * w)
         let scoresOffset = hiddenOffset + rounded(tokens * geometry.mlpWidth)
-        let tileOffset = scoresOffset + rounded(Kernels.attentionScratchCount(tokens: longest, headWidth: geometry.headWidth))
+        let keptOffset = scoresOffset + rounded(Kernels.attentionScratchCount(tokens: longest, headWidth: geometry.headWidth))
+        let tileOffset = keptOffset + rounded(3 * keptCount * w)
         let widest = Swift.max(w, geometry.mlpWidth)
         let tileCount = precision == .float32 ? 0 : Swift.max(Self.widenedTileFloats, Self.weightBlockRows * widest)
         let total = tileOffset + tileCount
@@ -214,31 +224,50 @@ struct TransformerStack: Sendable {
                     x, tokens: tokens, weight, bias, activation: activation, into: y, accumulate: accumulate,
                     tile: base + tileOffset)
             }
-            for layer in layers {
+            for (index, layer) in layers.enumerated() {
                 layer.norm1Weight.withUnsafeBufferPointer { g1 in
                 layer.norm1Bias.withUnsafeBufferPointer { b1 in
                 layer.norm2Weight.withUnsafeBufferPointer { g2 in
                 layer.norm2Bias.withUnsafeBufferPointer { b2 in
                     let g1 = g1.baseAddress!, b1 = b1.baseAddress!, g2 = g2.baseAddress!, b2 = b2.baseAddress!
+                    // Attention mixes tokens; the rest of a block works row by row, on `rows` rows
+                    // of `x` (its residual stream), `context` and `normed`.
+                    func rowwise(_ x: UnsafeMutablePointer<Float>, _ context: UnsafePointer<Float>,
+                                 _ normed: UnsafeMutablePointer<Float>, rows: Int) {
+                        switch geometry.placement {
+                        case .pre:
+                            linear(context, rows, layer.outWeight, layer.outBias, x, true, .identity)
+                            normed.update(from: x, count: rows * w)
+                            for t in 0..<rows { FastMath.layerNorm(normed + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
+                            linear(normed, rows, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
+                            linear(hidden, rows, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
+                        case .post:
+                            linear(context, rows, layer.outWeight, layer.outBias, x, true, .identity)
+                            for t in 0..<rows { FastMath.layerNorm(x + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
+                            linear(x, rows, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
+                            linear(hidden, rows, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
+                            for t in 0..<rows { FastMath.layerNorm(x + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
+                        }
+                    }
                     switch geometry.placement {
                     case .pre:
                         normed.update(from: x, count: tokens * w)
                         for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
                         linear(normed, tokens, layer.qkvWeight, layer.qkvBias, qkv, false, .identity)
-                        attention(qkv, sequences: sequences, scratch: scores, into: context)
-                        linear(context, tokens, layer.outWeight, layer.outBias, x, true, .identity)
-                        normed.update(from: x, count: tokens * w)
-                        for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
-                        linear(normed, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
-                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
                     case .post:
                         linear(x, tokens, layer.qkvWeight, layer.qkvBias, qkv, false, .identity)
-                        attention(qkv, sequences: sequences, scratch: scores, into: context)
-                        linear(context, tokens, layer.outWeight, layer.outBias, x, true, .identity)
-                        for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
-                        linear(x, tokens, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
-                        linear(hidden, tokens, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
-                        for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
+                    }
+                    attention(qkv, sequences: sequences, scratch: scores, into: context)
+                    if let kept, index == layers.count - 1 {
+                        let keptX = base + keptOffset, keptContext = keptX + keptCount * w, keptNormed = keptContext + keptCount * w
+                        for (i, row) in kept.enumerated() {
+                            (keptX + i * w).update(from: x + row * w, count: w)
+                            (keptContext + i * w).update(from: context + row * w, count: w)
+                        }
+                        rowwise(keptX, keptContext, keptNormed, rows: keptCount)
+                        for (i, row) in kept.enumerated() { (x + row * w).update(from: keptX + i * w, count: w) }
+                    } else {
+                        rowwise(x, context, normed, rows: tokens)
                     }
                 }}}}
             }
