@@ -131,17 +131,23 @@ double bench_resident_fraction(const char *path) {
     return fraction;
 }
 
-long bench_resident_bytes(void) {
+/// The value in kB of the /proc/self/status line starting with `key`, in bytes, or -1.
+static long status_bytes(const char *key) {
     FILE *status = fopen("/proc/self/status", "r");
     if (!status) return -1;
     char line[256];
+    size_t length = strlen(key);
     long kilobytes = -1;
     while (fgets(line, sizeof line, status)) {
-        if (strncmp(line, "VmRSS:", 6) == 0) {
-            kilobytes = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, length) == 0) {
+            kilobytes = strtol(line + length, NULL, 10);
             break;
         }
     }
     fclose(status);
     return kilobytes < 0 ? -1 : kilobytes * 1024;
 }
+
+long bench_resident_bytes(void) { return status_bytes("VmRSS:"); }
+
+long bench_resident_anonymous_bytes(void) { return status_bytes("RssAnon:"); }

@@ -36,7 +36,8 @@ struct SegmentsCommand: ParsableCommand {
     @Option(help: "Build threads.") var threads = 2
     @Option(help: "Search list size for every library.") var ef = 64
     @Option(help: "Rows per level-0 block.") var blockRows = 256
-    @Option(help: "Repetitions of each open / first-query / QPS measurement; medians are reported.") var repeats = 5
+    @Option(help: "Repetitions of each open / first-query measurement; medians are reported.") var repeats = 5
+    @Option(help: "Timed passes over every query for each of the three QPS figures; medians are reported.") var qpsRounds = 9
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/segments_anchors.py"
     @Option(help: "Anchors to run (usearch,faiss,hnswlib), or 'none'.") var anchors = "usearch,faiss,hnswlib"
@@ -98,13 +99,13 @@ struct SegmentsCommand: ParsableCommand {
 
         // Steady state: one query per call, from the mapping and from memory, alternating.
         _ = try Data(contentsOf: URL(fileURLWithPath: path))
-        let rssBeforeOpen = bench_resident_bytes()
+        let (rssBeforeOpen, anonBeforeOpen) = (bench_resident_bytes(), bench_resident_anonymous_bytes())
         let segment = try SegmentIndex(path: path, verification: .structure)
-        let rssAfterOpen = bench_resident_bytes()
+        let (rssAfterOpen, anonAfterOpen) = (bench_resident_bytes(), bench_resident_anonymous_bytes())
         var segmentHits: [[SearchHit]] = []
         var memoryHits: [[SearchHit]] = []
         for q in queryRows { segmentHits.append(try segment.search(q, k: k, ef: ef)) }
-        let rssAfterQueries = bench_resident_bytes()
+        let (rssAfterQueries, anonAfterQueries) = (bench_resident_bytes(), bench_resident_anonymous_bytes())
         for q in queryRows { memoryHits.append(try memory.search(q, k: k, ef: ef)) }
         // The same graph with rows in insertion order, to see what reordering does to speed.
         _ = try Data(contentsOf: URL(fileURLWithPath: insertionPath))
@@ -116,10 +117,16 @@ struct SegmentsCommand: ParsableCommand {
             for q in queryRows { blackHole(try search(q)) }
             return Double(queryRows.count) / (Double(Clock.now() - t) / 1e9)
         }
-        for _ in 0..<repeats {
-            segmentQPS.append(try qps { try segment.search($0, k: k, ef: ef) })
-            memoryQPS.append(try qps { try memory.search($0, k: k, ef: ef) })
-            unorderedQPS.append(try qps { try unordered.search($0, k: k, ef: ef) })
+        // Round after round, each starting with another of the three, so a change in the
+        // machine's load falls on all alike.
+        for round in 0..<qpsRounds {
+            for turn in 0..<3 {
+                switch (round + turn) % 3 {
+                case 0: segmentQPS.append(try qps { try segment.search($0, k: k, ef: ef) })
+                case 1: memoryQPS.append(try qps { try memory.search($0, k: k, ef: ef) })
+                default: unorderedQPS.append(try qps { try unordered.search($0, k: k, ef: ef) })
+                }
+            }
         }
         var decodeAll = Clock.now()
         let fresh = try SegmentIndex(path: path, verification: .structure)
@@ -156,6 +163,8 @@ struct SegmentsCommand: ParsableCommand {
             BenchResult("recall@10 mapped", recall(segmentHits), "", anchor: "in-memory HNSW", anchorValue: recall(memoryHits)),
             BenchResult("rss_growth_open_mb", mb(rssAfterOpen - rssBeforeOpen), "MiB"),
             BenchResult("rss_growth_queries_mb", mb(rssAfterQueries - rssAfterOpen), "MiB"),
+            BenchResult("rss_anon_growth_open_mb (not file pages)", mb(anonAfterOpen - anonBeforeOpen), "MiB"),
+            BenchResult("rss_anon_growth_queries_mb (not file pages)", mb(anonAfterQueries - anonAfterOpen), "MiB"),
             BenchResult("decoded_graph_mb after the queries", mb(segment.decodedGraphBytes), "MiB"),
         ]
         summary["open_ms_warm"] = median(openWarm)
@@ -190,6 +199,7 @@ struct SegmentsCommand: ParsableCommand {
                     BenchResult("\(row.lib) file_mb", mb(row.file_bytes), "MiB", anchor: "ours", anchorValue: mb(reordered.file)),
                     BenchResult("\(row.lib) rss_growth_open_mb", row.rss_growth_open_mb, "MiB", anchor: "ours", anchorValue: mb(rssAfterOpen - rssBeforeOpen)),
                     BenchResult("\(row.lib) rss_growth_queries_mb", row.rss_growth_queries_mb, "MiB", anchor: "ours", anchorValue: mb(rssAfterQueries - rssAfterOpen)),
+                    BenchResult("\(row.lib) rss_anon_growth_queries_mb", row.rss_anon_growth_queries_mb ?? .nan, "MiB", anchor: "ours", anchorValue: mb(anonAfterQueries - anonAfterOpen)),
                     BenchResult("\(row.lib) build_s", row.build_s, "s", anchor: "ours", anchorValue: buildSeconds,
                                 note: row.build_cached ? "built in an earlier run" : nil),
                 ]
@@ -286,6 +296,7 @@ struct SegmentAnchorReport: Decodable {
         var recall: Double
         var rss_growth_open_mb: Double
         var rss_growth_queries_mb: Double
+        var rss_anon_growth_queries_mb: Double?
     }
     var results: [Row]
 }

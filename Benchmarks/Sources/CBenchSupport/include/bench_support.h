@@ -37,4 +37,8 @@ double bench_resident_fraction(const char *path);
 /// This process's resident set in bytes (VmRSS), or -1.
 long bench_resident_bytes(void);
 
+/// The anonymous part of this process's resident set in bytes (RssAnon:
+/// heap and other private memory, not mapped file pages), or -1.
+long bench_resident_anonymous_bytes(void);
+
 #endif
