@@ -19,10 +19,13 @@ import Tensor
 ///
 /// ViT-B/32's blocks hold 340 MB in FP32, 170 MB in FP16, 85 MB in INT8.
 ///
-/// Speed: the reduced weights are widened to single precision a tile at a
-/// time and multiplied by the same OpenBLAS GEMM as FP32, so FP16 and INT8
-/// run at about FP32's speed (`mms-bench encoders`, batch 16 on one thread:
-/// within 5% on ViT-B/32 and MiniLM); they save memory, not time. INT8 would
+/// Speed: FP32 weights are packed once, at load, for the AVX-512 GEMM (see
+/// ``Tensor/LinearLayerMatrix``); the reduced weights are widened to single
+/// precision a tile at a time and each tile is packed and multiplied by the
+/// same kernel (OpenBLAS on two threads or without AVX-512), so FP16 and INT8
+/// run somewhat below FP32 (`mms-bench encoders`, batch 16 on one thread, one
+/// run: ViT-B/32 21.3 and 23.3 images/s against 26.9; MiniLM 883 and 908
+/// texts/s against 1,004); they save memory, not time. INT8 would
 /// pay in time only through a blocked VNNI GEMM micro-kernel (onnxruntime's
 /// INT8 ViT-B/32 runs about twice its FP32), which `Tensor` does not have yet;
 /// its row-at-a-time int8 dot ends every output with a horizontal reduction
