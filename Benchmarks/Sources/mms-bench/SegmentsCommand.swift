@@ -16,8 +16,9 @@ struct SegmentsCommand: ParsableCommand {
         abstract: "Memory-mapped graph segments against usearch view, FAISS mmap and hnswlib load.",
         discussion: """
             Builds our HNSW index (int8 codes, float32 originals for re-scoring) over the seeded clustered set in \
-            memory on --threads threads, writes it as a segment (rows breadth-first, and once more in insertion \
-            order to measure what reordering does), then opens the segment with SegmentIndex: warm (file in the \
+            memory on --threads threads, writes it as a segment (rows in insertion order unless --reorder, the \
+            library's default, and once more in the other order to measure what reordering does), then opens the \
+            segment with SegmentIndex: warm (file in the \
             page cache) and cold (evicted with posix_fadvise DONTNEED, checked with mincore), timing the open and \
             the first query; then times all queries one by one from the mapping and from the in-memory index, \
             alternating. Benchmarks/anchors/segments_anchors.py does the same for the anchors on the same files.
@@ -41,6 +42,8 @@ struct SegmentsCommand: ParsableCommand {
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/segments_anchors.py"
     @Option(help: "Anchors to run (usearch,faiss,hnswlib), or 'none'.") var anchors = "usearch,faiss,hnswlib"
+    @Flag(help: "Write the measured segment with rows breadth-first (the comparison segment gets insertion order).")
+    var reorder = false
     @Option(help: "Only time opening and the first query of this existing segment file, warm and cold.") var openOnly: String?
 
     func run() throws {
@@ -79,13 +82,14 @@ struct SegmentsCommand: ParsableCommand {
         let buildSeconds = Double(Clock.now() - start) / 1e9
         let path = workDir + "/ours-\(count)x\(dimension).mmsseg"
         start = Clock.now()
-        try memory.writeSegment(to: path, reorderingRows: true, levelZeroBlockRows: blockRows)
+        try memory.writeSegment(to: path, reorderingRows: reorder, levelZeroBlockRows: blockRows)
         let flushSeconds = Double(Clock.now() - start) / 1e9
         print(String(format: "built in %.1f s on %d threads, flushed in %.1f s", buildSeconds, threads, flushSeconds))
-        let insertionPath = workDir + "/ours-insertion-order.mmsseg"
-        try memory.writeSegment(to: insertionPath, reorderingRows: false, levelZeroBlockRows: blockRows)
-        let (reordered, insertion) = (try SegmentSizes(path), try SegmentSizes(insertionPath))
-        defer { try? FileManager.default.removeItem(atPath: insertionPath) }
+        let otherPath = workDir + "/ours-other-order.mmsseg"
+        try memory.writeSegment(to: otherPath, reorderingRows: !reorder, levelZeroBlockRows: blockRows)
+        let (measured, other) = (try SegmentSizes(path), try SegmentSizes(otherPath))
+        let (breadthFirst, insertion) = reorder ? (measured, other) : (other, measured)
+        defer { try? FileManager.default.removeItem(atPath: otherPath) }
         let rawLevelZero = Double(count * 4 * (1 + 2 * m))
         let rawVectors = Double(count * dimension * 4)
 
@@ -107,11 +111,11 @@ struct SegmentsCommand: ParsableCommand {
         for q in queryRows { segmentHits.append(try segment.search(q, k: k, ef: ef)) }
         let (rssAfterQueries, anonAfterQueries) = (bench_resident_bytes(), bench_resident_anonymous_bytes())
         for q in queryRows { memoryHits.append(try memory.search(q, k: k, ef: ef)) }
-        // The same graph with rows in insertion order, to see what reordering does to speed.
-        _ = try Data(contentsOf: URL(fileURLWithPath: insertionPath))
-        let unordered = try SegmentIndex(path: insertionPath, verification: .structure)
-        for q in queryRows { blackHole(try unordered.search(q, k: k, ef: ef)) }
-        var segmentQPS: [Double] = [], memoryQPS: [Double] = [], unorderedQPS: [Double] = []
+        // The same graph with rows in the other order, to see what reordering does to speed.
+        _ = try Data(contentsOf: URL(fileURLWithPath: otherPath))
+        let otherOrder = try SegmentIndex(path: otherPath, verification: .structure)
+        for q in queryRows { blackHole(try otherOrder.search(q, k: k, ef: ef)) }
+        var segmentQPS: [Double] = [], memoryQPS: [Double] = [], otherQPS: [Double] = []
         func qps(_ search: ([Float]) throws -> [SearchHit]) rethrows -> Double {
             let t = Clock.now()
             for q in queryRows { blackHole(try search(q)) }
@@ -124,7 +128,7 @@ struct SegmentsCommand: ParsableCommand {
                 switch (round + turn) % 3 {
                 case 0: segmentQPS.append(try qps { try segment.search($0, k: k, ef: ef) })
                 case 1: memoryQPS.append(try qps { try memory.search($0, k: k, ef: ef) })
-                default: unorderedQPS.append(try qps { try unordered.search($0, k: k, ef: ef) })
+                default: otherQPS.append(try qps { try otherOrder.search($0, k: k, ef: ef) })
                 }
             }
         }
@@ -132,7 +136,8 @@ struct SegmentsCommand: ParsableCommand {
         let fresh = try SegmentIndex(path: path, verification: .structure)
         try fresh.decodeGraph()
         decodeAll = Clock.now() - decodeAll
-        print("QPS mapped \(segmentQPS.map { Int($0) }), in memory \(memoryQPS.map { Int($0) }), insertion order \(unorderedQPS.map { Int($0) })")
+        print("QPS mapped \(segmentQPS.map { Int($0) }), in memory \(memoryQPS.map { Int($0) }), other order \(otherQPS.map { Int($0) })")
+        let (breadthFirstQPS, insertionQPS) = reorder ? (segmentQPS, otherQPS) : (otherQPS, segmentQPS)
 
         func recall(_ hits: [[SearchHit]]) -> Double {
             var found = 0
@@ -147,10 +152,10 @@ struct SegmentsCommand: ParsableCommand {
         results += [
             BenchResult("build_s (in memory, \(threads) threads)", buildSeconds, "s"),
             BenchResult("flush_s (write the segment)", flushSeconds, "s"),
-            BenchResult("file_mb", mb(reordered.file), "MiB", anchor: "raw float32 vectors", anchorValue: mb(Int(rawVectors))),
-            BenchResult("level0_stored_mb (breadth-first rows)", mb(reordered.levelZero), "MiB", anchor: "as u32 lists", anchorValue: rawLevelZero / 1_048_576),
+            BenchResult("file_mb (rows \(reorder ? "breadth-first" : "in insertion order"))", mb(measured.file), "MiB", anchor: "raw float32 vectors", anchorValue: mb(Int(rawVectors))),
+            BenchResult("level0_stored_mb (breadth-first rows)", mb(breadthFirst.levelZero), "MiB", anchor: "as u32 lists", anchorValue: rawLevelZero / 1_048_576),
             BenchResult("level0_stored_mb (insertion order)", mb(insertion.levelZero), "MiB", anchor: "as u32 lists", anchorValue: rawLevelZero / 1_048_576),
-            BenchResult("upper_stored_mb", mb(reordered.upper), "MiB"),
+            BenchResult("upper_stored_mb", mb(measured.upper), "MiB"),
             BenchResult("open_ms_warm (structure checked)", median(openWarm), "ms"),
             BenchResult("open_ms_warm (every byte checked)", median(openWarmFull), "ms"),
             BenchResult("first_query_ms_warm", median(firstWarm), "ms"),
@@ -159,7 +164,7 @@ struct SegmentsCommand: ParsableCommand {
             BenchResult("resident_fraction_after_evict", median(evictedFraction), ""),
             BenchResult("decode_whole_graph_ms", Double(decodeAll) / 1e6, "ms"),
             BenchResult("qps mapped segment", median(segmentQPS), "q/s", anchor: "in-memory HNSW", anchorValue: median(memoryQPS)),
-            BenchResult("qps mapped, rows in insertion order", median(unorderedQPS), "q/s", anchor: "breadth-first rows", anchorValue: median(segmentQPS)),
+            BenchResult("qps mapped, rows breadth-first", median(breadthFirstQPS), "q/s", anchor: "rows in insertion order", anchorValue: median(insertionQPS)),
             BenchResult("recall@10 mapped", recall(segmentHits), "", anchor: "in-memory HNSW", anchorValue: recall(memoryHits)),
             BenchResult("rss_growth_open_mb", mb(rssAfterOpen - rssBeforeOpen), "MiB"),
             BenchResult("rss_growth_queries_mb", mb(rssAfterQueries - rssAfterOpen), "MiB"),
@@ -172,10 +177,11 @@ struct SegmentsCommand: ParsableCommand {
         summary["first_query_ms_cold"] = median(firstCold)
         summary["first_query_ms_warm"] = median(firstWarm)
         summary["segment_qps_ratio_vs_memory"] = median(segmentQPS) / median(memoryQPS)
-        summary["reordering_qps_ratio"] = median(segmentQPS) / median(unorderedQPS)
-        summary["graph_compression_ratio"] = rawLevelZero / Double(reordered.levelZero)
+        summary["reordering_qps_ratio"] = median(breadthFirstQPS) / median(insertionQPS)
+        summary["graph_compression_ratio"] = rawLevelZero / Double(measured.levelZero)
+        summary["graph_compression_ratio_breadth_first"] = rawLevelZero / Double(breadthFirst.levelZero)
         summary["graph_compression_ratio_insertion_order"] = rawLevelZero / Double(insertion.levelZero)
-        summary["disk_ratio_vs_raw"] = Double(reordered.file) / rawVectors
+        summary["disk_ratio_vs_raw"] = Double(measured.file) / rawVectors
         summary["build_s"] = buildSeconds
         summary["flush_s"] = flushSeconds
 
@@ -196,7 +202,7 @@ struct SegmentsCommand: ParsableCommand {
                     BenchResult("\(row.lib) first_query_ms_cold", row.first_query_ms_cold, "ms", anchor: "ours", anchorValue: median(firstCold)),
                     BenchResult("\(row.lib) qps", row.qps, "q/s", anchor: "ours mapped", anchorValue: median(segmentQPS)),
                     BenchResult("\(row.lib) recall@10", row.recall, "", anchor: "ours mapped", anchorValue: recall(segmentHits)),
-                    BenchResult("\(row.lib) file_mb", mb(row.file_bytes), "MiB", anchor: "ours", anchorValue: mb(reordered.file)),
+                    BenchResult("\(row.lib) file_mb", mb(row.file_bytes), "MiB", anchor: "ours", anchorValue: mb(measured.file)),
                     BenchResult("\(row.lib) rss_growth_open_mb", row.rss_growth_open_mb, "MiB", anchor: "ours", anchorValue: mb(rssAfterOpen - rssBeforeOpen)),
                     BenchResult("\(row.lib) rss_growth_queries_mb", row.rss_growth_queries_mb, "MiB", anchor: "ours", anchorValue: mb(rssAfterQueries - rssAfterOpen)),
                     BenchResult("\(row.lib) rss_anon_growth_queries_mb", row.rss_anon_growth_queries_mb ?? .nan, "MiB", anchor: "ours", anchorValue: mb(anonAfterQueries - anonAfterOpen)),
