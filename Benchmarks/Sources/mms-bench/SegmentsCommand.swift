@@ -16,9 +16,9 @@ struct SegmentsCommand: ParsableCommand {
         abstract: "Memory-mapped graph segments against usearch view, FAISS mmap and hnswlib load.",
         discussion: """
             Builds our HNSW index (int8 codes, float32 originals for re-scoring) over the seeded clustered set in \
-            memory on --threads threads, writes it as a segment (rows in insertion order unless --reorder, the \
-            library's default, and once more in the other order to measure what reordering does), then opens the \
-            segment with SegmentIndex: warm (file in the \
+            memory on --threads threads, writes it as a segment (rows breadth-first, the library's default, or in \
+            insertion order with --insertion-order; and once more in the other order to measure what reordering \
+            does), then opens the segment with SegmentIndex: warm (file in the \
             page cache) and cold (evicted with posix_fadvise DONTNEED, checked with mincore), timing the open and \
             the first query; then times all queries one by one from the mapping and from the in-memory index, \
             alternating. Benchmarks/anchors/segments_anchors.py does the same for the anchors on the same files.
@@ -42,8 +42,9 @@ struct SegmentsCommand: ParsableCommand {
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/segments_anchors.py"
     @Option(help: "Anchors to run (usearch,faiss,hnswlib), or 'none'.") var anchors = "usearch,faiss,hnswlib"
-    @Flag(help: "Write the measured segment with rows breadth-first (the comparison segment gets insertion order).")
-    var reorder = false
+    @Flag(help: "Write the measured segment with rows in insertion order (the comparison segment gets breadth-first rows).")
+    var insertionOrder = false
+    var reorder: Bool { !insertionOrder }
     @Option(help: "Only time opening and the first query of this existing segment file, warm and cold.") var openOnly: String?
 
     func run() throws {
@@ -234,29 +235,32 @@ struct SegmentsCommand: ParsableCommand {
         for probe in probes {
             do {
                 _ = try Data(contentsOf: URL(fileURLWithPath: path))  // into the page cache
-                var start = Clock.now()
-                let segment = try SegmentIndex(path: path, verification: .structure)
-                t.openWarm.append(Double(Clock.now() - start) / 1e6)
-                start = Clock.now()
-                blackHole(try segment.search(probe, k: k, ef: ef))
-                t.firstWarm.append(Double(Clock.now() - start) / 1e6)
-                start = Clock.now()
-                let checked = try SegmentIndex(path: path, verification: .full)
+                let warm = try openAndSearch(path, probe, k: k)
+                t.openWarm.append(warm.open)
+                t.firstWarm.append(warm.search)
+                let start = Clock.now()
+                blackHole(try SegmentIndex(path: path, verification: .full))
                 t.openWarmFull.append(Double(Clock.now() - start) / 1e6)
-                blackHole(checked)
             }
-            // Both mappings are gone now: nothing keeps the file's pages in memory.
+            // Every mapping is gone now: nothing keeps the file's pages in memory.
             let status = bench_evict_file(path)
             guard status == 0 else { throw ANNBenchError("cannot evict \(path): errno \(status)") }
             t.evicted.append(bench_resident_fraction(path))
-            var start = Clock.now()
-            let cold = try SegmentIndex(path: path, verification: .structure)
-            t.openCold.append(Double(Clock.now() - start) / 1e6)
-            start = Clock.now()
-            blackHole(try cold.search(probe, k: k, ef: ef))
-            t.firstCold.append(Double(Clock.now() - start) / 1e6)
+            let cold = try openAndSearch(path, probe, k: k)
+            t.openCold.append(cold.open)
+            t.firstCold.append(cold.search)
         }
         return t
+    }
+
+    /// Opens a segment (structure checked) and searches it once: the milliseconds of each.
+    private func openAndSearch(_ path: String, _ probe: [Float], k: Int) throws -> (open: Double, search: Double) {
+        var start = Clock.now()
+        let segment = try SegmentIndex(path: path, verification: .structure)
+        let open = Double(Clock.now() - start) / 1e6
+        start = Clock.now()
+        blackHole(try segment.search(probe, k: k, ef: ef))
+        return (open, Double(Clock.now() - start) / 1e6)
     }
 
     private func runPython(_ arguments: [String]) throws {
