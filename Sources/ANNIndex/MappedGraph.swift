@@ -13,15 +13,15 @@ import Darwin
 /// use and kept until the segment is closed.
 ///
 /// Measured on the segments benchmark at 1,000,000 rows (see the README):
-/// decoding every block at open takes about 150 ms, against a few
-/// milliseconds for everything else an open does, while a block decoded on
-/// first use costs the search that reaches it tens of microseconds, once.
-/// Decoded blocks go to fixed places in one reserved region of address
-/// space, asked for transparent huge pages on Linux, which holds at most the
-/// graph's decoded size (`4 × (1 + M_max0)` bytes a row, what the in-memory
-/// index's links take) and only commits memory for the parts searches reach.
-/// With the lists on 4 KiB pages, the extra TLB misses cost searches about
-/// 10% against the in-memory graph, whose lists share a node's block with its code.
+/// decoding every block took 130–360 ms, against under a millisecond for
+/// everything else an open does, while a block decoded on first use costs
+/// the search that reaches it tens of microseconds, once. Decoded blocks go
+/// to fixed places in one reserved region of address space, asked for
+/// transparent huge pages on Linux (fewer TLB misses for lists that, unlike
+/// the in-memory graph's, do not share a page with their node's code), which
+/// holds at most the graph's decoded size (`4 × (1 + M_max0)` bytes a row,
+/// what the in-memory index's links take) and only commits memory for the
+/// parts searches reach.
 ///
 /// `@unchecked Sendable` is sound: the mapped bytes are immutable; a block
 /// is written only by the thread holding its stripe lock, while its state is

@@ -220,6 +220,10 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
         }
     }
 
+    /// Below this estimated fraction of allowed live rows, a filtered search
+    /// scans them exactly: the in-memory graph's default.
+    static var exactScanBelowSelectivity: Double { HNSWIndex.Configuration().exactScanBelowSelectivity }
+
     /// The upper levels, checked and decoded on first use.
     func upperLayers() throws(SearchError) -> UpperLayers {
         if let ready = upperStore.withLock({ $0 }) { return ready }
@@ -264,7 +268,7 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
     ) -> [SearchHit] {
         let unfiltered = Filter.self == NoFilter.self
         let accept = SegmentRows(live: live, ids: ids, filter: filter, acceptsAll: unfiltered && liveCount == count)
-        if !unfiltered && estimatedSelectivity(accept, liveCount: liveCount) < 0.02 {
+        if !unfiltered && estimatedSelectivity(accept, liveCount: liveCount) < Self.exactScanBelowSelectivity {
             return exactScan(vector, k: k, accept: accept, scratch: scratch)
         }
         let query = codec.prepare(query: vector, scratch: scratch.queryBuffer)
