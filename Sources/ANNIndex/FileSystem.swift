@@ -102,21 +102,24 @@ struct FileMapping: ~Copyable, @unchecked Sendable {
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
     /// Asks the kernel to read a range ahead (for the hot part of an index).
-    func willNeed(_ range: Range<Int>) { advise(range, Int32(MADV_WILLNEED)) }
+    func willNeed(_ range: Range<Int>) {
+        // madvise takes a page-aligned start: widen the range down to its first page.
+        advise(from: range.lowerBound / Self.pageSize * Self.pageSize, to: range.upperBound, Int32(MADV_WILLNEED))
+    }
 
     /// Tells the kernel `range` is read at random, so a page fault reads that
     /// page rather than the device's whole read-ahead window around it.
-    func randomAccess(_ range: Range<Int>) { advise(range, Int32(MADV_RANDOM)) }
+    func randomAccess(_ range: Range<Int>) {
+        // Only pages wholly inside the range, so the advice never reaches a neighbouring section.
+        let page = Self.pageSize
+        advise(from: (range.lowerBound + page - 1) / page * page, to: range.upperBound / page * page, Int32(MADV_RANDOM))
+    }
 
-    private func advise(_ range: Range<Int>, _ advice: Int32) {
-        guard let base, !range.isEmpty else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        // Whole pages inside the range only, so the advice never reaches a neighbouring section.
-        let start = (range.lowerBound + page - 1) / page * page
-        let end = advice == Int32(MADV_WILLNEED) ? range.upperBound : range.upperBound / page * page
-        let first = advice == Int32(MADV_WILLNEED) ? range.lowerBound / page * page : start
-        guard end > first else { return }
-        _ = madvise(UnsafeMutableRawPointer(mutating: base + first), end - first, advice)
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    private func advise(from start: Int, to end: Int, _ advice: Int32) {
+        guard let base, end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, advice)
     }
 
     deinit {

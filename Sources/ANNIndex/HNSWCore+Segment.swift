@@ -40,17 +40,15 @@ extension HNSWCore {
         writer.add(.metadata, bytes: metadata.encoded())
         writer.add(.graphUpper, encoding: .lz4Blocks, bytes: LZ4Blocks.encode(upperCoding(rows: rows, rowOf: rowOf)))
         let levelZero = levelZeroBlocks(rows: rows, rowOf: rowOf, blockRows: blockRows)
-        writer.add(.graphLevel0, encoding: .lz4Blocks, bytes: levelZero)
+        writer.add(.graphLevel0, encoding: .lz4Blocks, bytes: levelZero.bytes)
         var blockIndex: [UInt8] = []
-        levelZero.withUnsafeBytes { b in
-            // The blocks were just made by LZ4Blocks; reading them back cannot fail.
-            for block in (try? LZ4Blocks.blocks(b)) ?? [] {
-                LittleEndian.append(UInt64(block.offset), to: &blockIndex)
-                LittleEndian.append(UInt32(block.stored), to: &blockIndex)
-                LittleEndian.append(UInt32(block.raw), to: &blockIndex)
-                LittleEndian.append(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[block.offset..<(block.offset + block.stored)])), to: &blockIndex)
-                LittleEndian.append(UInt32(0), to: &blockIndex)
-            }
+        for block in levelZero.blocks {
+            LittleEndian.append(UInt64(block.offset), to: &blockIndex)
+            LittleEndian.append(UInt32(block.stored), to: &blockIndex)
+            LittleEndian.append(UInt32(block.raw), to: &blockIndex)
+            let stored = levelZero.bytes[block.offset..<(block.offset + block.stored)]
+            LittleEndian.append(stored.withUnsafeBytes { CRC32C.checksum($0) }, to: &blockIndex)
+            LittleEndian.append(UInt32(0), to: &blockIndex)
         }
         writer.add(.graphLevel0Index, bytes: blockIndex)
 
@@ -109,7 +107,7 @@ extension HNSWCore {
 
     /// Level 0 as LZ4 blocks of `blockRows` rows each, every block the
     /// ``GraphCoding`` of its rows' lists.
-    private func levelZeroBlocks(rows: [UInt32], rowOf: [UInt32], blockRows: Int) -> [UInt8] {
+    private func levelZeroBlocks(rows: [UInt32], rowOf: [UInt32], blockRows: Int) -> (bytes: [UInt8], blocks: [LZ4Blocks.Block]) {
         var blocks: [[UInt8]] = []
         for first in stride(from: 0, to: rows.count, by: blockRows) {
             var coded: [UInt8] = []
@@ -119,7 +117,7 @@ extension HNSWCore {
             }
             blocks.append(coded)
         }
-        return LZ4Blocks.encode(blocks: blocks)
+        return LZ4Blocks.encodeIndexed(blocks: blocks)
     }
 
     /// The layers above 0, as varints: the number of rows with such layers;

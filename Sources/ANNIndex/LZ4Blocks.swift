@@ -21,8 +21,13 @@ public enum LZ4Blocks {
 
     /// Compresses each of `blocks` (each at most ``maximumBlockSize`` bytes)
     /// as one block, so a reader can decode any one of them alone.
-    public static func encode<Chunk: Collection<UInt8>>(blocks: [Chunk]) -> [UInt8] {
+    public static func encode<Chunk: Collection<UInt8>>(blocks: [Chunk]) -> [UInt8] { encodeIndexed(blocks: blocks).bytes }
+
+    /// ``encode(blocks:)``, also saying where each block's stored bytes lie.
+    static func encodeIndexed<Chunk: Collection<UInt8>>(blocks: [Chunk]) -> (bytes: [UInt8], blocks: [Block]) {
         var out: [UInt8] = []
+        var index: [Block] = []
+        index.reserveCapacity(blocks.count)
         LittleEndian.append(UInt32(blocks.count), to: &out)
         var scratch = [UInt8](repeating: 0, count: Int(LZ4_compressBound(Int32(maximumBlockSize))))
         for chunk in blocks {
@@ -36,16 +41,17 @@ public enum LZ4Blocks {
                             dst.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(source.count), Int32(dst.count)))
                 }
             }
+            let compressed = stored > 0 && stored < source.count
             LittleEndian.append(UInt32(source.count), to: &out)
-            if stored > 0 && stored < source.count {
-                LittleEndian.append(UInt32(stored), to: &out)
+            LittleEndian.append(UInt32(compressed ? stored : source.count), to: &out)
+            index.append(Block(offset: out.count, stored: compressed ? stored : source.count, raw: source.count))
+            if compressed {
                 out.append(contentsOf: scratch[0..<stored])
             } else {
-                LittleEndian.append(UInt32(source.count), to: &out)
                 out.append(contentsOf: source)
             }
         }
-        return out
+        return (out, index)
     }
 
     /// Where one block lies in an encoded stream.
