@@ -10,7 +10,7 @@ extension FlatIndex {
     /// - Complexity: O(n × `dimension`) for n stored vectors.
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
-    ) throws -> [SearchHit] {
+    ) throws(SearchError) -> [SearchHit] {
         try VectorInput.checkK(k)
         try VectorInput.validate(query, rows: 1, dimension: dimension, metric: metric, kernels: kernels, what: "query")
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { prepared in
@@ -33,7 +33,7 @@ extension FlatIndex {
     public func search<Filter: SearchFilter>(
         batch queries: UnsafeBufferPointer<Float>, k: Int, filter: Filter,
         into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
-    ) throws {
+    ) throws(SearchError) {
         try VectorInput.checkK(k)
         guard queries.count % dimension == 0 else {
             throw SearchError(

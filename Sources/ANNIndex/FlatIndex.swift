@@ -57,7 +57,7 @@ public final class FlatIndex: VectorIndex {
     ///   ``SearchError/Code/invalidVector``, ``SearchError/Code/duplicateID`` for an id
     ///   twice in `ids`); nothing is added when it throws.
     /// - Complexity: O(`ids.count` × `dimension`).
-    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws {
+    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError) {
         try VectorInput.validate(vectors, rows: ids.count, dimension: dimension, metric: metric, kernels: kernels)
         try VectorInput.checkUnique(ids)
         guard let source = vectors.baseAddress else { return }
@@ -85,7 +85,7 @@ public final class FlatIndex: VectorIndex {
     ///
     /// - Complexity: O(`ids.count` × `dimension`).
     @discardableResult
-    public func remove(_ ids: [VectorID]) throws -> Int {
+    public func remove(_ ids: [VectorID]) throws(SearchError) -> Int {
         lock.withWriteLock {
             var removed = 0
             for id in ids {

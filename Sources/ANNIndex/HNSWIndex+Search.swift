@@ -10,7 +10,7 @@ extension HNSWIndex {
     /// - Complexity: about O(ef · M0 · log N · `dimension`).
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
-    ) throws -> [SearchHit] {
+    ) throws(SearchError) -> [SearchHit] {
         try search(query, k: k, ef: configuration.efSearch, filter: filter)
     }
 
@@ -18,7 +18,7 @@ extension HNSWIndex {
     /// searching with a candidate list of `ef` (*ef* in the paper; raised to `k`).
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, filter: Filter
-    ) throws -> [SearchHit] {
+    ) throws(SearchError) -> [SearchHit] {
         try VectorInput.checkK(k)
         try checkEF(ef)
         try VectorInput.validate(query, rows: 1, dimension: dimension, metric: metric, kernels: kernels, what: "query")
@@ -30,8 +30,8 @@ extension HNSWIndex {
     }
 
     /// The `k` nearest live vectors, closest first, with search list size `ef`.
-    public func search(_ query: [Float], k: Int, ef: Int) throws -> [SearchHit] {
-        try query.withUnsafeBufferPointer { try search($0, k: k, ef: ef, filter: NoFilter()) }
+    public func search(_ query: [Float], k: Int, ef: Int) throws(SearchError) -> [SearchHit] {
+        try query.withUnsafeBufferPointer { (q) throws(SearchError) in try search(q, k: k, ef: ef, filter: NoFilter()) }
     }
 
     /// Searches `queries.count / dimension` queries laid end to end and writes
@@ -45,7 +45,7 @@ extension HNSWIndex {
     public func search<Filter: SearchFilter>(
         batch queries: UnsafeBufferPointer<Float>, k: Int, ef: Int? = nil, filter: Filter,
         into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
-    ) throws {
+    ) throws(SearchError) {
         let ef = ef ?? configuration.efSearch
         try VectorInput.checkK(k)
         try checkEF(ef)
@@ -72,7 +72,7 @@ extension HNSWIndex {
     public func search<Filter: SearchFilter>(
         batch queries: UnsafeBufferPointer<Float>, k: Int, filter: Filter,
         into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
-    ) throws {
+    ) throws(SearchError) {
         try search(batch: queries, k: k, ef: nil, filter: filter, into: hits, counts: counts)
     }
 

@@ -114,7 +114,7 @@ public final class HNSWIndex: VectorIndex {
     ///   ``SearchError/Code/duplicateID`` (an id twice in `ids`); nothing is
     ///   added when it throws.
     /// - Complexity: about O(n · log N · efConstruction · `dimension`) for n vectors into N.
-    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws {
+    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError) {
         try VectorInput.validate(vectors, rows: ids.count, dimension: dimension, metric: metric, kernels: kernels)
         try VectorInput.checkUnique(ids)
         guard let source = vectors.baseAddress, !ids.isEmpty else { return }
@@ -156,7 +156,7 @@ public final class HNSWIndex: VectorIndex {
     ///
     /// - Complexity: O(`ids.count`).
     @discardableResult
-    public func remove(_ ids: [VectorID]) throws -> Int {
+    public func remove(_ ids: [VectorID]) throws(SearchError) -> Int {
         lock.withWriteLock {
             switch graph {
             case .float32(let g): g.remove(ids)

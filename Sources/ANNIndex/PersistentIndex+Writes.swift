@@ -8,7 +8,7 @@ extension PersistentIndex {
     ///
     /// - Throws: ``SearchError`` for a wrong size, NaN or ±Inf, a zero vector
     ///   under cosine, or an identifier twice in the batch; nothing changes then.
-    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws {
+    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError) {
         try SearchError.checkDimension(vectors.count, expected: ids.count * dimension, "the batch")
         guard Set(ids).count == ids.count else {
             throw SearchError(.duplicateID, "the batch names an identifier twice; each id may appear once per batch")
@@ -31,7 +31,7 @@ extension PersistentIndex {
 
     /// Deletes vectors; durable when it returns. Returns how many were live.
     @discardableResult
-    public func remove(_ ids: [VectorID]) throws -> Int {
+    public func remove(_ ids: [VectorID]) throws(SearchError) -> Int {
         try lock.withWriteLock { () throws(SearchError) -> Int in
             let present = Array(Set(ids.filter { id in state.head.contains(id) || state.segments.contains { $0.liveRow(of: id) != nil } }))
                 .sorted()
@@ -77,7 +77,7 @@ extension PersistentIndex {
     /// both (and the segments' current deletions) replaces the old one; then
     /// the old log is removed. Until the manifest switch, the old manifest and
     /// log still describe everything.
-    public func flush() throws {
+    public func flush() throws(SearchError) {
         let tooMany = try lock.withWriteLock { () throws(SearchError) -> Bool in
             var manifest = state.manifest
             let nextGeneration = manifest.generation + 1
@@ -95,13 +95,13 @@ extension PersistentIndex {
     /// Rebuilds every segment's live vectors into one new segment, drops the
     /// deleted ones, and removes the old files, giving their disk and memory
     /// back. The head is flushed first.
-    public func compact() throws {
+    public func compact() throws(SearchError) {
         try flush()
         try compactSegments()
     }
 
     /// Merges every segment into one (see ``compact()``), leaving the head alone.
-    func compactSegments() throws {
+    func compactSegments() throws(SearchError) {
         try lock.withWriteLock { () throws(SearchError) in
             var manifest = state.manifest
             let nextGeneration = manifest.generation + 1

@@ -255,7 +255,7 @@ public final class PersistentIndex: VectorIndex {
     /// the configured ``HNSWIndex/Configuration/efSearch``.
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
-    ) throws -> [SearchHit] {
+    ) throws(SearchError) -> [SearchHit] {
         try search(query, k: k, ef: configuration.efSearch, filter: filter)
     }
 
@@ -267,12 +267,12 @@ public final class PersistentIndex: VectorIndex {
     ///   be damaged (with `.structure` verification).
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, filter: Filter
-    ) throws -> [SearchHit] {
+    ) throws(SearchError) -> [SearchHit] {
         guard k > 0 else { throw SearchError(.invalidArgument, "k must be at least 1, got \(k)") }
         guard ef >= 1 && ef <= 1 << 16 else { throw SearchError(.invalidArgument, "ef must be in 1...65536, got \(ef)") }
         let q = try prepared(query)
-        return try lock.withReadLock { () throws -> [SearchHit] in
-            var hits = try q.withUnsafeBufferPointer { try state.head.search($0, k: k, ef: ef, filter: filter) }
+        return try lock.withReadLock { () throws(SearchError) -> [SearchHit] in
+            var hits = try q.withUnsafeBufferPointer { (qp) throws(SearchError) in try state.head.search(qp, k: k, ef: ef, filter: filter) }
             for segment in state.segments where segment.liveCount > 0 {
                 hits += try q.withUnsafeBufferPointer { (qp) throws(SearchError) -> [SearchHit] in
                     try segment.graph.search(qp.baseAddress!, k: k, ef: ef, filter: filter, live: segment.live, liveCount: segment.liveCount)

@@ -154,7 +154,7 @@ public struct BERTTextEncoder: TextEncoder {
     /// Embeds `texts` into `output`, `texts.count × dimension` floats, one after another.
     ///
     /// - Throws: ``SearchCore/SearchError/Code/dimensionMismatch`` when `output` has the wrong size.
-    public func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws {
+    public func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         try embed(tokenIDs: texts.map(tokenizer.encode), into: output)
     }
 

@@ -149,11 +149,29 @@ public struct CLIPImageEncoder: ImageEncoder {
     ///   ``SearchCore/SearchError/Code/invalidArgument`` for an image smaller
     ///   than one patch; ``SearchCore/SearchError/Code/resourceLimit`` past
     ///   ``maximumPixelCount``.
-    public func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws {
+    public func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         try SearchError.checkDimension(output.count, expected: images.count * dimension, "the output buffer")
-        try batching.run(count: images.count, dimension: dimension, output: output) { pass, out in
+        try batching.run(count: images.count, dimension: dimension, output: output) { (pass, out) throws(SearchError) in
             try self.embedPass(Array(images[pass]), into: out)
         }
+    }
+
+    /// The model's input: 3 × ``ImageDecoding/ImagePreprocessor/cropHeight`` × ``ImageDecoding/ImagePreprocessor/cropWidth`` of ``preprocessor``.
+    public var inputShape: ImageInputShape {
+        ImageInputShape(channels: 3, height: preprocessor.cropHeight, width: preprocessor.cropWidth)
+    }
+
+    /// Embeds `count` inputs of ``inputShape`` laid end to end in one forward pass.
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/dimensionMismatch`` unless
+    ///   `batch` holds `count` inputs of ``inputShape`` and `output` room for
+    ///   `count` embeddings.
+    public func embed(preprocessed batch: UnsafeBufferPointer<Float>, count: Int, into output: UnsafeMutableBufferPointer<Float>)
+        throws(SearchError)
+    {
+        let shape = inputShape
+        try SearchError.checkDimension(batch.count, expected: count * shape.floatCount, "a batch of \(count) preprocessed inputs")
+        try embed(pixels: batch, imageCount: count, width: shape.width, height: shape.height, into: output)
     }
 
     /// Writes the model input for one image into `output`
@@ -178,7 +196,7 @@ public struct CLIPImageEncoder: ImageEncoder {
     }
 
     /// One forward pass over `images` (decoding and preprocessing included).
-    private func embedPass(_ images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws {
+    private func embedPass(_ images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         let preprocessor = preprocessor
         let size = preprocessor.outputCount
         // Each image's slot in the decoded-input buffer, or nil when it comes preprocessed.
@@ -197,7 +215,7 @@ public struct CLIPImageEncoder: ImageEncoder {
         if decodedCount > 0 {
             try checkSize(width: preprocessor.cropWidth, height: preprocessor.cropHeight, pixelCount: size)
         }
-        try inputs.withBuffer(count: max(decodedCount * size, 1)) { arena in
+        try inputs.withBuffer(count: max(decodedCount * size, 1)) { (arena) throws(SearchError) in
             for (image, slot) in zip(images, slots) {
                 guard let slot else { continue }
                 try preprocess(image, into: UnsafeMutableBufferPointer(start: arena + slot * size, count: size))

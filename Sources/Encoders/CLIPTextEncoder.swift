@@ -101,7 +101,7 @@ public struct CLIPTextEncoder: TextEncoder {
     }
 
     /// Embeds `texts` into `output`, `texts.count × dimension` floats, one after another.
-    public func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws {
+    public func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         try embed(tokenIDs: texts.map(tokenizer.encode), into: output)
     }
 

@@ -44,7 +44,7 @@ final class ScratchPool: Sendable {
     static let keptBuffers = 4
 
     /// Calls `body` with `count` floats of scratch, exclusively.
-    func withBuffer<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+    func withBuffer<R, E: Error>(count: Int, _ body: (UnsafeMutablePointer<Float>) throws(E) -> R) throws(E) -> R {
         let buffer = idle.withLock { $0.popLast() } ?? ScratchBuffer()
         defer {
             idle.withLock { buffers in

@@ -29,7 +29,7 @@ public struct LearnedRanker<Model: ScoringModel>: Reranker {
 
     /// Reranks with features computed for `context` (user from `userID`, its
     /// vector from ``userVectors``, the query's embedding).
-    public func rerank(_ candidates: [RankedCandidate], context: RankingContext) throws -> [RankedCandidate] {
+    public func rerank(_ candidates: [RankedCandidate], context: RankingContext) throws(SearchError) -> [RankedCandidate] {
         let user = context.userID.map { UserID($0) }
         let featureContext = FeatureContext(
             user: user, userVector: user.flatMap { userVectors?.vector(for: $0) },

@@ -18,7 +18,7 @@ public struct RerankPipeline: Reranker {
     public init(_ stages: [any Reranker]) { self.stages = stages }
 
     /// Runs every stage in order.
-    public func rerank(_ candidates: [RankedCandidate], context: RankingContext) throws -> [RankedCandidate] {
+    public func rerank(_ candidates: [RankedCandidate], context: RankingContext) throws(SearchError) -> [RankedCandidate] {
         var current = candidates
         for stage in stages { current = try stage.rerank(current, context: context) }
         return current

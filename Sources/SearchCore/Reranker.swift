@@ -42,5 +42,5 @@ public struct RankingContext: Sendable {
 /// collapse, truncation) but never invents ones it was not given.
 public protocol Reranker: Sendable {
     /// Returns `candidates` reordered (and possibly rescored or truncated), best first.
-    func rerank(_ candidates: [RankedCandidate], context: RankingContext) throws -> [RankedCandidate]
+    func rerank(_ candidates: [RankedCandidate], context: RankingContext) throws(SearchError) -> [RankedCandidate]
 }

@@ -28,12 +28,12 @@ public protocol VectorIndex: AnyObject, Sendable {
     ///   `vectors.count != ids.count * dimension`, ``SearchError/Code/invalidVector``
     ///   for NaN or ±Inf components (or a zero vector under cosine). Nothing is
     ///   added when it throws.
-    func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws
+    func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError)
 
     /// Deletes vectors; returns how many of `ids` were present. A deleted
     /// vector is never returned again.
     @discardableResult
-    func remove(_ ids: [VectorID]) throws -> Int
+    func remove(_ ids: [VectorID]) throws(SearchError) -> Int
 
     /// The `k` nearest live vectors allowed by `filter`, closest first.
     ///
@@ -44,7 +44,7 @@ public protocol VectorIndex: AnyObject, Sendable {
     ///   `k <= 0`.
     func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
-    ) throws -> [SearchHit]
+    ) throws(SearchError) -> [SearchHit]
 
     /// Searches `queries.count / dimension` queries laid end to end and writes
     /// each one's hits into `hits[q*k ..< q*k + counts[q]]`, closest first.
@@ -55,28 +55,28 @@ public protocol VectorIndex: AnyObject, Sendable {
     func search<Filter: SearchFilter>(
         batch queries: UnsafeBufferPointer<Float>, k: Int, filter: Filter,
         into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
-    ) throws
+    ) throws(SearchError)
 }
 
 extension VectorIndex {
     /// Adds one vector.
-    public func add(_ vector: [Float], id: VectorID) throws {
-        try vector.withUnsafeBufferPointer { try add($0, ids: [id]) }
+    public func add(_ vector: [Float], id: VectorID) throws(SearchError) {
+        try vector.withUnsafeBufferPointer { (v) throws(SearchError) in try add(v, ids: [id]) }
     }
 
     /// Adds `ids.count` vectors laid end to end in `vectors`.
-    public func add(_ vectors: [Float], ids: [VectorID]) throws {
-        try vectors.withUnsafeBufferPointer { try add($0, ids: ids) }
+    public func add(_ vectors: [Float], ids: [VectorID]) throws(SearchError) {
+        try vectors.withUnsafeBufferPointer { (v) throws(SearchError) in try add(v, ids: ids) }
     }
 
     /// The `k` nearest live vectors, closest first.
-    public func search(_ query: [Float], k: Int) throws -> [SearchHit] {
-        try query.withUnsafeBufferPointer { try search($0, k: k, filter: NoFilter()) }
+    public func search(_ query: [Float], k: Int) throws(SearchError) -> [SearchHit] {
+        try query.withUnsafeBufferPointer { (q) throws(SearchError) in try search(q, k: k, filter: NoFilter()) }
     }
 
     /// The `k` nearest live vectors allowed by `filter`, closest first.
-    public func search<Filter: SearchFilter>(_ query: [Float], k: Int, filter: Filter) throws -> [SearchHit] {
-        try query.withUnsafeBufferPointer { try search($0, k: k, filter: filter) }
+    public func search<Filter: SearchFilter>(_ query: [Float], k: Int, filter: Filter) throws(SearchError) -> [SearchHit] {
+        try query.withUnsafeBufferPointer { (q) throws(SearchError) in try search(q, k: k, filter: filter) }
     }
 
     /// Searches `queries.count / dimension` queries laid end to end and writes
@@ -88,7 +88,7 @@ extension VectorIndex {
     public func search<Filter: SearchFilter>(
         batch queries: UnsafeBufferPointer<Float>, k: Int, filter: Filter,
         into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
-    ) throws {
+    ) throws(SearchError) {
         guard dimension > 0, queries.count % dimension == 0 else {
             throw SearchError(
                 .dimensionMismatch,

@@ -13,18 +13,18 @@ final class BruteForceIndex: VectorIndex {
 
     var count: Int { rows.withLock { $0.count } }
 
-    func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws {
+    func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError) {
         try SearchError.checkDimension(vectors.count, expected: ids.count * dimension, "batch")
         rows.withLock { table in
             for (k, id) in ids.enumerated() { table[id] = Array(vectors[(k * dimension)..<((k + 1) * dimension)]) }
         }
     }
 
-    func remove(_ ids: [VectorID]) throws -> Int {
+    func remove(_ ids: [VectorID]) throws(SearchError) -> Int {
         rows.withLock { table in ids.reduce(0) { $0 + (table.removeValue(forKey: $1) == nil ? 0 : 1) } }
     }
 
-    func search<Filter: SearchFilter>(_ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter) throws -> [SearchHit] {
+    func search<Filter: SearchFilter>(_ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter) throws(SearchError) -> [SearchHit] {
         try SearchError.checkDimension(query.count, expected: dimension, "query")
         guard k > 0 else { throw SearchError(.invalidArgument, "k must be positive") }
         let hits = rows.withLock { table in

@@ -86,16 +86,16 @@ private final class ListIndex: VectorIndex {
 
     var count: Int { rows.withLock { $0.count } }
 
-    func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws {
+    func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError) {
         try SearchError.checkDimension(vectors.count, expected: ids.count * dimension, "the batch")
         rows.withLock { rows in
             for (i, id) in ids.enumerated() { rows.append((id, Array(vectors[(i * 2)..<(i * 2 + 2)]))) }
         }
     }
 
-    func remove(_ ids: [VectorID]) throws -> Int { 0 }
+    func remove(_ ids: [VectorID]) throws(SearchError) -> Int { 0 }
 
-    func search<Filter: SearchFilter>(_ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter) throws -> [SearchHit] {
+    func search<Filter: SearchFilter>(_ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter) throws(SearchError) -> [SearchHit] {
         rows.withLock { rows in
             rows.filter { filter.allows($0.0) }
                 .map { SearchHit(id: $0.0, distance: zip($0.1, query).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)) }
