@@ -14,7 +14,7 @@ public enum ImageSource: Sendable, Hashable {
 ///
 /// ```swift
 /// let item = CatalogItem(id: 42, caption: "a red bicycle", image: .file("bike.jpg"),
-///                        metadata: ["category": "vehicles"])
+///                        category: "vehicles", tags: ["red", "bicycle"], metadata: ["price": "120"])
 /// ```
 public struct CatalogItem: Sendable, Hashable {
     /// The host's identifier.
@@ -22,15 +22,26 @@ public struct CatalogItem: Sendable, Hashable {
     /// Text that describes the item (a caption, a title); searched by text.
     public var caption: String?
     /// The item's picture; searched by image (and by text through a CLIP text tower).
+    /// A collection stores a file's path; a picture given as bytes or pixels
+    /// is embedded but not stored, and comes back nil.
     public var image: ImageSource?
-    /// Anything the host wants back with a result (category, URL, price).
+    /// The item's category (a folder, a department), if any.
+    public var category: String?
+    /// Labels (a host's own, or written by a tagging step at ingest).
+    public var tags: [String]
+    /// The host's own fields, returned with every result (URL, price, file).
     public var metadata: [String: String]
 
     /// An item; give a caption, a picture, or both.
-    public init(id: VectorID, caption: String? = nil, image: ImageSource? = nil, metadata: [String: String] = [:]) {
+    public init(
+        id: VectorID, caption: String? = nil, image: ImageSource? = nil, category: String? = nil, tags: [String] = [],
+        metadata: [String: String] = [:]
+    ) {
         self.id = id
         self.caption = caption
         self.image = image
+        self.category = category
+        self.tags = tags
         self.metadata = metadata
     }
 }

@@ -2,9 +2,10 @@ import Foundation
 import Ranking
 import SearchCore
 
-/// An engine's items and embeddings in a directory, so a collection indexed
-/// once can be searched by later processes, and an interrupted indexing run
-/// resumes where it stopped.
+/// The older on-disk store (format 1), kept so existing stores can be read
+/// and migrated into a ``SearchCollection``
+/// (``SearchCollection/migrate(legacyStore:schema:)``), which replaces it: a
+/// format-1 store rebuilds its graphs on every open and has no checksums.
 ///
 /// Layout (format 1), all little-endian:
 ///
@@ -114,6 +115,23 @@ public final class SearchStore: Sendable {
         self.textDimension = textDimension
         self.imageEncoder = imageEncoder
         self.imageDimension = imageDimension
+    }
+
+    /// Opens an existing format-1 store whatever encoders it names.
+    ///
+    /// - Throws: ``SearchError`` `.notFound` when `directory` holds no
+    ///   `store.json`, `.corruptData` when it cannot be read.
+    public static func existing(at directory: URL) throws -> SearchStore {
+        let headerURL = directory.appendingPathComponent("store.json")
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data(contentsOf: headerURL))
+        } catch {
+            throw SearchError(.corruptData, "\(headerURL.path) is not a readable store header", underlying: SendableDescription(error))
+        }
+        return try SearchStore(
+            directory: directory, textEncoder: header.text_encoder, textDimension: header.text_dimension,
+            imageEncoder: header.image_encoder, imageDimension: header.image_dimension)
     }
 
     private var itemsURL: URL { directory.appendingPathComponent("items.jsonl") }

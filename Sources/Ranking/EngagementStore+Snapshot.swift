@@ -175,6 +175,26 @@ extension EngagementStore {
     }
 }
 
+extension EngagementStore {
+    /// Replaces everything this store holds with a snapshot's contents (for a
+    /// host that moves engagement between stores it already shares).
+    ///
+    /// - Throws: as ``init(snapshot:configuration:source:)``, and
+    ///   ``SearchError/Code/invalidArgument`` when the snapshot's half-life
+    ///   differs from this store's (its counts would decay at another rate);
+    ///   nothing is changed when it throws.
+    public func replaceContents(withSnapshot bytes: [UInt8], source: String = "snapshot") throws(SearchError) {
+        let loaded = try EngagementStore(snapshot: bytes, configuration: configuration, source: source)
+        guard loaded.configuration.halfLife == configuration.halfLife else {
+            throw SearchError(
+                .invalidArgument,
+                "engagement snapshot `\(source)` decays with a half-life of \(loaded.configuration.halfLife) s; this store's is \(configuration.halfLife) s")
+        }
+        let contents = loaded.state.withLock { $0 }
+        state.withLock { $0 = contents }
+    }
+}
+
 extension Array where Element == UInt8 {
     mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
         Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }

@@ -89,9 +89,9 @@ struct PictureFolder {
 
 @Suite("Search engine with all-MiniLM-L6-v2", .enabled(if: MiniLM.isAvailable, "run scripts/fetch-test-models.sh first"))
 struct EngineTests {
-    func engine(weight: Double = 1) throws -> SearchEngine {
+    func engine(strength: Double = 1) throws -> SearchEngine {
         let encoder = try #require(MiniLM.encoder)
-        return try SearchEngine(configuration: .init(textEncoder: encoder, textEncoderName: "minilm", engagementWeight: weight))
+        return try SearchEngine(configuration: .init(textEncoder: encoder, textEncoderName: "minilm", engagementStrength: strength))
     }
 
     func items(_ folder: PictureFolder) throws -> [CatalogItem] {
@@ -150,14 +150,14 @@ struct EngineTests {
         let folder = try PictureFolder(broken: false)
         defer { folder.remove() }
         let all = try items(folder)
-        let engine = try engine(weight: 3)
+        let engine = try engine(strength: 3)
         _ = try engine.ingest(all)
         let before = try engine.search(SearchQuery(text: "something red", k: 7))
         let last = try #require(before.last)
         let now = Date()
         for _ in 0..<20 {
-            engine.record(EngagementEvent(item: last.id, kind: .impression, time: now))
-            engine.record(EngagementEvent(item: last.id, kind: .save, time: now))
+            try engine.record(EngagementEvent(item: last.id, kind: .impression, time: now))
+            try engine.record(EngagementEvent(item: last.id, kind: .save, time: now))
         }
         let after = try engine.search(SearchQuery(text: "something red", k: 7))
         let oldRank = before.firstIndex { $0.id == last.id }!
@@ -165,7 +165,7 @@ struct EngineTests {
         #expect(newRank < oldRank, "saved item moved from \(oldRank) to \(newRank)")
         #expect(after[newRank].explanation["engagement"].map { $0 > 0 } == true)
         let top = after[0].id
-        engine.record(EngagementEvent(item: top, user: UserID("ada"), kind: .hide, time: now))
+        try engine.record(EngagementEvent(item: top, user: UserID("ada"), kind: .hide, time: now))
         let forAda = try engine.search(SearchQuery(text: "something red", k: 7, userID: "ada"))
         #expect(!forAda.contains { $0.id == top })
         let forOthers = try engine.search(SearchQuery(text: "something red", k: 7, userID: "bob"))

@@ -1,0 +1,70 @@
+import Foundation
+import SearchCore
+
+/// The names in a collection's directory, and the file operations on them.
+struct CollectionFiles {
+    static let schemaName = "schema.json"
+    static let lastRecoveryName = "last-recovery.txt"
+
+    let directory: String
+
+    /// Whether `name` is one of the files a collection writes.
+    static func isCollectionFile(_ name: String) -> Bool {
+        if [schemaName, lastRecoveryName, "vectors"].contains(name) { return true }
+        let kinds = [("items-", ".snapshot"), ("engagement-", ".snapshot"), ("log-", ".wal")]
+        return kinds.contains { name.hasPrefix($0.0) && name.hasSuffix($0.1) && UInt64(name.dropFirst($0.0.count).dropLast($0.1.count)) != nil }
+    }
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    static func name(_ prefix: String, _ generation: UInt64, _ suffix: String) -> String {
+        prefix + String(format: "%06llu", generation) + suffix
+    }
+
+    func createDirectory() throws(SearchError) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SearchError(.io, "cannot create \(directory): \(error)")
+        }
+    }
+
+    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path(name)) }
+
+    func list() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] }
+
+    func size(_ name: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path(name))[.size] as? Int) ?? 0
+    }
+
+    func read(_ name: String) throws(SearchError) -> [UInt8] {
+        try Storage.readAll(path(name))
+    }
+
+    func replaceAtomically(_ name: String, with bytes: [UInt8]) throws(SearchError) {
+        try Storage.replaceAtomically(path(name), with: bytes)
+    }
+
+    /// The generations of the files named `prefix` + six or more digits + `suffix`.
+    func generations(prefix: String, suffix: String) throws(SearchError) -> [UInt64] {
+        list().compactMap { name in
+            guard name.hasPrefix(prefix), name.hasSuffix(suffix) else { return nil }
+            return UInt64(name.dropFirst(prefix.count).dropLast(suffix.count))
+        }
+    }
+
+    /// Removes item snapshots, engagement snapshots and logs of any other
+    /// generation: older ones a finished checkpoint replaced, newer ones an
+    /// interrupted checkpoint left before its commit point.
+    func removeOtherGenerations(than generation: UInt64) throws(SearchError) {
+        let kinds = [("items-", ".snapshot"), ("engagement-", ".snapshot"), ("log-", ".wal")]
+        for name in list() {
+            for (prefix, suffix) in kinds where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
+                guard let g = UInt64(name.dropFirst(prefix.count).dropLast(suffix.count)), g != generation else { continue }
+                do { try FileManager.default.removeItem(atPath: path(name)) } catch {
+                    throw SearchError(.io, "cannot remove \(path(name)) left by an earlier checkpoint: \(error)")
+                }
+            }
+        }
+    }
+}
