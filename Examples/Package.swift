@@ -38,6 +38,16 @@ let package = Package(
             path: "Sources/RankingLoop"
         ),
         .executableTarget(
+            name: "durable-catalog",
+            dependencies: [
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "Encoders", package: sdk),
+                .product(name: "Ranking", package: sdk),
+                .product(name: "MultimodalSearch", package: sdk),
+            ],
+            path: "Sources/DurableCatalog"
+        ),
+        .executableTarget(
             name: "persistent-vectors",
             dependencies: [
                 .product(name: "SearchCore", package: sdk),

