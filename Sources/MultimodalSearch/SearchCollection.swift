@@ -22,8 +22,12 @@ import Synchronization
 /// first, then their vectors are added to the field indices (each durable in
 /// its own log). A crash between the two leaves items whose vectors did not
 /// all arrive; opening finds them (only items logged since the checkpoint are
-/// checked) and removes them, listed in ``recovery``. Removals are logged
-/// first, then applied to the indices, and re-applied on replay.
+/// checked) and removes every item of that write, listed in ``recovery``:
+/// such a write never returned, so nothing acknowledged is lost — except
+/// that an interrupted write that *replaced* items removes them rather than
+/// bringing back their earlier version (still listed in the report).
+/// Removals are logged first, then applied to the indices, and re-applied
+/// on replay.
 ///
 /// **Checkpoints** bound what opening replays: ``checkpoint()`` flushes every
 /// index's head to a segment, writes `items-(G+1)` and `engagement-(G+1)`
@@ -165,12 +169,14 @@ public final class SearchCollection: Sendable {
         // Replay the log into an overlay over the snapshot.
         var overlay: [VectorID: StoredItem?] = [:]
         var removedSinceCheckpoint = Set<VectorID>()
+        var putBy: [VectorID: Int] = [:]  // the log record that last wrote each item
         for (i, payload) in records.enumerated() {
             switch try CollectionLogRecord.decode(payload, source: "\(logPath), record \(i)") {
             case .put(let items):
                 for stored in items {
                     overlay[stored.item.id] = .some(stored)
                     removedSinceCheckpoint.remove(stored.item.id)
+                    putBy[stored.item.id] = i
                 }
             case .remove(let ids):
                 for id in ids {
@@ -186,15 +192,16 @@ public final class SearchCollection: Sendable {
             let stale = removedSinceCheckpoint.filter { index.contains($0) }
             if !stale.isEmpty { try index.remove(Array(stale)) }
         }
-        // Items logged whose vectors did not all arrive were never acknowledged: remove them.
-        var interrupted: [VectorID] = []
+        // A write whose vectors did not all arrive was never acknowledged: remove all of its
+        // items (a write is all or nothing, like the log record that holds it).
+        var interruptedRecords = Set<Int>()
         for case let (id, stored?) in overlay {
             for (f, index) in indices.enumerated() where stored.vectorFields & (1 << f) != 0 && !index.contains(id) {
-                interrupted.append(id)
+                interruptedRecords.insert(putBy[id]!)
                 break
             }
         }
-        interrupted.sort()
+        let interrupted = putBy.filter { interruptedRecords.contains($0.value) }.map(\.key).sorted()
         if !interrupted.isEmpty {
             try log.append(CollectionLogRecord.remove(interrupted).encoded())
             try log.commit()

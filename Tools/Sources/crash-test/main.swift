@@ -10,7 +10,9 @@
 // switches) and the parent checks every acknowledged batch is searchable and
 // no batch is half there.
 //
-// (`crash-test child PATH FIRST` and `crash-test index-child DIR FIRST` are the children.)
+// With --collection, the child drives a SearchCollection (see CollectionCrash.swift).
+//
+// (`crash-test child PATH FIRST`, `index-child DIR FIRST` and `collection-child DIR FIRST` are the children.)
 
 import ANNIndex
 import Foundation
@@ -186,26 +188,33 @@ let arguments = CommandLine.arguments
 do {
     if arguments.count >= 4, arguments[1] == "child" {
         try child(path: arguments[2], first: Int(arguments[3]) ?? 0)
+    } else if arguments.count >= 4, arguments[1] == "collection-child" {
+        try CollectionCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 4, arguments[1] == "index-child" {
         try indexChild(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else {
         var iterations = 50
         var seed: UInt64 = 1
         var index = false
+        var collection = false
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
             case "--iterations" where i + 1 < arguments.count: iterations = Int(arguments[i + 1]) ?? iterations; i += 2
             case "--seed" where i + 1 < arguments.count: seed = UInt64(arguments[i + 1]) ?? seed; i += 2
             case "--index": index = true; i += 1
+            case "--collection": collection = true; i += 1
             default:
-                FileHandle.standardError.write(Data("usage: crash-test [--index] [--iterations N] [--seed S]\n".utf8))
+                FileHandle.standardError.write(Data("usage: crash-test [--index | --collection] [--iterations N] [--seed S]\n".utf8))
                 exit(2)
             }
         }
-        let passed = index
-            ? try indexParent(iterations: max(1, iterations), seed: seed)
-            : try parent(iterations: max(1, iterations), seed: seed)
+        let passed =
+            collection
+            ? try CollectionCrash.parent(iterations: max(1, iterations), seed: seed)
+            : index
+                ? try indexParent(iterations: max(1, iterations), seed: seed)
+                : try parent(iterations: max(1, iterations), seed: seed)
         exit(passed ? 0 : 1)
     }
 } catch {
