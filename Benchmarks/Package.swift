@@ -33,6 +33,7 @@ let package = Package(
                 .product(name: "ANNIndex", package: sdk),
                 .product(name: "Ranking", package: sdk),
                 .product(name: "Encoders", package: sdk),
+                .product(name: "MultimodalSearch", package: sdk),
             ]
         ),
     ],

@@ -10,6 +10,9 @@ struct MMSBench: ParsableCommand {
             Each suite prints a table and, with --json, writes {"suite", "machine", "results", "summary"}.
             A ratio is always ours ÷ anchor in the unit given: below 1 is better for times, above 1 for rates.
             """,
-        subcommands: [KernelsCommand.self, ANNCommand.self, SegmentsCommand.self, RankingCommand.self, EncodersCommand.self]
+        subcommands: [
+            KernelsCommand.self, ANNCommand.self, SegmentsCommand.self, RankingCommand.self, EncodersCommand.self,
+            CollectionCommand.self, CollectionOpenCommand.self,
+        ]
     )
 }

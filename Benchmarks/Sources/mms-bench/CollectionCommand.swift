@@ -1,0 +1,195 @@
+import ArgumentParser
+import Foundation
+import MultimodalSearch
+import SearchCore
+import Tensor
+
+/// `mms-bench collection`: what a user of `mms` or `SearchEngine` waits for
+/// when a process starts — opening a durable collection and answering the
+/// first query — against the format-1 `SearchStore`, whose restore rebuilds
+/// the graph vector by vector, on the same items and vectors, each in a
+/// fresh process.
+struct CollectionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collection",
+        abstract: "Open + first query of a SearchCollection against today's SearchStore restore, in fresh processes.",
+        discussion: """
+            Writes --items items (a caption and a --dimension caption vector each, from the seeded clustered set) \
+            into a new collection and into a format-1 store, closes both, then starts this executable again \
+            --repeats times for each (alternating) to time opening, building the engine and the first text \
+            query. Query text is mapped to one of the set's query vectors by a lookup encoder, so the first \
+            query measures the index, not a model. With --single-add and --image-ingest it also runs those \
+            two suites and copies their ratios into the summary.
+            """)
+
+    @Option(help: "Write the report as JSON to this file.") var json: String?
+    @Option(help: "Items in the collection.") var items = 100_000
+    @Option(help: "Components per caption vector.") var dimension = 384
+    @Option(help: "Where the data set, the collection and the store are written.") var workDir = "bench-data/collection"
+    @Option(help: "Fresh-process measurements of each path; medians are reported.") var repeats = 5
+    @Option(help: "Data set seed.") var seed: UInt64 = 42
+    @Flag(help: "Skip the format-1 store (its restore takes minutes at 100,000 items).") var skipOld = false
+
+    func run() throws {
+        let (data, _) = try ANNDataSet.load(
+            directory: workDir, count: items, queries: 100, dimension: dimension, clusters: 100, seed: seed, truthK: 10)
+        let collectionDirectory = workDir + "/collection-\(items)x\(dimension)"
+        let storeDirectory = workDir + "/store-\(items)x\(dimension)"
+        for directory in [collectionDirectory, storeDirectory] { try? FileManager.default.removeItem(atPath: directory) }
+
+        // Write both from the same items and vectors.
+        let schema = LookupTextEncoder.schema(dimension: dimension)
+        var started = Clock.now()
+        let collection = try SearchCollection(directory: collectionDirectory, schema: schema)
+        let batch = 1_000
+        for start in stride(from: 0, to: items, by: batch) {
+            let ids = (start..<min(start + batch, items)).map { VectorID(UInt64($0)) }
+            let rows = Array(data.base[(start * dimension)..<((start + ids.count) * dimension)])
+            try collection.add(ids.map(Self.item), vectors: [VectorField.caption: FieldRows(ids: ids, rows: rows)])
+        }
+        try collection.close()
+        let writeSeconds = Double(Clock.now() - started) / 1e9
+        print(String(format: "wrote the collection in %.1f s", writeSeconds))
+        if !skipOld {
+            started = Clock.now()
+            let store = try SearchStore(
+                directory: URL(fileURLWithPath: storeDirectory), textEncoder: LookupTextEncoder.name(dimension), textDimension: dimension)
+            for start in stride(from: 0, to: items, by: batch) {
+                let end = min(start + batch, items)
+                try store.append((start..<end).map { i in
+                    let item = Self.item(VectorID(UInt64(i)))
+                    let record = SearchStore.Record(
+                        id: UInt64(i), caption: item.caption, path: nil, metadata: item.metadata, has_caption: true, has_image: false)
+                    return (record, Array(data.base[(i * dimension)..<((i + 1) * dimension)]), nil)
+                })
+            }
+            print(String(format: "wrote the format-1 store in %.1f s", Double(Clock.now() - started) / 1e9))
+        }
+
+        // Fresh processes, alternating.
+        var fresh: [String: [OpenTiming]] = [:]
+        for r in 0..<repeats {
+            for kind in skipOld ? ["new"] : ["new", "old"] {
+                let directory = kind == "new" ? collectionDirectory : storeDirectory
+                let timing = try Self.spawnOpen(kind: kind, directory: directory, dimension: dimension, dataDirectory: workDir, items: items, seed: seed, query: r)
+                print("\(kind) path, run \(r + 1): open \(String(format: "%.2f", timing.openMilliseconds)) ms, first query \(String(format: "%.2f", timing.firstQueryMilliseconds)) ms, top hit \(timing.topHit)")
+                fresh[kind, default: []].append(timing)
+            }
+        }
+        let new = fresh["new"]!
+        let newOpen = Clock.median(new.map(\.openMilliseconds))
+        let newFirst = Clock.median(new.map(\.firstQueryMilliseconds))
+        let newTotal = Clock.median(new.map { $0.openMilliseconds + $0.firstQueryMilliseconds })
+        var results = [
+            BenchResult("collection open", newOpen, "ms", note: "SearchCollection + SearchEngine, fresh process, file in page cache"),
+            BenchResult("collection first query", newFirst, "ms"),
+        ]
+        var summary: [String: Double] = ["open_first_query_ms": newTotal, "collection_write_s": writeSeconds]
+        if let old = fresh["old"] {
+            let oldTotal = Clock.median(old.map { $0.openMilliseconds + $0.firstQueryMilliseconds })
+            results.append(
+                BenchResult(
+                    "open + first query", newTotal, "ms", anchor: "format-1 SearchStore restore + first query",
+                    anchorValue: oldTotal))
+            results.append(BenchResult("format-1 restore", Clock.median(old.map(\.openMilliseconds)), "ms"))
+            summary["old_restore_first_query_ms"] = oldTotal
+            summary["open_first_query_ratio_vs_old"] = newTotal / oldTotal
+        }
+        let report = BenchReport(
+            suite: "collection", machine: .current(kernels: Kernels.active.level.description), results: results, summary: summary)
+        report.printTable()
+        if let json { try report.write(json: json) }
+    }
+
+    static func item(_ id: VectorID) -> CatalogItem {
+        CatalogItem(id: id, caption: "item \(id.rawValue)", category: "cluster \(id.rawValue % 100)", metadata: ["n": String(id.rawValue)])
+    }
+
+    struct OpenTiming: Codable {
+        var openMilliseconds: Double
+        var firstQueryMilliseconds: Double
+        var topHit: UInt64
+    }
+
+    static func spawnOpen(
+        kind: String, directory: String, dimension: Int, dataDirectory: String, items: Int, seed: UInt64, query: Int
+    ) throws -> OpenTiming {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        process.arguments = [
+            "collection-open", "--kind", kind, "--directory", directory, "--dimension", String(dimension),
+            "--data-dir", dataDirectory, "--items", String(items), "--seed", String(seed), "--query", String(query),
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last else {
+            throw ANNBenchError("collection-open \(kind) failed with status \(process.terminationStatus)")
+        }
+        return try JSONDecoder().decode(OpenTiming.self, from: Data(line.utf8))
+    }
+}
+
+/// `mms-bench collection-open`: one fresh-process measurement for `collection` (internal).
+struct CollectionOpenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collection-open", abstract: "One fresh-process open + first query (used by `collection`).",
+        shouldDisplay: false)
+
+    @Option var kind: String
+    @Option var directory: String
+    @Option var dimension: Int
+    @Option var dataDir: String
+    @Option var items: Int
+    @Option var seed: UInt64
+    @Option var query: Int
+
+    func run() throws {
+        // The query vectors, read before the clock starts (a model would be loaded before, too).
+        let files = ANNDataSet.files(directory: dataDir, count: items, queries: 100, dimension: dimension, clusters: 100, seed: seed)
+        let encoder = LookupTextEncoder(queries: try ANNDataSet.readFvecs(files.queries, dimension: dimension), dimension: dimension)
+        let configuration = SearchEngine.Configuration(textEncoder: encoder, textEncoderName: LookupTextEncoder.name(dimension))
+        let started = Clock.now()
+        let engine: SearchEngine
+        if kind == "new" {
+            let collection = try SearchCollection(directory: directory, schema: LookupTextEncoder.schema(dimension: dimension))
+            engine = try SearchEngine(configuration: configuration, collection: collection)
+        } else {
+            let store = try SearchStore(
+                directory: URL(fileURLWithPath: directory), textEncoder: LookupTextEncoder.name(dimension), textDimension: dimension)
+            engine = try SearchEngine(configuration: configuration, engagement: try store.loadEngagement())
+            try store.restore(into: engine)
+        }
+        let opened = Clock.now()
+        let results = try engine.search(SearchQuery(text: "q\(query)", k: 10))
+        let answered = Clock.now()
+        let timing = CollectionCommand.OpenTiming(
+            openMilliseconds: Double(opened - started) / 1e6, firstQueryMilliseconds: Double(answered - opened) / 1e6,
+            topHit: results.first?.id.rawValue ?? .max)
+        print(String(decoding: try JSONEncoder().encode(timing), as: UTF8.self))
+    }
+}
+
+/// A text encoder that maps `"q<N>"` to the data set's query vector N: the
+/// first query then measures the collection, not a model.
+struct LookupTextEncoder: TextEncoder {
+    let queries: [Float]
+    let dimension: Int
+
+    static func name(_ dimension: Int) -> String { "lookup:\(dimension)" }
+
+    static func schema(dimension: Int) -> CollectionSchema {
+        CollectionSchema(fields: [VectorField(name: VectorField.caption, encoder: name(dimension), dimension: dimension)])
+    }
+
+    func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
+        for (t, text) in texts.enumerated() {
+            guard text.hasPrefix("q"), let n = Int(text.dropFirst()), n >= 0, (n + 1) * dimension <= queries.count else {
+                throw SearchError(.invalidArgument, "the lookup encoder knows \"q0\" … \"q\(queries.count / dimension - 1)\", not \"\(text)\"")
+            }
+            for j in 0..<dimension { output[t * dimension + j] = queries[n * dimension + j] }
+        }
+    }
+}
