@@ -21,6 +21,7 @@ extension PersistentIndex {
         }
         let operation = LogOperation.add(ids: ids, vectors: rows)
         let full: Bool = try lock.withWriteLock { () throws(SearchError) -> Bool in
+            try checkOpen()
             try state.log.append(operation.encoded())
             try state.log.commit()
             try apply(operation)
@@ -33,6 +34,7 @@ extension PersistentIndex {
     @discardableResult
     public func remove(_ ids: [VectorID]) throws(SearchError) -> Int {
         try lock.withWriteLock { () throws(SearchError) -> Int in
+            try checkOpen()
             let present = Array(Set(ids.filter { id in state.head.contains(id) || state.segments.contains { $0.liveRow(of: id) != nil } }))
                 .sorted()
             guard !present.isEmpty else { return 0 }
@@ -79,6 +81,7 @@ extension PersistentIndex {
     /// log still describe everything.
     public func flush() throws(SearchError) {
         let tooMany = try lock.withWriteLock { () throws(SearchError) -> Bool in
+            try checkOpen()
             var manifest = state.manifest
             let nextGeneration = manifest.generation + 1
             var segments = state.segments
@@ -103,6 +106,7 @@ extension PersistentIndex {
     /// Merges every segment into one (see ``compact()``), leaving the head alone.
     func compactSegments() throws(SearchError) {
         try lock.withWriteLock { () throws(SearchError) in
+            try checkOpen()
             var manifest = state.manifest
             let nextGeneration = manifest.generation + 1
             let merged = try HNSWIndex(dimension: dimension, metric: metric, configuration: configuration)

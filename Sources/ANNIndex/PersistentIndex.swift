@@ -79,11 +79,25 @@ public final class PersistentIndex: VectorIndex {
         var segments: [LoadedSegment]
         var log: WriteAheadLog
         var head: HNSWIndex
+        var closed = false
     }
 
+    /// What opening the index found in its write-ahead log and did about it:
+    /// records replayed, bytes kept and dropped, and why.
+    ///
+    /// When recovery dropped anything, its ``RecoveryReport/description`` is
+    /// also written to ``recoverySummaryFileName`` in the directory, so a
+    /// later process can show it.
+    public let recovery: RecoveryReport
+
+    /// The file in the index directory holding the description of the last
+    /// recovery that dropped bytes.
+    public static let recoverySummaryFileName = "last-recovery.txt"
+
     /// Opens the index in `directory`, creating it when empty, and recovers:
-    /// the log after the last flush is replayed into the head (a torn final
-    /// record is dropped), and files a crash left behind are removed.
+    /// the log after the last flush is replayed into the head as
+    /// `recoveryPolicy` allows (see ``recovery``), and files a crash left
+    /// behind are removed.
     ///
     /// - Parameters:
     ///   - configuration: the HNSW graph of the head and of new segments
@@ -100,13 +114,19 @@ public final class PersistentIndex: VectorIndex {
     ///     ``HNSWIndex/writeSegment(to:reorderingRows:levelZeroBlockRows:)``).
     ///   - levelZeroBlockRows: rows per level-0 block, a power of two from 16
     ///     to 4,096.
+    ///   - recoveryPolicy: what to do with damage in the write-ahead log:
+    ///     `.repairTornTail` (the default) cuts an interrupted write and
+    ///     refuses damage; `.dropDamagedRecords` also drops a damaged record
+    ///     and everything after it (kept in a side file, and reported);
+    ///     `.strict` refuses both.
     /// - Throws: ``SearchError`` — `.corruptData` naming the file and offset for
-    ///   damage, `.invalidArgument` when the directory holds an index of
-    ///   another dimension or metric, or for a bad parameter.
+    ///   damage (for log damage, saying how to open anyway), `.invalidArgument`
+    ///   when the directory holds an index of another dimension or metric, or
+    ///   for a bad parameter.
     public init(
         directory: String, dimension: Int, metric: Metric, configuration: HNSWIndex.Configuration = HNSWIndex.Configuration(),
         flushThreshold: Int = 100_000, maximumSegments: Int = 8, verification: SegmentReader.Verification = .full,
-        reordersRows: Bool = true, levelZeroBlockRows: Int = 256
+        reordersRows: Bool = true, levelZeroBlockRows: Int = 256, recoveryPolicy: RecoveryPolicy = .repairTornTail
     ) throws(SearchError) {
         guard dimension > 0, dimension <= 65_536 else {
             throw SearchError(.invalidArgument, "dimension must be in 1...65536; got \(dimension)")
@@ -148,7 +168,8 @@ public final class PersistentIndex: VectorIndex {
                 LoadedSegment(graph: try SegmentGraph(reader, kernels: kernels), live: entry.live, liveCount: entry.live.liveCount))
         }
         let logPath = Self.logPath(directory, manifest.logGeneration)
-        let (log, records) = try WriteAheadLog.open(path: logPath)
+        let (log, records) = try WriteAheadLog.open(path: logPath, policy: recoveryPolicy)
+        recovery = log.recovery
         state = State(
             manifest: manifest, segments: segments, log: log,
             head: try HNSWIndex(dimension: dimension, metric: metric, configuration: configuration))
@@ -156,7 +177,29 @@ public final class PersistentIndex: VectorIndex {
             let operation = try LogOperation.decode(payload, dimension: dimension, log: logPath, record: i)
             try apply(operation)
         }
+        if recovery.droppedAnything {
+            try FileSystem.replaceAtomically(directory + "/" + Self.recoverySummaryFileName, with: [Array((recovery.description + "\n").utf8)])
+        }
         removeStrayFiles()
+    }
+
+    /// Closes the write-ahead log. Later adds, removes, searches, flushes and
+    /// compactions throw ``SearchError/Code/invalidArgument``; closing again
+    /// does nothing. What was acknowledged is already durable; the memory and
+    /// mappings are released when the index is deinitialised.
+    public func close() {
+        lock.withWriteLock {
+            guard !state.closed else { return }
+            state.closed = true
+            state.log.close()
+        }
+    }
+
+    /// Throws when ``close()`` has been called; the caller holds the lock.
+    func checkOpen() throws(SearchError) {
+        guard !state.closed else {
+            throw SearchError(.invalidArgument, "the index in \(directory) is closed; open a new PersistentIndex to use it")
+        }
     }
 
     static func logPath(_ directory: String, _ generation: UInt64) -> String {
@@ -182,7 +225,8 @@ public final class PersistentIndex: VectorIndex {
             (Self.logPath(directory, state.manifest.logGeneration) as NSString).lastPathComponent, Manifest.fileName,
         ])
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where !keep.contains(name) {
+        // `<log>.damaged-<offset>` keeps bytes recovery dropped: never removed here.
+        for name in names where !keep.contains(name) && !name.contains(".damaged-") {
             if name.hasPrefix("seg-") || name.hasPrefix("wal-") || name.hasSuffix(".tmp") {
                 try? FileManager.default.removeItem(atPath: directory + "/" + name)
             }
@@ -194,7 +238,10 @@ public final class PersistentIndex: VectorIndex {
     ///
     /// - Throws: ``SearchError/Code/corruptData`` naming the file, section and offset.
     public func verify() throws(SearchError) {
-        let segments = lock.withReadLock { state.segments }
+        let segments = try lock.withReadLock { () throws(SearchError) in
+            try checkOpen()
+            return state.segments
+        }
         for segment in segments { try segment.graph.reader.verifySections() }
     }
 
@@ -247,7 +294,10 @@ public final class PersistentIndex: VectorIndex {
     /// Decodes every segment's whole graph now, instead of block by block as
     /// searches reach it (for a server that would rather pay at start-up).
     public func decodeGraphs() throws(SearchError) {
-        let segments = lock.withReadLock { state.segments }
+        let segments = try lock.withReadLock { () throws(SearchError) in
+            try checkOpen()
+            return state.segments
+        }
         for segment in segments { try segment.graph.decodeGraph() }
     }
 
@@ -272,6 +322,7 @@ public final class PersistentIndex: VectorIndex {
         guard ef >= 1 && ef <= 1 << 16 else { throw SearchError(.invalidArgument, "ef must be in 1...65536, got \(ef)") }
         let q = try prepared(query)
         return try lock.withReadLock { () throws(SearchError) -> [SearchHit] in
+            try checkOpen()
             var hits = try q.withUnsafeBufferPointer { (qp) throws(SearchError) in try state.head.search(qp, k: k, ef: ef, filter: filter) }
             for segment in state.segments where segment.liveCount > 0 {
                 hits += try q.withUnsafeBufferPointer { (qp) throws(SearchError) -> [SearchHit] in

@@ -10,38 +10,79 @@ import Darwin
 
 /// An append-only log of opaque records, made durable by ``commit()``.
 ///
-/// **Format, version 1** (little-endian):
+/// **Format** (every integer little-endian). The file header, both versions:
 ///
 /// | offset | size | field |
 /// | --- | --- | --- |
-/// | 0 | 8 | magic `MMSWAL01` |
-/// | 8 | 4 | format version, 1 |
-/// | 12 | 4 | reserved, 0 |
-/// | 16 | … | records |
+/// | 0 | 8 | magic `MMSWAL01` (ASCII) |
+/// | 8 | 4 | format version u32: 2 for logs this build creates, 1 still read |
+/// | 12 | 4 | reserved u32, 0 |
+/// | 16 | … | records, one after another to the end of the file |
 ///
-/// Each record is `length` u32, `checksum` u32 (CRC-32C of the four length
-/// bytes followed by the payload), then `length` payload bytes.
+/// A **version 2** record (12-byte header, then the payload):
+///
+/// | offset | size | field |
+/// | --- | --- | --- |
+/// | 0 | 4 | `length` u32: payload bytes, at most ``maximumRecordLength`` |
+/// | 4 | 4 | `payloadChecksum` u32: CRC-32C (Castagnoli) of the payload |
+/// | 8 | 4 | `headerChecksum` u32: CRC-32C of the 8 bytes at offsets 0..<8 |
+/// | 12 | `length` | payload |
+///
+/// A **version 1** record (8-byte header): `length` u32, `checksum` u32
+/// (CRC-32C of the four length bytes followed by the payload), payload.
+/// Version 1 logs are read and appended to in version 1; a flush of a
+/// ``PersistentIndex`` starts a new log, in version 2.
 ///
 /// **Durability.** ``append(_:)`` buffers; ``commit()`` writes what is
-/// buffered and `fsync`s before it returns, so what a commit acknowledged
+/// buffered and `fdatasync`s before it returns, so what a commit acknowledged
 /// survives `kill -9` and power loss. Several appends per commit make a group
-/// commit (and are all-or-nothing only to the extent that a torn tail drops
-/// whole records; callers wanting atomic batches append one record per batch).
+/// commit (all-or-nothing only to the extent that a torn tail drops whole
+/// records; callers wanting atomic batches append one record per batch).
 ///
-/// **Recovery** (``replay(path:)``): records are read in order. A final record
-/// that is incomplete or fails its checksum is a torn write from a commit that
-/// never returned: it is dropped and the file cut back. Damage anywhere else
-/// — a bad record followed by a valid one — is ``SearchError/Code/corruptData``
-/// naming the file and offset, and nothing is cut.
+/// **Recovery** (``open(path:policy:)``, ``replay(path:policy:)``). Records
+/// are read in order until one fails. What follows the last complete record
+/// is then one of:
+/// - a **torn tail**, the bytes of a write that never returned, running to
+///   the end of the file: a record header cut short; a record whose declared
+///   length runs past the end of the file (in version 2, only once the
+///   header's own checksum has vouched for that length); or bytes that are
+///   all zero (blocks a power loss never wrote);
+/// - **damage**: a complete record failing its checksum, a version 2 record
+///   header failing its checksum, a declared length over the limit — which
+///   may be followed by further records, acknowledged ones among them.
+///
+/// The ``RecoveryPolicy`` decides: by default a torn tail is cut and damage
+/// is ``SearchError/Code/corruptData`` naming the file and offset;
+/// `.dropDamagedRecords` drops the damaged record and all after it (copied to
+/// `<log>.damaged-<offset>` first); `.strict` refuses both. Either way the
+/// ``RecoveryReport`` (``recovery``) says what was kept and dropped.
+///
+/// Limits, stated plainly: a log cut exactly on a record boundary looks like
+/// a shorter log (the report's record count and byte length let a higher
+/// layer cross-check). In version 1 a bit flip in a `length` field that makes
+/// it run past the end of the file looks like a torn tail, and is cut as one;
+/// version 2's header checksum tells the two apart. A power loss that
+/// persists a record's header but not its payload, with non-zero stale bytes
+/// in place of the payload, presents as damage and needs `.dropDamagedRecords`.
 public final class WriteAheadLog: Sendable {
     /// `MMSWAL01`.
     public static let magic: [UInt8] = Array("MMSWAL01".utf8)
-    static let headerSize = 16
+    /// The bytes before the first record.
+    public static let headerSize = 16
+    /// The format version this build writes for new logs.
+    public static let currentVersion = 2
     /// The largest record accepted (and believed on replay): 1 GiB.
     public static let maximumRecordLength = 1 << 30
 
+    /// The bytes before a record's payload in format `version`.
+    public static func recordHeaderSize(version: Int) -> Int { version == 1 ? 8 : 12 }
+
     /// The log's path.
     public let path: String
+    /// The format version of this file (records are appended in it).
+    public let formatVersion: Int
+    /// What opening the log found and did.
+    public let recovery: RecoveryReport
     private struct State {
         var fd: Int32
         var pending: [UInt8] = []
@@ -50,39 +91,74 @@ public final class WriteAheadLog: Sendable {
     }
     private let state: Mutex<State>
 
-    /// Opens (creating if absent) the log at `path` for appending after its
-    /// last valid record, recovering a torn tail first.
+    /// Opens (creating if absent, in version 2) the log at `path` for
+    /// appending after its last complete record, recovering as `policy` allows.
     ///
-    /// - Returns: the log and the payloads already in it, in order.
-    public static func open(path: String) throws(SearchError) -> (log: WriteAheadLog, records: [[UInt8]]) {
-        var records: [[UInt8]] = []
-        var validLength = headerSize
-        if access(path, F_OK) == 0 {
-            (records, validLength) = try replay(path: path)
-        } else {
+    /// - Returns: the log and the payloads already in it, in order; what
+    ///   recovery did is the log's ``recovery``.
+    /// - Throws: ``SearchError/Code/corruptData`` naming the file and offset
+    ///   for damage `policy` refuses (nothing is changed then),
+    ///   `.unsupportedFormat` for an unknown version, `.io` when the file
+    ///   cannot be read, repaired or created.
+    public static func open(
+        path: String, policy: RecoveryPolicy = .repairTornTail
+    ) throws(SearchError) -> (log: WriteAheadLog, records: [[UInt8]]) {
+        guard access(path, F_OK) == 0 else {
             var header = magic
-            LittleEndian.append(UInt32(1), to: &header)
+            LittleEndian.append(UInt32(currentVersion), to: &header)
             LittleEndian.append(UInt32(0), to: &header)
             try FileSystem.replaceAtomically(path, with: [header])
+            let fd = try openForAppending(path)
+            let report = RecoveryReport(
+                path: path, formatVersion: currentVersion, recordsReplayed: 0, bytesKept: headerSize, bytesDropped: 0, outcome: .none)
+            return (WriteAheadLog(path: path, fd: fd, size: headerSize, version: currentVersion, recovery: report), [])
         }
-        let fd = Int32(FileSystem.retrying { Int(openFile(path, O_WRONLY | O_CLOEXEC)) })
-        guard fd >= 0 else { throw FileSystem.error("cannot open", path) }
-        // Cut a torn tail so new records follow the last good one.
-        guard ftruncate(fd, off_t(validLength)) == 0, FileSystem.retrying({ Int(fsync(fd)) }) == 0 else {
-            _ = close(fd)
-            throw FileSystem.error("cannot repair", path)
+        let mapping = try FileMapping(path: path)
+        let scan = try scan(mapping.bytes, path: path)
+        let report = try recover(scan, path: path, policy: policy)
+        if case .droppedDamagedRecord(let offset, _, let side) = report.outcome {
+            // Keep what is dropped before cutting it.
+            let dropped = Array(UnsafeRawBufferPointer(rebasing: mapping.bytes[offset...]))
+            try FileSystem.replaceAtomically(side, with: [dropped])
         }
-        return (WriteAheadLog(path: path, fd: fd, size: validLength), records)
+        let fd = try openForAppending(path)
+        if scan.validLength < scan.fileLength {
+            guard ftruncate(fd, off_t(scan.validLength)) == 0, FileSystem.retrying({ Int(fsync(fd)) }) == 0 else {
+                _ = closeFile(fd)
+                throw FileSystem.error("cannot cut the log back to \(scan.validLength) bytes:", path)
+            }
+        }
+        let log = WriteAheadLog(path: path, fd: fd, size: scan.validLength, version: scan.version, recovery: report)
+        return (log, scan.records)
     }
 
-    private init(path: String, fd: Int32, size: Int) {
+    private static func openForAppending(_ path: String) throws(SearchError) -> Int32 {
+        let fd = Int32(FileSystem.retrying { Int(openFile(path, O_WRONLY | O_CLOEXEC)) })
+        guard fd >= 0 else { throw FileSystem.error("cannot open", path) }
+        return fd
+    }
+
+    private init(path: String, fd: Int32, size: Int, version: Int, recovery: RecoveryReport) {
         self.path = path
+        formatVersion = version
+        self.recovery = recovery
         state = Mutex(State(fd: fd, size: size))
     }
 
     deinit {
         state.withLock { s in
-            if !s.closed { _ = close(s.fd) }
+            if !s.closed { _ = closeFile(s.fd) }
+        }
+    }
+
+    /// Closes the file, dropping anything appended but not committed. Later
+    /// commits throw ``SearchError/Code/invalidArgument``; closing again does nothing.
+    public func close() {
+        state.withLock { s in
+            guard !s.closed else { return }
+            _ = closeFile(s.fd)
+            s.closed = true
+            s.pending.removeAll()
         }
     }
 
@@ -95,17 +171,24 @@ public final class WriteAheadLog: Sendable {
             throw SearchError(.resourceLimit, "a log record of \(payload.count) bytes exceeds \(Self.maximumRecordLength)")
         }
         var record: [UInt8] = []
-        record.reserveCapacity(8 + payload.count)
+        record.reserveCapacity(Self.recordHeaderSize(version: formatVersion) + payload.count)
         LittleEndian.append(UInt32(payload.count), to: &record)
-        var crc = CRC32C()
-        crc.update(Array(record[0..<4]))
-        crc.update(payload)
-        LittleEndian.append(crc.value, to: &record)
+        if formatVersion == 1 {
+            var crc = CRC32C()
+            crc.update(record)
+            crc.update(payload)
+            LittleEndian.append(crc.value, to: &record)
+        } else {
+            LittleEndian.append(CRC32C.checksum(payload), to: &record)
+            LittleEndian.append(CRC32C.checksum(record), to: &record)
+        }
         record += payload
         state.withLock { $0.pending += record }
     }
 
     /// Writes everything appended and flushes it to disk; returns only when it is durable.
+    ///
+    /// - Throws: ``SearchError/Code/invalidArgument`` after ``close()``, `.io` when the write or flush fails.
     public func commit() throws(SearchError) {
         let result: SearchError? = state.withLock { s in
             guard !s.closed else { return SearchError(.invalidArgument, "\(path) is closed") }
@@ -128,55 +211,23 @@ public final class WriteAheadLog: Sendable {
         if let result { throw result }
     }
 
-    /// Reads every record of a log, dropping a torn final record.
+    /// Reads every complete record of a log and says what opening it with
+    /// `policy` would do; changes nothing on disk.
     ///
-    /// - Returns: the payloads and the length of the valid prefix of the file.
-    public static func replay(path: String) throws(SearchError) -> (records: [[UInt8]], validLength: Int) {
+    /// - Throws: as ``open(path:policy:)``.
+    public static func replay(
+        path: String, policy: RecoveryPolicy = .repairTornTail
+    ) throws(SearchError) -> (records: [[UInt8]], recovery: RecoveryReport) {
         let mapping = try FileMapping(path: path)
-        return try replay(mapping.bytes, path: path)
+        return try replay(mapping.bytes, path: path, policy: policy)
     }
 
-    /// Replays a log image in memory; `path` only names it in error messages.
-    public static func replay(_ b: UnsafeRawBufferPointer, path: String) throws(SearchError) -> (records: [[UInt8]], validLength: Int) {
-        guard b.count >= headerSize, b.prefix(8).elementsEqual(magic) else {
-            throw SearchError(.corruptData, "\(path) at offset 0: not a write-ahead log (no MMSWAL01 header)")
-        }
-        let version = LittleEndian.read(UInt32.self, b, at: 8)
-        guard version == 1 else {
-            throw SearchError(.unsupportedFormat, "\(path) is log format version \(version); this build reads version 1")
-        }
-        var records: [[UInt8]] = []
-        var offset = headerSize
-        while offset < b.count {
-            if let end = validRecordEnd(b, at: offset) {
-                records.append(Array(b[(offset + 8)..<end]))
-                offset = end
-                continue
-            }
-            // A bad record: torn tail if nothing valid follows, corruption otherwise.
-            var probe = offset + 1
-            while probe + 8 <= b.count {
-                if validRecordEnd(b, at: probe) != nil {
-                    throw SearchError(
-                        .corruptData,
-                        "\(path) at offset \(offset): a damaged record is followed by valid ones at offset \(probe); the log is corrupt, not torn")
-                }
-                probe += 1
-            }
-            break
-        }
-        return (records, offset)
-    }
-
-    /// The end offset of a complete record with a good checksum at `offset`, or nil.
-    private static func validRecordEnd(_ b: UnsafeRawBufferPointer, at offset: Int) -> Int? {
-        guard offset + 8 <= b.count else { return nil }
-        let length = Int(LittleEndian.read(UInt32.self, b, at: offset))
-        guard length <= maximumRecordLength, offset + 8 + length <= b.count else { return nil }
-        var crc = CRC32C()
-        crc.update(UnsafeRawBufferPointer(rebasing: b[offset..<(offset + 4)]))
-        crc.update(UnsafeRawBufferPointer(rebasing: b[(offset + 8)..<(offset + 8 + length)]))
-        return crc.value == LittleEndian.read(UInt32.self, b, at: offset + 4) ? offset + 8 + length : nil
+    /// Replays a log image in memory; `path` names it in messages and reports.
+    public static func replay(
+        _ bytes: UnsafeRawBufferPointer, path: String, policy: RecoveryPolicy = .repairTornTail
+    ) throws(SearchError) -> (records: [[UInt8]], recovery: RecoveryReport) {
+        let scan = try scan(bytes, path: path)
+        return (scan.records, try recover(scan, path: path, policy: policy))
     }
 }
 
@@ -184,6 +235,12 @@ public final class WriteAheadLog: Sendable {
 @inline(__always)
 private func openFile(_ path: String, _ flags: Int32) -> Int32 {
     open(path, flags)
+}
+
+/// The C `close`, from a scope where `WriteAheadLog.close` does not shadow it.
+@inline(__always)
+private func closeFile(_ fd: Int32) -> Int32 {
+    close(fd)
 }
 
 /// Flushes a file's data (and the metadata needed to read it back).
