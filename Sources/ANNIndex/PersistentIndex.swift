@@ -323,13 +323,13 @@ public final class PersistentIndex: VectorIndex {
         let q = try prepared(query)
         return try lock.withReadLock { () throws(SearchError) -> [SearchHit] in
             try checkOpen()
-            var hits = try q.withUnsafeBufferPointer { (qp) throws(SearchError) in try state.head.search(qp, k: k, ef: ef, filter: filter) }
-            for segment in state.segments where segment.liveCount > 0 {
-                hits += try q.withUnsafeBufferPointer { (qp) throws(SearchError) -> [SearchHit] in
-                    try segment.graph.search(qp.baseAddress!, k: k, ef: ef, filter: filter, live: segment.live, liveCount: segment.liveCount)
+            return try q.withUnsafeBufferPointer { (qp) throws(SearchError) -> [SearchHit] in
+                var hits = try state.head.search(qp, k: k, ef: ef, filter: filter)
+                for segment in state.segments where segment.liveCount > 0 {
+                    hits += try segment.graph.search(qp.baseAddress!, k: k, ef: ef, filter: filter, live: segment.live, liveCount: segment.liveCount)
                 }
+                return Array(hits.sorted(by: SearchHit.closerFirst).prefix(k))
             }
-            return Array(hits.sorted(by: SearchHit.closerFirst).prefix(k))
         }
     }
 

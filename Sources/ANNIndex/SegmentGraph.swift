@@ -337,16 +337,24 @@ final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
 /// elsewhere, or inspecting what a ``PersistentIndex`` wrote. Every row is
 /// taken as live (deletions live in the persistent index's manifest).
 ///
+/// A ``VectorIndex`` that cannot be written: ``add(_:ids:)`` and
+/// ``remove(_:)`` throw ``SearchError/Code/invalidArgument``.
+///
 /// ```swift
 /// let segment = try SegmentIndex(path: "/data/vectors/seg-000001.mmsseg", verification: .structure)
 /// let hits = try segment.search(query, k: 10)
+/// let wider = try segment.search(query, k: 10, ef: 128)
 /// ```
-public final class SegmentIndex: Sendable {
+public final class SegmentIndex: VectorIndex {
     /// The open file.
     public let reader: SegmentReader
     let graph: SegmentGraph
     let kernels: Kernels
     private let all: LiveSet
+
+    /// The candidate list size searches use unless given one: the HNSW
+    /// configuration's default ``HNSWIndex/Configuration/efSearch``.
+    public static let defaultEF = HNSWIndex.Configuration().efSearch
 
     /// Opens, validates and maps a segment with a graph.
     ///
@@ -359,6 +367,12 @@ public final class SegmentIndex: Sendable {
         self.kernels = kernels
         all = LiveSet(allLive: reader.header.count)
     }
+
+    /// Components per vector.
+    public var dimension: Int { reader.header.dimension }
+
+    /// How vectors are compared.
+    public var metric: Metric { reader.header.metric }
 
     /// Rows in the segment.
     public var count: Int { graph.count }
@@ -375,23 +389,82 @@ public final class SegmentIndex: Sendable {
         return graph.id(row)
     }
 
-    /// The `k` nearest rows allowed by `filter`, closest first.
+    /// Refuses: a segment is immutable.
+    ///
+    /// - Throws: ``SearchError/Code/invalidArgument``, always.
+    public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError) {
+        throw Self.readOnly()
+    }
+
+    /// Refuses: a segment is immutable.
+    ///
+    /// - Throws: ``SearchError/Code/invalidArgument``, always.
+    @discardableResult
+    public func remove(_ ids: [VectorID]) throws(SearchError) -> Int {
+        throw Self.readOnly()
+    }
+
+    private static func readOnly() -> SearchError {
+        SearchError(.invalidArgument, "a SegmentIndex is read-only; open a PersistentIndex to write")
+    }
+
+    /// The `k` nearest rows allowed by `filter`, closest first, with candidate
+    /// list ``defaultEF``.
+    ///
+    /// - Throws: ``SearchError`` for a bad query or `k`, and
+    ///   ``SearchError/Code/corruptData`` when a graph block is damaged.
+    /// - Complexity: about O(ef · M0 · log N · `dimension`).
+    public func search<Filter: SearchFilter>(
+        _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
+    ) throws(SearchError) -> [SearchHit] {
+        try search(query, k: k, ef: Self.defaultEF, filter: filter)
+    }
+
+    /// The `k` nearest rows allowed by `filter`, closest first, searching with
+    /// a candidate list of `ef` (*ef* in the HNSW paper).
     ///
     /// - Throws: ``SearchError`` for a bad query, `k` or `ef`, and
     ///   ``SearchError/Code/corruptData`` when a graph block is damaged.
+    /// - Complexity: about O(ef · M0 · log N · `dimension`).
     public func search<Filter: SearchFilter>(
-        _ query: [Float], k: Int, ef: Int = 64, filter: Filter = NoFilter()
+        _ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, filter: Filter
     ) throws(SearchError) -> [SearchHit] {
         try VectorInput.checkK(k)
         guard ef >= 1 && ef <= 1 << 16 else { throw SearchError(.invalidArgument, "ef must be in 1...65536, got \(ef)") }
         let header = reader.header
-        try query.withUnsafeBufferPointer { (q) throws(SearchError) in
-            try VectorInput.validate(q, rows: 1, dimension: header.dimension, metric: header.metric, kernels: kernels, what: "query")
-        }
-        var prepared = query
+        try VectorInput.validate(query, rows: 1, dimension: header.dimension, metric: header.metric, kernels: kernels, what: "query")
+        var prepared = Array(query)
         if header.metric == .cosine { _ = prepared.withUnsafeMutableBufferPointer { VectorMath.l2Normalize($0) } }
-        return try prepared.withUnsafeBufferPointer { (q) throws(SearchError) -> [SearchHit] in
+        return try withRawFloats(prepared) { (q) throws(SearchError) -> [SearchHit] in
             try graph.search(q.baseAddress!, k: k, ef: ef, filter: filter, live: all, liveCount: all.count)
         }
     }
+
+    /// The `k` nearest rows allowed by `filter`, closest first, with candidate list `ef`.
+    ///
+    /// - Throws: as ``search(_:k:ef:filter:)-(UnsafeBufferPointer<Float>,_,_,_)``.
+    public func search<Filter: SearchFilter>(
+        _ query: [Float], k: Int, ef: Int, filter: Filter = NoFilter()
+    ) throws(SearchError) -> [SearchHit] {
+        try withRawFloats(query) { (q) throws(SearchError) -> [SearchHit] in try search(q, k: k, ef: ef, filter: filter) }
+    }
+
+    /// The `k` nearest rows allowed by `filter`, closest first, with candidate list ``defaultEF``.
+    public func search<Filter: SearchFilter>(_ query: [Float], k: Int, filter: Filter) throws(SearchError) -> [SearchHit] {
+        try search(query, k: k, ef: Self.defaultEF, filter: filter)
+    }
+
+    /// The `k` nearest rows, closest first, with candidate list ``defaultEF``.
+    public func search(_ query: [Float], k: Int) throws(SearchError) -> [SearchHit] {
+        try search(query, k: k, ef: Self.defaultEF, filter: NoFilter())
+    }
+}
+
+/// Calls a typed-throwing `body` with an array's elements (`withUnsafeBufferPointer`
+/// only rethrows untyped errors).
+func withRawFloats<R>(_ values: [Float], _ body: (UnsafeBufferPointer<Float>) throws(SearchError) -> R) throws(SearchError) -> R {
+    let result: Result<R, SearchError> = values.withUnsafeBufferPointer { buffer in
+        do throws(SearchError) { return .success(try body(buffer)) } catch { return .failure(error) }
+    }
+    return try result.get()
 }
