@@ -54,6 +54,9 @@ let package = Package(
         // MARK: Products
 
         .target(name: "SearchCore"),
+        // Package-internal (not a product): system calls, memory mapping,
+        // little-endian coding, atomic replace and durable append, in one place.
+        .target(name: "StoragePrimitives", dependencies: ["SearchCore"]),
         .target(
             name: "Tensor",
             dependencies: ["SearchCore", "COpenBLAS", "CSearchKernels"]
@@ -61,10 +64,10 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["SearchCore"]),
         .target(
             name: "ANNIndex",
-            dependencies: ["SearchCore", "Tensor", "CSearchKernels", "CLZ4"]
+            dependencies: ["SearchCore", "Tensor", "StoragePrimitives", "CSearchKernels", "CLZ4"]
         ),
-        .target(name: "Ranking", dependencies: ["SearchCore", "Tensor"]),
-        .target(name: "Encoders", dependencies: ["SearchCore", "Tensor", "ImageDecoding"]),
+        .target(name: "Ranking", dependencies: ["SearchCore", "Tensor", "StoragePrimitives"]),
+        .target(name: "Encoders", dependencies: ["SearchCore", "Tensor", "ImageDecoding", "StoragePrimitives"]),
         .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG"]),
         .target(name: "ModelStore", dependencies: ["SearchCore"]),
         .target(

@@ -1,5 +1,6 @@
 import CLZ4
 import SearchCore
+import StoragePrimitives
 
 /// Bytes as a sequence of independently decodable LZ4 blocks.
 ///

@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 /// Which segments make up a persistent index, which of their vectors are
@@ -79,15 +80,15 @@ public struct Manifest: Sendable, Hashable {
     /// Writes the manifest into `directory` atomically and durably.
     public func write(toDirectory directory: String) throws(SearchError) {
         for s in segments { try Self.checkName(s.fileName) }
-        try FileSystem.replaceAtomically(directory + "/" + Self.fileName, with: [bytes()])
+        try AtomicFile.replace(directory + "/" + Self.fileName, with: [bytes()])
     }
 
     /// Reads `directory/MANIFEST`, or nil when there is none (a new index).
     public static func read(fromDirectory directory: String) throws(SearchError) -> Manifest? {
         let path = directory + "/" + fileName
-        let mapping: FileMapping
+        let mapping: MappedFile
         do {
-            mapping = try FileMapping(path: path)
+            mapping = try MappedFile(path: path)
         } catch where error.code == .notFound {
             return nil
         }

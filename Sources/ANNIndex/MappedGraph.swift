@@ -1,5 +1,6 @@
 import CSearchKernels
 import SearchCore
+import StoragePrimitives
 import Synchronization
 import Tensor
 

@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 
 /// One operation in a persistent index's write-ahead log.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 /// A vector index that lives in a directory and survives crashes.
@@ -178,7 +179,7 @@ public final class PersistentIndex: VectorIndex {
             try apply(operation)
         }
         if recovery.droppedAnything {
-            try FileSystem.replaceAtomically(directory + "/" + Self.recoverySummaryFileName, with: [Array((recovery.description + "\n").utf8)])
+            try AtomicFile.replace(directory + "/" + Self.recoverySummaryFileName, with: [Array((recovery.description + "\n").utf8)])
         }
         removeStrayFiles()
     }

@@ -160,16 +160,3 @@ public struct SegmentSection: Sendable, Hashable {
     /// CRC-32C of the section's bytes.
     public var checksum: UInt32
 }
-
-/// Little-endian integer coding for the on-disk formats.
-enum LittleEndian {
-    static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
-        var v = value.littleEndian
-        withUnsafeBytes(of: &v) { bytes.append(contentsOf: $0) }
-    }
-
-    /// Reads a `T` at `offset`; the caller has checked the bounds.
-    static func read<T: FixedWidthInteger>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> T {
-        T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
-    }
-}

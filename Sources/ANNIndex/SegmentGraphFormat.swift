@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 
 extension SegmentSectionKind {
     /// Identifiers sorted ascending with their rows, for lookups by id:

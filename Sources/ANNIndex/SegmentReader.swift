@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 /// An open, validated, memory-mapped segment (see ``SegmentFormat``).
@@ -27,7 +28,7 @@ public final class SegmentReader: Sendable {
     public let header: SegmentHeader
     /// The sections, in file order.
     public let sections: [SegmentSection]
-    private let mapping: FileMapping
+    private let mapping: MappedFile
 
     /// Opens and validates a segment.
     ///
@@ -35,7 +36,7 @@ public final class SegmentReader: Sendable {
     ///   another format version, `.corruptData` (naming the file and offset)
     ///   for anything that fails a check.
     public init(path: String, verification: Verification = .full) throws(SearchError) {
-        let mapping = try FileMapping(path: path)
+        let mapping = try MappedFile(path: path)
         let (header, sections) = try Self.validate(mapping.bytes, path: path)
         self.path = path
         self.header = header

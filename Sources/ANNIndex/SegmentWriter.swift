@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 /// Builds a segment file (see ``SegmentFormat``): add sections, then write.
@@ -112,6 +113,6 @@ public struct SegmentWriter: Sendable {
     /// over `path`, directory flushed. A reader never sees half a segment.
     public func write(to path: String) throws(SearchError) {
         let (head, tail) = frame()
-        try FileSystem.replaceAtomically(path, with: [head, body, tail])
+        try AtomicFile.replace(path, with: [head, body, tail])
     }
 }

@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 extension WriteAheadLog {

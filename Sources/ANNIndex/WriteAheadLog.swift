@@ -1,12 +1,7 @@
 import SearchCore
+import StoragePrimitives
 import Synchronization
 import Tensor
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// An append-only log of opaque records, made durable by ``commit()``.
 ///
@@ -83,11 +78,11 @@ public final class WriteAheadLog: Sendable {
     public let formatVersion: Int
     /// What opening the log found and did.
     public let recovery: RecoveryReport
-    private struct State {
-        var fd: Int32
+    private struct State: ~Copyable {
+        /// The open file; nil once closed.
+        var file: AppendFile?
         var pending: [UInt8] = []
         var size: Int
-        var closed = false
     }
     private let state: Mutex<State>
 
@@ -103,61 +98,43 @@ public final class WriteAheadLog: Sendable {
     public static func open(
         path: String, policy: RecoveryPolicy = .repairTornTail
     ) throws(SearchError) -> (log: WriteAheadLog, records: [[UInt8]]) {
-        guard access(path, F_OK) == 0 else {
+        guard SystemCalls.exists(path) else {
             var header = magic
             LittleEndian.append(UInt32(currentVersion), to: &header)
             LittleEndian.append(UInt32(0), to: &header)
-            try FileSystem.replaceAtomically(path, with: [header])
-            let fd = try openForAppending(path)
+            try AtomicFile.replace(path, with: [header])
             let report = RecoveryReport(
                 path: path, formatVersion: currentVersion, recordsReplayed: 0, bytesKept: headerSize, bytesDropped: 0, outcome: .none)
-            return (WriteAheadLog(path: path, fd: fd, size: headerSize, version: currentVersion, recovery: report), [])
+            let log = WriteAheadLog(path: path, file: try AppendFile(path: path), size: headerSize, version: currentVersion, recovery: report)
+            return (log, [])
         }
-        let mapping = try FileMapping(path: path)
+        let mapping = try MappedFile(path: path)
         let scan = try scan(mapping.bytes, path: path)
         let report = try recover(scan, path: path, policy: policy)
         if case .droppedDamagedRecord(let offset, _, let side) = report.outcome {
             // Keep what is dropped before cutting it.
             let dropped = Array(UnsafeRawBufferPointer(rebasing: mapping.bytes[offset...]))
-            try FileSystem.replaceAtomically(side, with: [dropped])
+            try AtomicFile.replace(side, with: [dropped])
         }
-        let fd = try openForAppending(path)
-        if scan.validLength < scan.fileLength {
-            guard ftruncate(fd, off_t(scan.validLength)) == 0, FileSystem.retrying({ Int(fsync(fd)) }) == 0 else {
-                _ = closeFile(fd)
-                throw FileSystem.error("cannot cut the log back to \(scan.validLength) bytes:", path)
-            }
-        }
-        let log = WriteAheadLog(path: path, fd: fd, size: scan.validLength, version: scan.version, recovery: report)
+        let file = try AppendFile(path: path)
+        if scan.validLength < scan.fileLength { try file.truncate(to: scan.validLength) }
+        let log = WriteAheadLog(path: path, file: file, size: scan.validLength, version: scan.version, recovery: report)
         return (log, scan.records)
     }
 
-    private static func openForAppending(_ path: String) throws(SearchError) -> Int32 {
-        let fd = Int32(FileSystem.retrying { Int(openFile(path, O_WRONLY | O_CLOEXEC)) })
-        guard fd >= 0 else { throw FileSystem.error("cannot open", path) }
-        return fd
-    }
-
-    private init(path: String, fd: Int32, size: Int, version: Int, recovery: RecoveryReport) {
+    private init(path: String, file: consuming AppendFile, size: Int, version: Int, recovery: RecoveryReport) {
         self.path = path
         formatVersion = version
         self.recovery = recovery
-        state = Mutex(State(fd: fd, size: size))
-    }
-
-    deinit {
-        state.withLock { s in
-            if !s.closed { _ = closeFile(s.fd) }
-        }
+        state = Mutex(State(file: file, size: size))
     }
 
     /// Closes the file, dropping anything appended but not committed. Later
-    /// commits throw ``SearchError/Code/invalidArgument``; closing again does nothing.
+    /// commits throw ``SearchError/Code/invalidArgument``; closing again does
+    /// nothing. (Deinitialising the log closes it too.)
     public func close() {
         state.withLock { s in
-            guard !s.closed else { return }
-            _ = closeFile(s.fd)
-            s.closed = true
+            s.file = nil
             s.pending.removeAll()
         }
     }
@@ -190,25 +167,16 @@ public final class WriteAheadLog: Sendable {
     ///
     /// - Throws: ``SearchError/Code/invalidArgument`` after ``close()``, `.io` when the write or flush fails.
     public func commit() throws(SearchError) {
-        let result: SearchError? = state.withLock { s in
-            guard !s.closed else { return SearchError(.invalidArgument, "\(path) is closed") }
-            var written = 0
-            let bytes = s.pending
-            while written < bytes.count {
-                let n = bytes.withUnsafeBytes { raw in
-                    FileSystem.retrying { pwrite(s.fd, raw.baseAddress! + written, raw.count - written, off_t(s.size + written)) }
-                }
-                guard n > 0 else { return FileSystem.error("cannot append to", path) }
-                written += n
+        try state.withLock { (s) throws(SearchError) in
+            guard s.file != nil else { throw SearchError(.invalidArgument, "\(path) is closed") }
+            let offset = s.size
+            try withRawBytes(s.pending) { (bytes) throws(SearchError) in
+                try s.file?.write(bytes, at: offset)
+                try s.file?.flush()
             }
-            guard FileSystem.retrying({ Int(flushData(s.fd)) }) == 0 else {
-                return FileSystem.error("cannot flush", path)
-            }
-            s.size += bytes.count
+            s.size += s.pending.count
             s.pending.removeAll(keepingCapacity: true)
-            return nil
         }
-        if let result { throw result }
     }
 
     /// Reads every complete record of a log and says what opening it with
@@ -218,7 +186,7 @@ public final class WriteAheadLog: Sendable {
     public static func replay(
         path: String, policy: RecoveryPolicy = .repairTornTail
     ) throws(SearchError) -> (records: [[UInt8]], recovery: RecoveryReport) {
-        let mapping = try FileMapping(path: path)
+        let mapping = try MappedFile(path: path)
         return try replay(mapping.bytes, path: path, policy: policy)
     }
 
@@ -229,26 +197,4 @@ public final class WriteAheadLog: Sendable {
         let scan = try scan(bytes, path: path)
         return (scan.records, try recover(scan, path: path, policy: policy))
     }
-}
-
-/// The C `open`, from a scope where `WriteAheadLog.open` does not shadow it.
-@inline(__always)
-private func openFile(_ path: String, _ flags: Int32) -> Int32 {
-    open(path, flags)
-}
-
-/// The C `close`, from a scope where `WriteAheadLog.close` does not shadow it.
-@inline(__always)
-private func closeFile(_ fd: Int32) -> Int32 {
-    close(fd)
-}
-
-/// Flushes a file's data (and the metadata needed to read it back).
-@inline(__always)
-private func flushData(_ fd: Int32) -> Int32 {
-    #if os(Linux)
-    fdatasync(fd)
-    #else
-    fsync(fd)
-    #endif
 }

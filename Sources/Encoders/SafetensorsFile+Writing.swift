@@ -1,13 +1,6 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension SafetensorsFile {
     /// The bytes of a safetensors file holding `tensors` as F32, in name order:
@@ -49,7 +42,7 @@ extension SafetensorsFile {
     public static func write(_ tensors: [String: Tensor<Float>], metadata: [String: String] = [:], to path: String)
         throws(SearchError)
     {
-        try writeFile(serialize(tensors, metadata: metadata), to: path)
+        try AtomicFile.replace(path, with: [serialize(tensors, metadata: metadata)])
     }
 
     private static func jsonString(_ s: String) -> String {
@@ -64,24 +57,4 @@ extension SafetensorsFile {
         }
         return out + "\""
     }
-}
-
-/// Writes `bytes` to `path`, replacing it, retrying interrupted writes.
-func writeFile(_ bytes: [UInt8], to path: String) throws(SearchError) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw SearchError(.io, "cannot create \(path): \(String(cString: strerror(errno)))") }
-    defer { _ = close(fd) }
-    var written = 0
-    let failure: Int32? = bytes.withUnsafeBytes { raw in
-        while written < raw.count {
-            let n = write(fd, raw.baseAddress! + written, raw.count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return errno
-            }
-            written += n
-        }
-        return nil
-    }
-    if let failure { throw SearchError(.io, "cannot write \(path): \(String(cString: strerror(failure)))") }
 }

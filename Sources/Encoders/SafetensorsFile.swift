@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 /// A safetensors weight file, memory-mapped, its header validated.

@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 
 /// BERT's tokenizer: the basic tokenizer's clean-up and split, then WordPiece.
 ///
@@ -127,11 +128,7 @@ public struct WordPieceTokenizer: Sendable {
 
 /// Reads a whole small file (vocabularies, configurations) into memory.
 func readFile(_ path: String, limit: Int) throws(SearchError) -> [UInt8] {
-    let file = try MappedFile(path: path)
-    guard file.count <= limit else {
-        throw SearchError(.resourceLimit, "\(path) has \(file.count) bytes, over the \(limit)-byte limit for this kind of file")
-    }
-    return file.withUnsafeBytes { Array($0) }
+    try SystemCalls.readFile(path, limit: limit)
 }
 
 /// Reads and parses a JSON file.

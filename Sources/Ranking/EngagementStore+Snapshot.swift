@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 /// The engagement store's snapshot file, byte by byte. Every integer and
@@ -41,31 +42,31 @@ extension EngagementStore {
         var out: [UInt8] = []
         out.reserveCapacity(F.headerSize + s.items.count * F.itemSize + s.pairs.count * F.pairSize + F.footerSize)
         out += F.magic
-        out.appendLittleEndian(F.version)
-        out.appendLittleEndian(UInt32(0))
-        out.appendLittleEndian(configuration.halfLife.bitPattern)
-        out.appendLittleEndian(s.latest.bitPattern)
-        out.appendLittleEndian(UInt64(s.items.count))
-        out.appendLittleEndian(UInt64(s.pairs.count))
+        LittleEndian.append(F.version, to: &out)
+        LittleEndian.append(UInt32(0), to: &out)
+        LittleEndian.append(configuration.halfLife.bitPattern, to: &out)
+        LittleEndian.append(s.latest.bitPattern, to: &out)
+        LittleEndian.append(UInt64(s.items.count), to: &out)
+        LittleEndian.append(UInt64(s.pairs.count), to: &out)
         for prior in [s.priors.click, s.priors.save, s.priors.hide, s.priors.purchase] {
-            out.appendLittleEndian(prior.alpha.bitPattern)
-            out.appendLittleEndian(prior.beta.bitPattern)
+            LittleEndian.append(prior.alpha.bitPattern, to: &out)
+            LittleEndian.append(prior.beta.bitPattern, to: &out)
         }
         func appendCounts(_ c: EngagementCounts) {
-            out.appendLittleEndian(c.time.bitPattern)
-            for slot in 0..<5 { out.appendLittleEndian(c.values[slot].bitPattern) }
+            LittleEndian.append(c.time.bitPattern, to: &out)
+            for slot in 0..<5 { LittleEndian.append(c.values[slot].bitPattern, to: &out) }
         }
         for (id, c) in s.items.sorted(by: { $0.key < $1.key }) {
-            out.appendLittleEndian(id.rawValue)
+            LittleEndian.append(id.rawValue, to: &out)
             appendCounts(c)
         }
         for (key, c) in s.pairs.sorted(by: { ($0.key.user, $0.key.item) < ($1.key.user, $1.key.item) }) {
-            out.appendLittleEndian(key.user)
-            out.appendLittleEndian(key.item)
+            LittleEndian.append(key.user, to: &out)
+            LittleEndian.append(key.item, to: &out)
             appendCounts(c)
         }
         let crc = out.withUnsafeBytes { CRC32C.checksum($0) }
-        out.appendLittleEndian(crc)
+        LittleEndian.append(crc, to: &out)
         out += F.footerMagic
         return out
     }
@@ -76,7 +77,7 @@ extension EngagementStore {
     ///
     /// - Throws: ``SearchError/Code/io`` naming the path and the system's reason.
     public func write(to path: String) throws(SearchError) {
-        try FileIO.writeAtomically(snapshotBytes(), to: path)
+        try AtomicFile.replace(path, with: [snapshotBytes()])
     }
 
     /// Loads a store from a snapshot file; the half-life is the file's, the
@@ -89,7 +90,7 @@ extension EngagementStore {
     public convenience init(snapshotAt path: String, configuration: Configuration = Configuration())
         throws(SearchError)
     {
-        try self.init(snapshot: FileIO.readAll(path), configuration: configuration, source: path)
+        try self.init(snapshot: SystemCalls.readFile(path, limit: 1 << 34), configuration: configuration, source: path)
     }
 
     /// Loads a store from snapshot bytes (see ``init(snapshotAt:configuration:)``).
@@ -106,21 +107,21 @@ extension EngagementStore {
         guard Array(bytes[(bytes.count - 4)...]) == F.footerMagic else {
             throw corrupt("no footer magic `MMSE` (truncated or not a snapshot)")
         }
-        let stored = bytes.loadLittleEndian(UInt32.self, at: bytes.count - 8)
+        let stored = LittleEndian.read(UInt32.self, bytes, at: bytes.count - 8)
         let computed = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 8)])) }
         guard stored == computed else {
             throw corrupt("checksum mismatch (stored CRC-32C \(stored), computed \(computed))")
         }
         guard Array(bytes[0..<8]) == F.magic else { throw corrupt("header magic is not `MMSENGST`") }
-        let version = bytes.loadLittleEndian(UInt32.self, at: 8)
+        let version = LittleEndian.read(UInt32.self, bytes, at: 8)
         guard version == F.version else {
             throw SearchError(.unsupportedFormat,
                 "engagement snapshot `\(source)` has format version \(version); this build reads version \(F.version)")
         }
-        let halfLife = Double(bitPattern: bytes.loadLittleEndian(UInt64.self, at: 16))
-        let latest = Double(bitPattern: bytes.loadLittleEndian(UInt64.self, at: 24))
-        let itemCount = bytes.loadLittleEndian(UInt64.self, at: 32)
-        let pairCount = bytes.loadLittleEndian(UInt64.self, at: 40)
+        let halfLife = Double(bitPattern: LittleEndian.read(UInt64.self, bytes, at: 16))
+        let latest = Double(bitPattern: LittleEndian.read(UInt64.self, bytes, at: 24))
+        let itemCount = LittleEndian.read(UInt64.self, bytes, at: 32)
+        let pairCount = LittleEndian.read(UInt64.self, bytes, at: 40)
         let body = UInt64(bytes.count - F.headerSize - F.footerSize)
         guard itemCount <= body / UInt64(F.itemSize), pairCount <= body / UInt64(F.pairSize),
             itemCount * UInt64(F.itemSize) + pairCount * UInt64(F.pairSize) == body
@@ -132,16 +133,16 @@ extension EngagementStore {
         }
         var priors: [BetaPrior] = []
         for k in 0..<4 {
-            let a = Double(bitPattern: bytes.loadLittleEndian(UInt64.self, at: 48 + 16 * k))
-            let b = Double(bitPattern: bytes.loadLittleEndian(UInt64.self, at: 56 + 16 * k))
+            let a = Double(bitPattern: LittleEndian.read(UInt64.self, bytes, at: 48 + 16 * k))
+            let b = Double(bitPattern: LittleEndian.read(UInt64.self, bytes, at: 56 + 16 * k))
             guard a > 0, b > 0, a.isFinite, b.isFinite else { throw corrupt("prior \(k) is Beta(\(a), \(b))") }
             priors.append(BetaPrior(alpha: a, beta: b))
         }
         func counts(at offset: Int) throws(SearchError) -> EngagementCounts {
-            let time = Double(bitPattern: bytes.loadLittleEndian(UInt64.self, at: offset))
+            let time = Double(bitPattern: LittleEndian.read(UInt64.self, bytes, at: offset))
             var values = SIMD8<Double>.zero
             for slot in 0..<5 {
-                let v = Double(bitPattern: bytes.loadLittleEndian(UInt64.self, at: offset + 8 + 8 * slot))
+                let v = Double(bitPattern: LittleEndian.read(UInt64.self, bytes, at: offset + 8 + 8 * slot))
                 guard v >= 0, v.isFinite else { throw corrupt("a count at byte \(offset + 8 + 8 * slot) is \(v)") }
                 values[slot] = v
             }
@@ -154,7 +155,7 @@ extension EngagementStore {
         var offset = F.headerSize
         state.items.reserveCapacity(Int(itemCount))
         for _ in 0..<itemCount {
-            let id = VectorID(bytes.loadLittleEndian(UInt64.self, at: offset))
+            let id = VectorID(LittleEndian.read(UInt64.self, bytes, at: offset))
             guard state.items.updateValue(try counts(at: offset + 8), forKey: id) == nil else {
                 throw corrupt("item \(id) appears twice")
             }
@@ -162,8 +163,8 @@ extension EngagementStore {
         }
         state.pairs.reserveCapacity(Int(pairCount))
         for _ in 0..<pairCount {
-            let key = PairKey(user: bytes.loadLittleEndian(UInt64.self, at: offset),
-                              item: bytes.loadLittleEndian(UInt64.self, at: offset + 8))
+            let key = PairKey(user: LittleEndian.read(UInt64.self, bytes, at: offset),
+                              item: LittleEndian.read(UInt64.self, bytes, at: offset + 8))
             guard state.pairs.updateValue(try counts(at: offset + 16), forKey: key) == nil else {
                 throw corrupt("pair (user \(key.user), item \(key.item)) appears twice")
             }
@@ -192,15 +193,5 @@ extension EngagementStore {
         }
         let contents = loaded.state.withLock { $0 }
         state.withLock { $0 = contents }
-    }
-}
-
-extension Array where Element == UInt8 {
-    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
-        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
-    }
-
-    func loadLittleEndian<T: FixedWidthInteger>(_ type: T.Type, at offset: Int) -> T {
-        withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
     }
 }
