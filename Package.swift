@@ -85,6 +85,7 @@ let package = Package(
             path: "Tests/_TestSupport"
         ),
         .testTarget(name: "SearchCoreTests", dependencies: ["SearchCore", "_TestSupport"]),
+        .testTarget(name: "StoragePrimitivesTests", dependencies: ["StoragePrimitives", "SearchCore"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "CSearchKernels", "_TestSupport"]),
         .testTarget(
             name: "EvaluationTests",

@@ -226,9 +226,10 @@ public final class PersistentIndex: VectorIndex {
             (Self.logPath(directory, state.manifest.logGeneration) as NSString).lastPathComponent, Manifest.fileName,
         ])
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        // `<log>.damaged-<offset>` keeps bytes recovery dropped: never removed here.
-        for name in names where !keep.contains(name) && !name.contains(".damaged-") {
-            if name.hasPrefix("seg-") || name.hasPrefix("wal-") || name.hasSuffix(".tmp") {
+        for name in names where !keep.contains(name) {
+            // `<log>.damaged-<offset>` keeps bytes recovery dropped: never removed here.
+            let sideFile = name.contains(".damaged-") && !name.hasSuffix(".tmp")
+            if name.hasSuffix(".tmp") || (!sideFile && (name.hasPrefix("seg-") || name.hasPrefix("wal-"))) {
                 try? FileManager.default.removeItem(atPath: directory + "/" + name)
             }
         }

@@ -169,11 +169,8 @@ public final class WriteAheadLog: Sendable {
     public func commit() throws(SearchError) {
         try state.withLock { (s) throws(SearchError) in
             guard s.file != nil else { throw SearchError(.invalidArgument, "\(path) is closed") }
-            let offset = s.size
-            try withRawBytes(s.pending) { (bytes) throws(SearchError) in
-                try s.file?.write(bytes, at: offset)
-                try s.file?.flush()
-            }
+            try s.file?.write(s.pending, at: s.size)
+            try s.file?.flush()
             s.size += s.pending.count
             s.pending.removeAll(keepingCapacity: true)
         }

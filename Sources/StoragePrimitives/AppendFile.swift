@@ -31,6 +31,11 @@ package struct AppendFile: ~Copyable {
         try SystemCalls.writeAll(fd, bytes, at: offset, path: path)
     }
 
+    /// Writes all of `bytes` at `offset` (not yet durable: see ``flush()``).
+    package func write(_ bytes: [UInt8], at offset: Int) throws(SearchError) {
+        try withRawBytes(bytes) { (raw) throws(SearchError) in try SystemCalls.writeAll(fd, raw, at: offset, path: path) }
+    }
+
     /// Makes everything written durable: the data and the size needed to read it back.
     package func flush() throws(SearchError) {
         try SystemCalls.syncData(fd, path: path)
