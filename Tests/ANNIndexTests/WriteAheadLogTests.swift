@@ -211,6 +211,34 @@ struct WriteAheadLogTests {
         #expect(report.formatVersion == 1)
     }
 
+    @Test("a new log is format 2 exactly as documented: header, then length, payload CRC-32C, header CRC-32C, payload")
+    func formatTwoBytes() throws {
+        let path = Self.temporaryPath()
+        let payloads: [[UInt8]] = [[], [1, 2, 3], Array(repeating: 0xAB, count: 300)]
+        do {
+            let (log, _) = try WriteAheadLog.open(path: path)
+            for p in payloads { try log.append(p) }
+            try log.commit()
+        }
+        var expected = Array("MMSWAL01".utf8) + [2, 0, 0, 0] + [0, 0, 0, 0]
+        for p in payloads {
+            let length = [UInt8(p.count & 0xFF), UInt8(p.count >> 8), 0, 0]
+            let payloadCRC = CRC32C.checksum(p)
+            let header = length + [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: payloadCRC >> UInt32($0)) }
+            let headerCRC = CRC32C.checksum(header)
+            expected += header + [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: headerCRC >> UInt32($0)) } + p
+        }
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == expected)
+        // The fuzzer's version 2 seed, written by an independent script, replays strictly.
+        let seed = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fuzz/seeds/fuzz-wal/three-records-v2")
+        if FileManager.default.fileExists(atPath: seed.path) {
+            let (records, report) = try WriteAheadLog.replay(path: seed.path, policy: .strict)
+            #expect(records.count == 3)
+            #expect(report.formatVersion == 2)
+        }
+    }
+
     @Test("a closed log refuses commits; closing twice is harmless")
     func closing() throws {
         let (log, _) = try WriteAheadLog.open(path: Self.temporaryPath())
