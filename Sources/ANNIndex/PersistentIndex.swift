@@ -17,6 +17,11 @@ import Tensor
 /// ``compact()`` rebuilds the segments into one without their deleted
 /// vectors and gives the disk and memory back.
 ///
+/// Opening replays the log after a crash. A torn tail (an interrupted write)
+/// is cut; damage to a complete record is an error unless the
+/// ``RecoveryPolicy`` allows dropping it; either way ``recovery`` says what
+/// was replayed and what was dropped. ``close()`` releases the log.
+///
 /// Searches run over the head and every segment and merge one top-k; they see
 /// a consistent state — never half of a batch — and run concurrently with
 /// each other; writes are serialised.

@@ -109,7 +109,7 @@ public struct SegmentWriter: Sendable {
         return (head, tail)
     }
 
-    /// Writes the file durably and atomically: to `path.tmp`, flushed, renamed
+    /// Writes the file durably and atomically: to a unique temporary file beside it, flushed, renamed
     /// over `path`, directory flushed. A reader never sees half a segment.
     public func write(to path: String) throws(SearchError) {
         let (head, tail) = frame()
