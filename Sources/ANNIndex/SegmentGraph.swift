@@ -435,7 +435,7 @@ public final class SegmentIndex: VectorIndex {
         try VectorInput.validate(query, rows: 1, dimension: header.dimension, metric: header.metric, kernels: kernels, what: "query")
         var prepared = Array(query)
         if header.metric == .cosine { _ = prepared.withUnsafeMutableBufferPointer { VectorMath.l2Normalize($0) } }
-        return try withRawFloats(prepared) { (q) throws(SearchError) -> [SearchHit] in
+        return try prepared.withUnsafeBufferPointer { (q) throws(SearchError) -> [SearchHit] in
             try graph.search(q.baseAddress!, k: k, ef: ef, filter: filter, live: all, liveCount: all.count)
         }
     }
@@ -446,16 +446,6 @@ public final class SegmentIndex: VectorIndex {
     public func search<Filter: SearchFilter>(
         _ query: [Float], k: Int, ef: Int, filter: Filter = NoFilter()
     ) throws(SearchError) -> [SearchHit] {
-        try withRawFloats(query) { (q) throws(SearchError) -> [SearchHit] in try search(q, k: k, ef: ef, filter: filter) }
-    }
-
-    /// The `k` nearest rows allowed by `filter`, closest first, with candidate list ``defaultEF``.
-    public func search<Filter: SearchFilter>(_ query: [Float], k: Int, filter: Filter) throws(SearchError) -> [SearchHit] {
-        try search(query, k: k, ef: Self.defaultEF, filter: filter)
-    }
-
-    /// The `k` nearest rows, closest first, with candidate list ``defaultEF``.
-    public func search(_ query: [Float], k: Int) throws(SearchError) -> [SearchHit] {
-        try search(query, k: k, ef: Self.defaultEF, filter: NoFilter())
+        try query.withUnsafeBufferPointer { (q) throws(SearchError) -> [SearchHit] in try search(q, k: k, ef: ef, filter: filter) }
     }
 }
