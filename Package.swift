@@ -74,6 +74,7 @@ let package = Package(
             name: "MultimodalSearch",
             dependencies: [
                 "SearchCore", "Tensor", "Evaluation", "ANNIndex", "Ranking", "Encoders", "ImageDecoding", "ModelStore",
+                "StoragePrimitives",
             ]
         ),
 

@@ -1,5 +1,6 @@
 import Foundation
 import SearchCore
+import StoragePrimitives
 
 /// The names in a collection's directory, and the file operations on them.
 struct CollectionFiles {
@@ -37,12 +38,16 @@ struct CollectionFiles {
         (try? FileManager.default.attributesOfItem(atPath: path(name))[.size] as? Int) ?? 0
     }
 
+    /// The largest file read whole: an item snapshot of tens of millions of items.
+    static let readLimit = 1 << 36
+
     func read(_ name: String) throws(SearchError) -> [UInt8] {
-        try Storage.readAll(path(name))
+        try SystemCalls.readFile(path(name), limit: Self.readLimit)
     }
 
+    /// Writes `name` whole or not at all, durably (see `AtomicFile.replace`).
     func replaceAtomically(_ name: String, with bytes: [UInt8]) throws(SearchError) {
-        try Storage.replaceAtomically(path(name), with: bytes)
+        try AtomicFile.replace(path(name), with: [bytes])
     }
 
     /// The generations of the files named `prefix` + six or more digits + `suffix`.

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import SearchCore
+import StoragePrimitives
 
 /// One record of a collection's log: a batch of items written, removed, or
 /// engagement recorded. One record holds one whole call, so a call is

@@ -1,14 +1,13 @@
 import Foundation
 import SearchCore
+import StoragePrimitives
 
-/// Appends little-endian values to a byte array: the one writer behind the
-/// collection's log records and item snapshots.
+/// Appends little-endian values (through the package's `LittleEndian`) to a
+/// byte array: the writer behind the collection's log records and item snapshots.
 struct ByteWriter {
     var bytes: [UInt8] = []
 
-    mutating func append<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
+    mutating func append<T: FixedWidthInteger>(_ value: T) { LittleEndian.append(value, to: &bytes) }
 
     mutating func append(_ value: Double) { append(value.bitPattern) }
 
@@ -40,7 +39,7 @@ struct ByteReader {
         guard offset >= 0, bytes.count - offset >= size else {
             throw SearchError(.corruptData, "\(source) at offset \(offset): \(size) bytes expected, \(max(0, bytes.count - offset)) left")
         }
-        let value = T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
+        let value = LittleEndian.read(T.self, bytes, at: offset)
         offset += size
         return value
     }

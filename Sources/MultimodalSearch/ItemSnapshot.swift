@@ -1,4 +1,5 @@
 import SearchCore
+import StoragePrimitives
 import Tensor
 
 /// One stored item: its fields and which vector fields hold a vector for it
@@ -58,7 +59,7 @@ struct ItemSnapshot: Sendable {
         guard bytes.count >= Self.headerSize + 8, bytes.suffix(4).elementsEqual(Self.footerMagic) else {
             throw corrupt(max(0, bytes.count - 4), "no MMSI footer (a truncated file?)")
         }
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt32.self)) }
+        let stored = LittleEndian.read(UInt32.self, bytes, at: bytes.count - 8)
         let actual = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[0..<(bytes.count - 8)])) }
         guard stored == actual else { throw corrupt(bytes.count - 8, "checksum mismatch") }
         guard bytes.prefix(8).elementsEqual(Self.magic) else { throw corrupt(0, "not an item snapshot (no MMSITEMS magic)") }
@@ -113,13 +114,8 @@ struct ItemSnapshot: Sendable {
     }
 
     private func entry(_ i: Int) -> (id: UInt64, offset: UInt64) {
-        bytes.withUnsafeBytes { raw in
-            let at = Self.headerSize + 16 * i
-            return (
-                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)),
-                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
-            )
-        }
+        let at = Self.headerSize + 16 * i
+        return (LittleEndian.read(UInt64.self, bytes, at: at), LittleEndian.read(UInt64.self, bytes, at: at + 8))
     }
 
     /// The position of `id` in the index, if present.

@@ -129,7 +129,11 @@ extension SearchCollection {
             let (closed, dirty) = state.withLock { ($0.closed, $0.dirty) }
             guard !closed else { return }
             if dirty { try checkpointLocked() }
-            state.withLock { $0.closed = true }
+            for index in indices { index.close() }
+            state.withLock { s in
+                s.log.close()
+                s.closed = true
+            }
         }
     }
 
@@ -184,7 +188,7 @@ extension SearchCollection {
         let files = CollectionFiles(directory: directory)
         let next = generation + 1
         try engagement.write(to: files.path(CollectionFiles.name("engagement-", next, ".snapshot")))
-        let (log, _) = try WriteAheadLog.open(path: files.path(CollectionFiles.name("log-", next, ".wal")))
+        let (log, _) = try WriteAheadLog.open(path: files.path(CollectionFiles.name("log-", next, ".wal")), policy: options.recoveryPolicy)
         let itemsName = CollectionFiles.name("items-", next, ".snapshot")
         let bytes = ItemSnapshot.encode(all)
         try files.replaceAtomically(itemsName, with: bytes)  // the commit point

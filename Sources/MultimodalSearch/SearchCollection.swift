@@ -56,6 +56,12 @@ public final class SearchCollection: Sendable {
         /// (the default, milliseconds whatever the size; codes are checked by
         /// ``verify()``) or `.full` (every byte first).
         public var verification: SegmentReader.Verification
+        /// What opening does with damage to a log (the collection's and each
+        /// field's): `.repairTornTail` (the default) cuts only an interrupted
+        /// write's bytes and refuses damage with an error naming the file and
+        /// offset; `.dropDamagedRecords` drops a damaged record and what follows
+        /// (kept beside the log, reported); `.strict` refuses any damage.
+        public var recoveryPolicy: RecoveryPolicy
         /// The engagement store's half-life and limits.
         public var engagement: EngagementStore.Configuration
 
@@ -63,8 +69,10 @@ public final class SearchCollection: Sendable {
         public init(
             index: HNSWIndex.Configuration = HNSWIndex.Configuration(), headVectors: Int = 10_000,
             checkpointLogBytes: Int = 16 << 20, verification: SegmentReader.Verification = .structure,
+            recoveryPolicy: RecoveryPolicy = .repairTornTail,
             engagement: EngagementStore.Configuration = EngagementStore.Configuration()
         ) {
+            self.recoveryPolicy = recoveryPolicy
             self.index = index
             self.headVectors = headVectors
             self.checkpointLogBytes = checkpointLogBytes
@@ -153,7 +161,7 @@ public final class SearchCollection: Sendable {
             engagement = EngagementStore(configuration: options.engagement)
         }
         let logPath = files.path(CollectionFiles.name("log-", generation, ".wal"))
-        let (log, records) = try WriteAheadLog.open(path: logPath)
+        let (log, records) = try WriteAheadLog.open(path: logPath, policy: options.recoveryPolicy)
 
         var indices: [PersistentIndex] = []
         for field in schema.fields {
@@ -161,7 +169,7 @@ public final class SearchCollection: Sendable {
                 try PersistentIndex(
                     directory: files.path("vectors/" + field.name), dimension: field.dimension, metric: field.metric,
                     configuration: options.index, flushThreshold: options.headVectors,
-                    verification: options.verification))
+                    verification: options.verification, recoveryPolicy: options.recoveryPolicy))
         }
         self.indices = indices
         self.engagement = engagement
@@ -221,12 +229,19 @@ public final class SearchCollection: Sendable {
 
         let recovery = CollectionRecovery(
             openedAt: Date(), generation: generation, itemsInSnapshot: snapshot.count, logRecordsReplayed: records.count,
-            logBytes: log.size, logRepairs: [], interruptedItems: interrupted, indexRepairs: [:])
+            logBytes: log.size, logRepairs: Self.repairs(log.recovery), interruptedItems: interrupted,
+            indexRepairs: Dictionary(uniqueKeysWithValues: zip(schema.fields.map(\.name), indices.map { Self.repairs($0.recovery) })))
         try files.removeOtherGenerations(than: generation)
         if !recovery.isClean {
             try files.replaceAtomically(CollectionFiles.lastRecoveryName, with: Array((recovery.description + "\n").utf8))
         }
         self.recovery = recovery
+    }
+
+    /// What a log's recovery did, if anything.
+    private static func repairs(_ report: RecoveryReport) -> [String] {
+        if case .none = report.outcome { return [] }
+        return [report.description]
     }
 
     // MARK: - Reading

@@ -1,6 +1,7 @@
 import Foundation
 import Ranking
 import SearchCore
+import StoragePrimitives
 
 /// The older on-disk store (format 1), kept so existing stores can be read
 /// and migrated into a ``SearchCollection``
@@ -106,7 +107,7 @@ public final class SearchStore: Sendable {
                     image_dimension: imageDimension)
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                try encoder.encode(header).write(to: headerURL, options: .atomic)
+                try AtomicFile.replace(headerURL.path, with: [Array(try encoder.encode(header))])
             } catch {
                 throw SearchError(.io, "cannot create a store in \(directory.path)", underlying: SendableDescription(error))
             }
@@ -200,19 +201,12 @@ public final class SearchStore: Sendable {
         }
         if data.count > needed { try truncate(url, to: needed) }  // rows whose lines never landed
         return data.prefix(needed).withUnsafeBytes { raw in
-            (0..<(rows * dimension)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            (0..<(rows * dimension)).map { Float(bitPattern: LittleEndian.read(UInt32.self, raw, at: $0 * 4)) }
         }
     }
 
-    private func truncate(_ url: URL, to size: Int) throws {
-        do {
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            try handle.truncate(atOffset: UInt64(size))
-            try handle.synchronize()
-        } catch {
-            throw SearchError(.io, "cannot repair \(url.path)", underlying: SendableDescription(error))
-        }
+    private func truncate(_ url: URL, to size: Int) throws(SearchError) {
+        try AppendFile(path: url.path).truncate(to: size)
     }
 
     /// Appends items with their embeddings, durably (see the type's description).
@@ -235,26 +229,16 @@ public final class SearchStore: Sendable {
     }
 
     private func append(_ v: [Float], to bytes: inout [UInt8]) {
-        for x in v {
-            let bits = x.bitPattern.littleEndian
-            bytes += [UInt8(bits & 0xff), UInt8((bits >> 8) & 0xff), UInt8((bits >> 16) & 0xff), UInt8(bits >> 24)]
-        }
+        for x in v { LittleEndian.append(x.bitPattern, to: &bytes) }
     }
 
-    private func appendDurably(_ bytes: [UInt8], to url: URL) throws {
+    private func appendDurably(_ bytes: [UInt8], to url: URL) throws(SearchError) {
         guard !bytes.isEmpty else { return }
-        do {
-            if !FileManager.default.fileExists(atPath: url.path) {
-                _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-            }
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data(bytes))
-            try handle.synchronize()
-        } catch {
-            throw SearchError(.io, "cannot append to \(url.path)", underlying: SendableDescription(error))
-        }
+        if !SystemCalls.exists(url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        let file = try AppendFile(path: url.path)
+        try file.write(bytes, at: size)
+        try file.flush()
     }
 
     /// Loads every stored item into `engine` (no encoding). Returns the records.

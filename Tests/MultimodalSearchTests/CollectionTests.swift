@@ -176,6 +176,49 @@ struct CollectionTests {
         #expect(error.message.contains("items-000001.snapshot"))
     }
 
+    @Test("damage to the collection's log: a torn tail is cut and reported, a damaged record is an error unless dropping is asked for")
+    func damagedLog() throws {
+        let dir = ScratchDirectory()
+        defer { dir.remove() }
+        do {
+            let collection = try SearchCollection(directory: dir.path, schema: Self.schema)
+            try Self.add(Self.items(0..<10), to: collection)
+            try Self.add(Self.items(10..<20), to: collection)
+        }
+        let log = URL(fileURLWithPath: dir.path + "/log-000000.wal")
+        let whole = [UInt8](try Data(contentsOf: log))
+
+        // A torn tail: half of a record appended by a write that never returned.
+        try Data(whole + Array(whole[16..<60])).write(to: log)
+        let torn = try SearchCollection(directory: dir.path, schema: Self.schema)
+        #expect(torn.count == 20)
+        #expect(torn.recovery.logRepairs.count == 1 && !torn.recovery.isClean)
+        try torn.close()
+
+        // A flipped byte inside the last, complete record (an acknowledged write): refused, then dropped on request.
+        do {
+            let collection = try SearchCollection(directory: dir.path, schema: Self.schema)
+            try Self.add(Self.items(20..<30), to: collection)
+        }
+        let logPath = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasPrefix("log-") })
+        let url = URL(fileURLWithPath: dir.path + "/" + logPath)
+        var bytes = [UInt8](try Data(contentsOf: url))
+        bytes[bytes.count - 5] ^= 0x01
+        try Data(bytes).write(to: url)
+        let error = try #require(throws: SearchError.self) { try SearchCollection(directory: dir.path, schema: Self.schema) }
+        #expect(error.code == .corruptData && error.message.contains(logPath))
+        var options = SearchCollection.Options()
+        options.recoveryPolicy = .dropDamagedRecords
+        let dropped = try SearchCollection(directory: dir.path, schema: Self.schema, options: options)
+        #expect(dropped.recovery.logRepairs.first?.lowercased().contains("dropped") == true)
+        #expect(try dropped.item(25) == nil && dropped.count == 20)
+        // The vectors of the dropped write are still in the index; its items are gone, so searches pass them over.
+        let strict = SearchCollection.Options(recoveryPolicy: .strict)
+        try dropped.close()
+        _ = try SearchCollection(directory: dir.path, schema: Self.schema, options: strict)
+    }
+
     @Test("the log checkpoints by itself once it passes its size, and old generations are removed")
     func automaticCheckpoint() throws {
         let dir = ScratchDirectory()

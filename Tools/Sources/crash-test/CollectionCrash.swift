@@ -132,25 +132,14 @@ enum CollectionCrash {
         var seeded = seed
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mms-crash-collection-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
         var acknowledged = -1
         var failures = 0
         var checkpoints = 0
         for iteration in 1...iterations {
             seeded = seeded &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["collection-child", folder.path, String(acknowledged + 1)]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            usleep(UInt32(30_000 + (seeded >> 33) % 250_000))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            for line in output.split(separator: "\n") where line.hasPrefix("ack ") {
-                acknowledged = max(acknowledged, Int(line.dropFirst(4)) ?? -1)
-            }
+            acknowledged = try runAndKill(
+                ["collection-child", folder.path, String(acknowledged + 1)], after: UInt32(30_000 + (seeded >> 33) % 250_000),
+                previous: acknowledged)
             if try !check(folder.path, acknowledged: acknowledged) {
                 failures += 1
                 print("run \(iteration): FAILED (highest acknowledged operation \(acknowledged))")

@@ -112,30 +112,40 @@ func checkIndex(_ directory: String, acknowledged: Int) throws -> (ok: Bool, bat
     return (ok, batch, false)
 }
 
+/// Starts this executable with `arguments` (a child that prints "ack N"
+/// after each durable step), kills it with SIGKILL after `microseconds`, and
+/// returns the highest N it acknowledged (or `previous` if none).
+func runAndKill(_ arguments: [String], after microseconds: UInt32, previous: Int) throws -> Int {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    usleep(microseconds)
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    var acknowledged = previous
+    for line in output.split(separator: "\n") where line.hasPrefix("ack ") {
+        acknowledged = max(acknowledged, Int(line.dropFirst(4)) ?? -1)
+    }
+    return acknowledged
+}
+
 func indexParent(iterations: Int, seed: UInt64) throws -> Bool {
     var seeded = seed
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mms-crash-index-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: folder) }
-    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
     var acknowledged = -1
     var failures = 0
     var batches = 0
     var tornTails = 0
     for iteration in 1...iterations {
         seeded = seeded &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["index-child", folder.path, String(batches)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        usleep(UInt32(20_000 + (seeded >> 33) % 200_000))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        for line in output.split(separator: "\n") where line.hasPrefix("ack ") {
-            acknowledged = max(acknowledged, Int(line.dropFirst(4)) ?? -1)
-        }
+        acknowledged = try runAndKill(
+            ["index-child", folder.path, String(batches)], after: UInt32(20_000 + (seeded >> 33) % 200_000),
+            previous: acknowledged)
         let (ok, whole, torn) = try checkIndex(folder.path, acknowledged: acknowledged)
         batches = whole
         if torn { tornTails += 1 }
@@ -158,25 +168,12 @@ func parent(iterations: Int, seed: UInt64) throws -> Bool {
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let path = folder.appendingPathComponent("wal.log").path
-    let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
     var acknowledged = -1
     var failures = 0
     var tornTails = 0
     for iteration in 1...iterations {
         let existing = FileManager.default.fileExists(atPath: path) ? try WriteAheadLog.replay(path: path).records.count : 0
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = ["child", path, String(existing)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        usleep(nextDelay())
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        for line in output.split(separator: "\n") where line.hasPrefix("ack ") {
-            acknowledged = max(acknowledged, Int(line.dropFirst(4)) ?? -1)
-        }
+        acknowledged = try runAndKill(["child", path, String(existing)], after: nextDelay(), previous: acknowledged)
         // The default policy throws on damage; a kill may only leave a torn tail.
         let (records, recovery) = try WriteAheadLog.replay(path: path)
         if case .tornTail = recovery.outcome { tornTails += 1 }
