@@ -18,8 +18,8 @@ import Tensor
 ///   id map, adding nodes) runs while the owning ``HNSWIndex`` holds its
 ///   readers–writer lock exclusively; searches hold it shared and only read;
 /// - while a batch is inserted on several threads (all under the exclusive
-///   lock, so no search runs), a node's neighbour lists are read and written
-///   only under that node's stripe of `linkLocks`, each thread writes the code,
+///   lock, so no search runs), a node's neighbour lists, anchor bits and
+///   rooted flag are read and written only under that node's stripe of `linkLocks`, each thread writes the code,
 ///   level and id of only the slots it claimed, before any other thread can
 ///   learn of them (through a list written under a lock), and the entry point
 ///   is read and written only under the `entry` mutex.
