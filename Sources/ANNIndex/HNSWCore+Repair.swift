@@ -1,96 +1,217 @@
-extension HNSWCore {
-    /// Makes every live node reachable from the entry point on layer 0 again.
-    ///
-    /// HNSW does not promise this by itself: when a full neighbour list is
-    /// shrunk by the heuristic, a node can lose its last incoming link (hnswlib
-    /// has the same gap, more often with parallel insertion). After each batch,
-    /// a breadth-first walk finds such nodes; each is linked from the closest
-    /// reachable node with room, or else takes, in a close node's list, the
-    /// place of a neighbour that other nodes also link to. Exclusive lock held.
-    ///
-    /// - Returns: how many nodes were re-linked.
-    /// - Complexity: O(N · M_max0), plus one search per orphan.
-    @discardableResult
-    func repairReachability(scratch: SearchScratch) -> Int {
-        let top = entry.withLock { $0 }
-        guard !top.isEmpty, nodeCount > 1 else { return 0 }
-        var reached = [Bool](repeating: false, count: nodeCount)
-        var stack: [UInt32] = []
-        func walk(from start: UInt32) {
-            guard !reached[Int(start)] else { return }
-            reached[Int(start)] = true
-            stack.append(start)
-            while let s = stack.popLast() {
-                let list = linkList(s, layer: 0)
-                for j in 0..<Int(list.pointee) where !reached[Int(list[1 + j])] {
-                    reached[Int(list[1 + j])] = true
-                    stack.append(list[1 + j])
-                }
-            }
-        }
-        walk(from: top.slot)
-        var orphans: [UInt32] = []
-        for s in 0..<nodeCount where !reached[s] && deleted[s] == 0 { orphans.append(UInt32(s)) }
-        guard !orphans.isEmpty else { return 0 }
+import Synchronization
 
-        var incoming = [UInt32](repeating: 0, count: nodeCount)
-        for s in 0..<nodeCount {
-            let list = linkList(UInt32(s), layer: 0)
-            for j in 0..<Int(list.pointee) { incoming[Int(list[1 + j])] += 1 }
-        }
-        var relinked = 0
-        for orphan in orphans where !reached[Int(orphan)] {
-            let query = codec.prepare(code: code(orphan), scratch: scratch.queryBuffer)
-            var current = top.slot
-            var distance = codec.distance(query, code(current))
-            for layer in stride(from: top.level, to: 0, by: -1) {
-                (current, distance) = greedy(query, from: current, distance: distance, layer: layer, locked: false, scratch: scratch)
-            }
-            searchLayer(
-                query, entry: current, entryDistance: distance, ef: configuration.efConstruction, layer: 0,
-                locked: false, accept: ReachedNodes(reached: reached), scratch: scratch)
-            let found = scratch.results.count
-            var n = found
-            while n > 0 {
-                n -= 1
-                scratch.selection[n] = scratch.results.pop()
-            }
-            var linked = false
-            for i in 0..<found where scratch.selection[i].slot != orphan {
-                let host = scratch.selection[i].slot
-                let list = linkList(host, layer: 0)
-                let count = Int(list.pointee)
-                if count < m0 {
-                    list[1 + count] = orphan
-                    list.pointee = UInt32(count + 1)
-                    linked = true
-                    break
-                }
-            }
-            if !linked {
-                search: for i in 0..<found where scratch.selection[i].slot != orphan {
-                    let host = scratch.selection[i].slot
-                    let list = linkList(host, layer: 0)
-                    for j in stride(from: Int(list.pointee) - 1, through: 0, by: -1) where incoming[Int(list[1 + j])] > 1 {
-                        incoming[Int(list[1 + j])] -= 1
-                        list[1 + j] = orphan
-                        linked = true
-                        break search
-                    }
-                }
-            }
-            guard linked else { continue }
-            incoming[Int(orphan)] += 1
-            relinked += 1
-            walk(from: orphan)
-        }
-        return relinked
+/// Keeping every node reachable from the entry point on layer 0, at a cost
+/// per insert that does not grow with the graph.
+///
+/// HNSW does not promise reachability by itself: when the heuristic shrinks a
+/// full neighbour list, a node can lose its last incoming link, or a group of
+/// nodes every link from outside the group (hnswlib has the same gap, more
+/// often with parallel insertion). Instead of walking the whole graph after
+/// each add, every node but the first holds one *anchor*: an incoming level-0
+/// link, marked in the holder's anchor bits, that the heuristic never drops.
+/// Only a *rooted* node may hold an anchor: the first node, an entry point, or
+/// a node that holds an anchor itself (the flag is set once the anchor is in place).
+///
+/// - A new node is anchored in the list of the closest rooted chosen
+///   neighbour that kept the reverse link; when none kept it, it takes the
+///   place of the farthest unanchored entry in the closest rooted chosen
+///   neighbour's list.
+/// - A node that becomes the entry point anchors the previous entry point in
+///   its own list.
+/// - What finds no room (no rooted neighbour, which happens when building in
+///   parallel, or a list full of anchors) is anchored after the batch, by
+///   ``anchor(_:scratch:)``.
+///
+/// Why this suffices: anchors only ever hang a node from a rooted one, so the
+/// anchors form a tree from the first node grown one node at a time, and the
+/// chain of entry-point anchors leads from the current entry point back to
+/// that first node. Every rooted node is therefore reachable from the entry
+/// point over anchors alone, no later insert removes an anchor, and after each
+/// batch every node is rooted. Deleted nodes keep their lists (and anchors),
+/// so deletes keep it too. With several threads, a holder's list and bits, and
+/// a node's rooted flag, change only under that node's stripe lock.
+
+/// What a batch could not anchor while linking.
+struct Stranded: Sendable {
+    /// New nodes that found no rooted neighbour with room.
+    var nodes: [UInt32] = []
+    /// Former entry points whose successor's list was full of anchors.
+    var entryPoints: [UInt32] = []
+
+    var isEmpty: Bool { nodes.isEmpty && entryPoints.isEmpty }
+
+    mutating func append(_ other: Stranded) {
+        nodes.append(contentsOf: other.nodes)
+        entryPoints.append(contentsOf: other.entryPoints)
     }
 }
 
-/// Nodes already reachable from the entry point (for re-linking orphans).
-struct ReachedNodes: NodeAcceptor {
-    let reached: [Bool]
-    var acceptsAll: Bool { false }
-    @inline(__always) func accepts(_ slot: UInt32) -> Bool { reached[Int(slot)] }
+extension HNSWCore {
+    /// The anchor bits of `slot`'s level-0 list.
+    @inline(__always)
+    func anchorBits(_ slot: UInt32) -> UnsafeMutablePointer<UInt64> { anchors + Int(slot) * anchorWords }
+
+    /// Whether entry `position` of `slot`'s level-0 list is an anchor.
+    @inline(__always)
+    func isAnchor(_ slot: UInt32, at position: Int) -> Bool {
+        anchorBits(slot)[position >> 6] & (1 << UInt64(position & 63)) != 0
+    }
+
+    @inline(__always)
+    func markAnchor(_ slot: UInt32, at position: Int) {
+        anchorBits(slot)[position >> 6] |= 1 << UInt64(position & 63)
+    }
+
+    @inline(__always)
+    func holdsAnchors(_ slot: UInt32) -> Bool {
+        let bits = anchorBits(slot)
+        for w in 0..<anchorWords where bits[w] != 0 { return true }
+        return false
+    }
+
+    /// Makes `target` an anchor in `host`'s level-0 list: marks it if listed,
+    /// appends it if there is room, or else puts it in place of the entry
+    /// farthest from `host` that is not an anchor. The caller holds `host`'s
+    /// lock while building in parallel; `host != target`.
+    ///
+    /// - Returns: false when every entry of a full list is already an anchor.
+    /// - Complexity: O(M_max0) distance evaluations.
+    func anchor(_ target: UInt32, in host: UInt32, scratch: SearchScratch) -> Bool {
+        let list = linkList(host, layer: 0)
+        let count = Int(list.pointee)
+        reachabilityWork.wrappingAdd(count + 1, ordering: .relaxed)
+        for j in 0..<count where list[1 + j] == target {
+            markAnchor(host, at: j)
+            return true
+        }
+        if count < m0 {
+            list[1 + count] = target
+            list.pointee = UInt32(count + 1)
+            markAnchor(host, at: count)
+            return true
+        }
+        let pivot = codec.prepare(code: code(host), scratch: UnsafeMutableRawPointer(scratch.floatBuffer))
+        var farthest = -1
+        var farthestDistance = -Float.infinity
+        for j in 0..<count where !isAnchor(host, at: j) {
+            let d = codec.distance(pivot, code(list[1 + j]))
+            if d >= farthestDistance {
+                farthest = j
+                farthestDistance = d
+            }
+        }
+        guard farthest >= 0 else { return false }
+        list[1 + farthest] = target
+        markAnchor(host, at: farthest)
+        return true
+    }
+
+    /// Writes `node`'s full level-0 list after the heuristic chose
+    /// `scratch.selected[0..<kept]` (closest first) from its old `count`
+    /// entries and one new one: every old anchor the heuristic left out comes
+    /// back in place of the farthest chosen entry that is not an anchor, and
+    /// the anchor bits follow their entries. Uses `scratch.pending` (free
+    /// outside a layer search). Caller holds `node`'s lock while building in parallel.
+    ///
+    /// - Returns: the new length of the list.
+    /// - Complexity: O(M_max0 · anchors held), no distance evaluation.
+    func writeKeepingAnchors(_ node: UInt32, oldCount count: Int, kept chosen: Int, scratch: SearchScratch) -> Int {
+        let list = linkList(node, layer: 0)
+        let held = scratch.pending
+        var gathered = 0
+        for j in 0..<count where isAnchor(node, at: j) {
+            held[gathered] = list[1 + j]
+            gathered += 1
+        }
+        let heldCount = gathered
+        @inline(__always) func isHeld(_ slot: UInt32) -> Bool {
+            for a in 0..<heldCount where held[a] == slot { return true }
+            return false
+        }
+        let selected = scratch.selected
+        var kept = chosen
+        for a in 0..<heldCount {
+            let slot = held[a]
+            var present = false
+            for j in 0..<kept where selected[j].slot == slot {
+                present = true
+                break
+            }
+            if present { continue }
+            if kept < m0 {
+                selected[kept] = Neighbor(distance: .infinity, slot: slot)
+                kept += 1
+                continue
+            }
+            // The list is full and misses an anchor, so at most m0 − 1 of its entries are anchors:
+            // one from the far end is not.
+            var j = kept - 1
+            while j >= 0 && isHeld(selected[j].slot) { j -= 1 }
+            precondition(j >= 0, "a full level-0 list holds more anchors than entries")
+            selected[j] = Neighbor(distance: .infinity, slot: slot)
+        }
+        anchorBits(node).update(repeating: 0, count: anchorWords)
+        for j in 0..<kept {
+            list[1 + j] = selected[j].slot
+            if heldCount > 0 && isHeld(selected[j].slot) { markAnchor(node, at: j) }
+        }
+        list.pointee = UInt32(kept)
+        reachabilityWork.wrappingAdd(count + kept * heldCount, ordering: .relaxed)
+        return kept
+    }
+
+    /// Anchors what a batch left stranded, once every node of it is linked:
+    /// former entry points from the current entry point's reach; then each
+    /// stranded node from a rooted node of its own level-0 list, or else
+    /// from the entry point's reach. Exclusive lock held, no other thread inserting.
+    ///
+    /// - Complexity: O(M_max0) per stranded node, plus the walks of
+    ///   ``anchorFromEntryPoint(_:scratch:)`` (not needed in practice).
+    func anchor(_ stranded: Stranded, scratch: SearchScratch) {
+        for slot in stranded.entryPoints { anchorFromEntryPoint(slot, scratch: scratch) }
+        for slot in stranded.nodes where rooted[Int(slot)] == 0 {
+            let list = linkList(slot, layer: 0)
+            var anchored = false
+            for j in 0..<Int(list.pointee) where rooted[Int(list[1 + j])] != 0 {
+                if anchor(slot, in: list[1 + j], scratch: scratch) {
+                    anchored = true
+                    break
+                }
+            }
+            reachabilityWork.wrappingAdd(Int(list.pointee), ordering: .relaxed)
+            if !anchored { anchorFromEntryPoint(slot, scratch: scratch) }
+            rooted[Int(slot)] = 1
+        }
+    }
+
+    /// Anchors `target` from the first node with room on a depth-first walk
+    /// over anchors from the entry point; does nothing when the walk reaches
+    /// `target` first (it is reachable already). Exclusive lock held, no
+    /// other thread inserting.
+    ///
+    /// Only for nodes none of whose neighbours could hold the anchor; the
+    /// entry point's list nearly always has room.
+    ///
+    /// - Complexity: O(nodes walked · M_max0); the walk ends at the first
+    ///   node with room, and a node without anchors always has room.
+    func anchorFromEntryPoint(_ target: UInt32, scratch: SearchScratch) {
+        let top = entry.withLock { $0 }
+        guard !top.isEmpty else { return }
+        var visited = scratch.visited
+        defer { scratch.visited = visited }
+        visited.reset(nodes: nodeCount)
+        _ = visited.testAndSet(top.slot)
+        var stack: [UInt32] = [top.slot]
+        var walked = 0
+        while let s = stack.popLast() {
+            if s == target || anchor(target, in: s, scratch: scratch) { break }
+            let list = linkList(s, layer: 0)
+            let count = Int(list.pointee)
+            walked += count
+            for j in 0..<count where isAnchor(s, at: j) && !visited.testAndSet(list[1 + j]) {
+                stack.append(list[1 + j])
+            }
+        }
+        reachabilityWork.wrappingAdd(walked, ordering: .relaxed)
+    }
 }

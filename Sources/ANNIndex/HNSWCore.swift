@@ -18,8 +18,8 @@ import Tensor
 ///   id map, adding nodes) runs while the owning ``HNSWIndex`` holds its
 ///   readers–writer lock exclusively; searches hold it shared and only read;
 /// - while a batch is inserted on several threads (all under the exclusive
-///   lock, so no search runs), a node's neighbour lists are read and written
-///   only under that node's stripe of `linkLocks`, each thread writes the code,
+///   lock, so no search runs), a node's neighbour lists, anchor bits and
+///   rooted flag are read and written only under that node's stripe of `linkLocks`, each thread writes the code,
 ///   level and id of only the slots it claimed, before any other thread can
 ///   learn of them (through a list written under a lock), and the entry point
 ///   is read and written only under the `entry` mutex.
@@ -36,6 +36,8 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
     let linkOffset: Int
     let nodeStride: Int
     let upperBlockWords: Int
+    /// Words of anchor bits per node: ⌈M_max0 / 64⌉.
+    let anchorWords: Int
     let keepsExact: Bool
     /// How much of each neighbour's code a search prefetches: all of a small
     /// code, the first lines of a large one (the hardware streams the rest).
@@ -50,6 +52,15 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
     var levels: UnsafeMutablePointer<UInt8>
     var ids: UnsafeMutablePointer<VectorID>
     var deleted: UnsafeMutablePointer<UInt8>
+    /// Per node, `anchorWords` words: bit j marks entry j of its level-0 list
+    /// as an anchor, a link the heuristic may never drop (see
+    /// `HNSWCore+Repair.swift`). Read and written under the node's stripe lock
+    /// while building in parallel.
+    var anchors: UnsafeMutablePointer<UInt64>
+    /// Per node, 1 once it is reachable over anchors (it holds an anchor from
+    /// a rooted node, or is or was the entry point); only a rooted node may
+    /// hold an anchor. Under the node's stripe lock while building in parallel.
+    var rooted: UnsafeMutablePointer<UInt8>
     var exact: UnsafeMutablePointer<Float>?
     var slots: [VectorID: UInt32] = [:]
     var levelGenerator: SplitMix64
@@ -58,6 +69,10 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
     let linkLocks = StripedLocks(stripes: 1 << 12)
     let scratchPool: ScratchPool
     let scratchCapacityHint: CapacityHint
+    /// Level-0 list entries read or written to keep every node reachable
+    /// (anchoring, and the rare walk). A count for tests: it must stay
+    /// constant per insert, not grow with the graph.
+    let reachabilityWork = Atomic<Int>(0)
 
     struct EntryPoint: Sendable {
         var slot: UInt32 = 0
@@ -76,6 +91,7 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
         linkOffset = (codec.codeBytes + 3) & ~3
         nodeStride = (linkOffset + 4 * (1 + m0) + 63) & ~63
         upperBlockWords = 1 + m
+        anchorWords = (m0 + 63) / 64
         keepsExact = configuration.encoding != .float32 && configuration.keepsFloat32ForRescoring
         levelGenerator = SplitMix64(seed: configuration.seed)
         // Measured on the 100k × 512 benchmark: 256 to 1,024 bytes perform alike for f32; an
@@ -86,6 +102,8 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
         levels = .allocate(capacity: 1)
         ids = .allocate(capacity: 1)
         deleted = .allocate(capacity: 1)
+        anchors = .allocate(capacity: anchorWords)
+        rooted = .allocate(capacity: 1)
         let (d, queryBytes, degree, efC) = (dimension, codec.queryScratchBytes, m0, configuration.efConstruction)
         let nodes = CapacityHint()
         scratchCapacityHint = nodes
@@ -101,6 +119,8 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
         levels.deallocate()
         ids.deallocate()
         deleted.deallocate()
+        anchors.deallocate()
+        rooted.deallocate()
         exact?.deallocate()
     }
 
@@ -160,6 +180,11 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
         levels = grow(levels)
         ids = grow(ids)
         deleted = grow(deleted)
+        rooted = grow(rooted)
+        let newAnchors = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity * anchorWords)
+        newAnchors.moveInitialize(from: anchors, count: nodeCount * anchorWords)
+        anchors.deallocate()
+        anchors = newAnchors
         if keepsExact {
             let new = UnsafeMutablePointer<Float>.allocate(capacity: newCapacity * dimension)
             if let old = exact {
@@ -181,13 +206,14 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
 
     // MARK: Memory
 
-    /// Bytes of links (level-0 lists, upper blocks, ids, levels, tombstones), codes, and kept floats.
+    /// Bytes of links (level-0 lists and their anchor bits, upper blocks, ids, levels, tombstones),
+    /// codes, and kept floats.
     func memory() -> (graph: Int, codes: Int, rescoring: Int) {
         var upperBytes = 0
         for s in 0..<nodeCount where levels[s] > 0 {
             upperBytes += Int(levels[s]) * upperBlockWords * 4
         }
-        let perNode = nodeStride - codec.codeBytes + MemoryLayout<VectorID>.stride + 2 + 8
+        let perNode = nodeStride - codec.codeBytes + MemoryLayout<VectorID>.stride + 3 + 8 + 8 * anchorWords
         return (
             graph: capacity * perNode + upperBytes,
             codes: capacity * codec.codeBytes,

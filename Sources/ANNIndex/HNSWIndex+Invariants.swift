@@ -8,6 +8,7 @@ extension HNSWIndex {
     ///   each a distinct existing node that itself reaches layer l, never the node itself;
     /// - the entry point is on the top layer;
     /// - every live node is reachable from the entry point on layer 0;
+    /// - every node is rooted, and anchor bits mark only entries of its level-0 list;
     /// - live count, tombstones and the id map agree.
     ///
     /// Expensive (O(N · M_max0)); the tests call it after every change.
@@ -50,6 +51,11 @@ extension HNSWCore {
             if deleted[s] == 0 {
                 live += 1
                 guard slots[ids[s]] == slot else { throw broken("live node \(s) (id \(ids[s])) is not in the id map") }
+            }
+            guard rooted[s] != 0 else { throw broken("node \(s) is not rooted: nothing anchors it") }
+            let listed = Int(linkList(slot, layer: 0).pointee)
+            for position in min(listed, 64 * anchorWords)..<(64 * anchorWords) where isAnchor(slot, at: position) {
+                throw broken("node \(s) marks position \(position) as an anchor; its level-0 list holds \(listed)")
             }
             for layer in 0...level {
                 let list = linkList(slot, layer: layer)

@@ -8,6 +8,12 @@ extension PersistentIndex {
     ///
     /// - Throws: ``SearchError`` for a wrong size, NaN or ±Inf, a zero vector
     ///   under cosine, or an identifier twice in the batch; nothing changes then.
+    /// - Complexity: that of ``HNSWIndex/add(_:ids:)`` into the head (the same
+    ///   per vector whatever the batch size), plus O(n · `dimension`) to check,
+    ///   copy and log n vectors, one durable log commit per call, and one id
+    ///   look-up per segment per vector. The call that fills the head to
+    ///   ``flushThreshold`` also writes it as a segment (and merges segments
+    ///   past ``maximumSegments``).
     public func add(_ vectors: UnsafeBufferPointer<Float>, ids: [VectorID]) throws(SearchError) {
         try SearchError.checkDimension(vectors.count, expected: ids.count * dimension, "the batch")
         guard Set(ids).count == ids.count else {
