@@ -18,8 +18,8 @@ struct CollectionCommand: ParsableCommand {
             into a new collection and into a format-1 store, closes both, then starts this executable again \
             --repeats times for each (alternating) to time opening, building the engine and the first text \
             query. Query text is mapped to one of the set's query vectors by a lookup encoder, so the first \
-            query measures the index, not a model. With --single-add and --image-ingest it also runs those \
-            two suites and copies their ratios into the summary.
+            query measures the index, not a model. It also runs the single-add suite on --items vectors \
+            (single_add_ratio) and the batched picture-ingest suite (batched_ingest_ratio).
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -29,6 +29,8 @@ struct CollectionCommand: ParsableCommand {
     @Option(help: "Fresh-process measurements of each path; medians are reported.") var repeats = 5
     @Option(help: "Data set seed.") var seed: UInt64 = 42
     @Flag(help: "Skip the format-1 store (its restore takes minutes at 100,000 items).") var skipOld = false
+    @Flag(help: "Skip the single-add suite (--items vectors one call each against one call; minutes at 100,000).")
+    var skipSingleAdd = false
 
     func run() throws {
         let (data, _) = try ANNDataSet.load(
@@ -94,6 +96,15 @@ struct CollectionCommand: ParsableCommand {
             results.append(BenchResult("format-1 restore", Clock.median(old.map(\.openMilliseconds)), "ms"))
             summary["old_restore_first_query_ms"] = oldTotal
             summary["open_first_query_ratio_vs_old"] = newTotal / oldTotal
+        }
+        if !skipSingleAdd {
+            print("single-add: \(items) × \(dimension), one call each against one call …")
+            let single = try measureSingleAdd(count: items, dimension: dimension, seed: seed)
+            results += single.results
+            summary["single_add_ratio"] = single.ratio
+            summary["single_add_cpu_ratio"] = single.summary["single_add_cpu_ratio"]
+            summary["recall_at_10_single_add"] = single.singleRecall
+            summary["recall_at_10_one_call"] = single.oneCallRecall
         }
         let report = BenchReport(
             suite: "collection", machine: .current(kernels: Kernels.active.level.description), results: results, summary: summary)
