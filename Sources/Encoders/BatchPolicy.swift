@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import SearchCore
 import Synchronization
 import Tensor
@@ -23,19 +24,35 @@ import Tensor
 /// oversubscribe the cores; the policy leaves that process-wide setting
 /// alone. `mms-bench encoders` measures two passes on one OpenBLAS thread
 /// each against one pass on two OpenBLAS threads.
+///
+/// An image encoder decodes and preprocesses a pass's encoded and RGB
+/// pictures on ``preprocessingConcurrency`` threads before the pass's one
+/// forward pass; when passes already run concurrently, each preprocesses
+/// its own pictures on its own thread.
 public struct BatchPolicy: Sendable, Hashable {
     /// The most items in one forward pass; larger batches are cut into passes this size or smaller.
     public var maximumBatchSize: Int
     /// How many passes run at once, each on its own thread. 1 runs the passes one after another.
     public var concurrency: Int
+    /// How many threads decode and preprocess one pass's pictures when
+    /// passes run one at a time (``concurrency`` 1); the machine's active
+    /// processor count by default. Ignored by text encoders.
+    public var preprocessingConcurrency: Int
 
-    /// - Precondition: both are at least 1.
-    public init(maximumBatchSize: Int = 64, concurrency: Int = 1) {
+    /// - Precondition: all are at least 1 (`preprocessingConcurrency` nil: the active processor count).
+    public init(maximumBatchSize: Int = 64, concurrency: Int = 1, preprocessingConcurrency: Int? = nil) {
         precondition(maximumBatchSize >= 1, "a batch policy needs maximumBatchSize ≥ 1, got \(maximumBatchSize)")
         precondition(concurrency >= 1, "a batch policy needs concurrency ≥ 1, got \(concurrency)")
+        let preprocessing = preprocessingConcurrency ?? ProcessInfo.processInfo.activeProcessorCount
+        precondition(preprocessing >= 1, "a batch policy needs preprocessingConcurrency ≥ 1, got \(preprocessing)")
         self.maximumBatchSize = maximumBatchSize
         self.concurrency = concurrency
+        self.preprocessingConcurrency = preprocessing
     }
+
+    /// Threads for preprocessing within one pass: ``preprocessingConcurrency``
+    /// when passes run one at a time, else 1 (the passes already fill the threads).
+    var preprocessingThreadsPerPass: Int { concurrency > 1 ? 1 : preprocessingConcurrency }
 
     /// The items of each pass for a batch of `count`: as even as possible, no
     /// more than ``maximumBatchSize`` each, and at least ``concurrency`` passes

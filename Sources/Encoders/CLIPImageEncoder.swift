@@ -1,5 +1,7 @@
+import Dispatch
 import ImageDecoding
 import SearchCore
+import Synchronization
 import Tensor
 
 /// CLIP's image tower, a vision transformer (Dosovitskiy et al. 2021;
@@ -10,9 +12,15 @@ import Tensor
 /// Takes JPEG or PNG bytes (``SearchCore/ImageInput/encoded(_:)``), decoded
 /// pixels (``SearchCore/ImageInput/rgb(_:)``) — both brought to the model's
 /// input by ``preprocessor``, CLIP's resize, centre crop and normalisation —
-/// or ``SearchCore/ImageInput/preprocessed(_:width:height:)`` pixels,
-/// channels first, normalised as the model expects. At the trained size the
-/// positional embeddings are used as stored; at another size the patch
+/// or ``SearchCore/ImageInput/preprocessed(_:width:height:)`` pixels of
+/// ``inputShape``, channels first, normalised as the model expects. The
+/// encoder is the one owner of that preprocessing: an ingest stage calls
+/// ``preprocess(_:into:)`` and ``embed(preprocessed:count:into:)``, or
+/// ``embed(images:into:)`` for both.
+///
+/// At the trained size the positional embeddings are used as stored;
+/// ``embed(pixels:imageCount:width:height:into:)`` also takes other sizes
+/// (as does a ``preprocessor`` with another crop), and then the patch
 /// positions are resampled to the new grid by bicubic interpolation exactly
 /// as Hugging Face's `interpolate_pos_encoding=True` does (PyTorch's
 /// `interpolate(mode="bicubic", align_corners=False)`, A = −0.75, no
@@ -25,7 +33,7 @@ import Tensor
 /// let configuration = try CLIPConfiguration(huggingFaceConfigPath: "config.json")
 /// let images = try CLIPImageEncoder(
 ///     weights: SafetensorsFile(path: "model.safetensors"), configuration: configuration.vision)
-/// let e = try images.embed(.preprocessed(pixels, width: 224, height: 224))
+/// let e = try images.embed(.encoded(jpegBytes))
 /// ```
 public struct CLIPImageEncoder: ImageEncoder {
     /// The tower's geometry.
@@ -134,107 +142,138 @@ public struct CLIPImageEncoder: ImageEncoder {
             filter: clip.filter, cropRounding: clip.cropRounding, dctHeadroom: clip.dctHeadroom)
     }
 
+    /// The shape of one preprocessed picture: 3 × ``preprocessor``'s crop
+    /// (3 × ``CLIPVisionConfiguration/imageSize``² unless the preprocessor is changed).
+    public var inputShape: ImageInputShape {
+        ImageInputShape(channels: 3, height: preprocessor.cropHeight, width: preprocessor.cropWidth)
+    }
+
     /// Embeds `images` into `output`, `images.count × dimension` floats.
     ///
-    /// Encoded and RGB images are decoded and preprocessed (see
-    /// ``preprocessor``) into a buffer kept between calls; preprocessed
-    /// pixels are read in place.
+    /// The batch is cut into forward passes by ``batching``. Within a pass,
+    /// every picture is brought to ``inputShape`` in its slot of one buffer
+    /// kept between calls — encoded ones decoded and preprocessed, RGB ones
+    /// preprocessed (see ``preprocessor``), preprocessed ones copied — on
+    /// ``BatchPolicy/preprocessingConcurrency`` threads, and the pass is
+    /// embedded in one forward pass.
     ///
     /// - Throws: ``SearchCore/SearchError/Code/corruptData``,
     ///   ``SearchCore/SearchError/Code/unsupportedFormat`` or
     ///   ``SearchCore/SearchError/Code/resourceLimit`` from the decoder for
     ///   bytes it cannot or will not decode;
-    ///   ``SearchCore/SearchError/Code/dimensionMismatch`` when a pixel array
-    ///   is not `3 × width × height` or `output` has the wrong size;
-    ///   ``SearchCore/SearchError/Code/invalidArgument`` for an image smaller
-    ///   than one patch; ``SearchCore/SearchError/Code/resourceLimit`` past
-    ///   ``maximumPixelCount``.
+    ///   ``SearchCore/SearchError/Code/dimensionMismatch`` for preprocessed
+    ///   pixels not of ``inputShape`` or an `output` of the wrong size;
+    ///   ``SearchCore/SearchError/Code/invalidArgument`` or
+    ///   ``SearchCore/SearchError/Code/resourceLimit`` for a ``preprocessor``
+    ///   whose crop is smaller than one patch or past ``maximumPixelCount``.
+    ///   An error about one picture names its position in `images`; when
+    ///   several fail, the first by position is thrown.
     public func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         try SearchError.checkDimension(output.count, expected: images.count * dimension, "the output buffer")
+        guard !images.isEmpty else { return }
+        let shape = inputShape
+        try checkSize(width: shape.width, height: shape.height, pixelCount: shape.floatCount)
+        let threads = batching.preprocessingThreadsPerPass
         try batching.run(count: images.count, dimension: dimension, output: output) { (pass, out) throws(SearchError) in
-            try self.embedPass(Array(images[pass]), into: out)
+            try self.inputs.withBuffer(count: pass.count * shape.floatCount) { (arena) throws(SearchError) in
+                try self.preprocess(images, pass, into: arena, threads: threads)
+                try self.embed(
+                    count: pass.count, sizeOf: { _ in (shape.width, shape.height) },
+                    pixelsOf: { i, body in body(UnsafeBufferPointer(start: arena + i * shape.floatCount, count: shape.floatCount)) },
+                    into: out)
+            }
         }
     }
 
-    /// The model's input: 3 × ``ImageDecoding/ImagePreprocessor/cropHeight`` × ``ImageDecoding/ImagePreprocessor/cropWidth`` of ``preprocessor``.
-    public var inputShape: ImageInputShape {
-        ImageInputShape(channels: 3, height: preprocessor.cropHeight, width: preprocessor.cropWidth)
-    }
-
-    /// Embeds `count` inputs of ``inputShape`` laid end to end in one forward pass.
-    ///
-    /// - Throws: ``SearchCore/SearchError/Code/dimensionMismatch`` unless
-    ///   `batch` holds `count` inputs of ``inputShape`` and `output` room for
-    ///   `count` embeddings.
-    public func embed(preprocessed batch: UnsafeBufferPointer<Float>, count: Int, into output: UnsafeMutableBufferPointer<Float>)
-        throws(SearchError)
-    {
-        let shape = inputShape
-        try SearchError.checkDimension(batch.count, expected: count * shape.floatCount, "a batch of \(count) preprocessed inputs")
-        try embed(pixels: batch, imageCount: count, width: shape.width, height: shape.height, into: output)
-    }
-
     /// Writes the model input for one image into `output`
-    /// (``preprocessor``'s `outputCount` floats, channels first): encoded
-    /// bytes are decoded (with ``decodingOptions``) and preprocessed, RGB
-    /// pixels preprocessed, preprocessed pixels copied.
+    /// (``inputShape``'s `floatCount` floats, channels first), exactly as
+    /// ``embed(images:into:)`` does: encoded bytes are decoded (with
+    /// ``decodingOptions``) and preprocessed, RGB pixels preprocessed,
+    /// preprocessed pixels of ``inputShape`` copied.
     ///
     /// - Throws: the decoder's errors; ``SearchCore/SearchError/Code/dimensionMismatch``
-    ///   for a wrongly sized `output` or preprocessed input of another size.
+    ///   for a wrongly sized `output` or preprocessed input of another shape.
     public func preprocess(_ image: ImageInput, into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
         switch image {
         case .encoded(let bytes): try preprocessor.preprocess(encoded: bytes, into: output, decoding: decodingOptions)
         case .rgb(let pixels): try preprocessor.preprocess(pixels, into: output)
         case .preprocessed(let pixels, let width, let height):
-            guard width == preprocessor.cropWidth, height == preprocessor.cropHeight, pixels.count == output.count else {
+            let shape = inputShape
+            guard width == shape.width, height == shape.height, pixels.count == shape.floatCount else {
                 throw SearchError(
                     .dimensionMismatch,
-                    "a \(width)×\(height) preprocessed image does not fill a \(preprocessor.cropWidth)×\(preprocessor.cropHeight) input of \(output.count) floats")
+                    "a preprocessed image of \(width)×\(height) (\(pixels.count) floats) is not this encoder's input "
+                        + "\(shape) (\(shape.floatCount) floats), which preprocess(_:into:) produces; embed(pixels:imageCount:width:height:into:) "
+                        + "takes other sizes, with interpolated positional embeddings")
             }
+            try SearchError.checkDimension(output.count, expected: shape.floatCount, "the output buffer")
             _ = output.update(fromContentsOf: pixels)
         }
     }
 
-    /// One forward pass over `images` (decoding and preprocessing included).
-    private func embedPass(_ images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
-        let preprocessor = preprocessor
-        let size = preprocessor.outputCount
-        // Each image's slot in the decoded-input buffer, or nil when it comes preprocessed.
-        var slots: [Int?] = []
-        slots.reserveCapacity(images.count)
-        var decodedCount = 0
-        for image in images {
-            if case .preprocessed(let pixels, let width, let height) = image {
-                try checkSize(width: width, height: height, pixelCount: pixels.count)
-                slots.append(nil)
-            } else {
-                slots.append(decodedCount)
-                decodedCount += 1
+    /// Embeds `count` preprocessed pictures of ``inputShape`` laid end to end
+    /// in `batch`, without copying them, in one forward pass (``batching``
+    /// does not apply: the caller chose the batch).
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/dimensionMismatch`` when
+    ///   `batch` is not `count × inputShape.floatCount` floats or `output` not
+    ///   `count × dimension`; as ``embed(images:into:)`` for the ``preprocessor``'s crop.
+    public func embed(
+        preprocessed batch: UnsafeBufferPointer<Float>, count: Int, into output: UnsafeMutableBufferPointer<Float>
+    ) throws(SearchError) {
+        guard count >= 0 else { throw SearchError(.invalidArgument, "count \(count) is negative") }
+        let shape = inputShape
+        try SearchError.checkDimension(
+            batch.count, expected: count * shape.floatCount, "a batch of \(count) preprocessed \(shape) images")
+        try SearchError.checkDimension(output.count, expected: count * dimension, "the output buffer")
+        guard count > 0 else { return }
+        try checkSize(width: shape.width, height: shape.height, pixelCount: shape.floatCount)
+        try embed(
+            count: count, sizeOf: { _ in (shape.width, shape.height) },
+            pixelsOf: { i, body in body(UnsafeBufferPointer(rebasing: batch[(i * shape.floatCount)..<((i + 1) * shape.floatCount)])) },
+            into: output)
+    }
+
+    /// Preprocesses `images[pass]` into consecutive ``inputShape`` slots of
+    /// `arena` on up to `threads` threads. Each thread takes the next image
+    /// in order, so when one fails every earlier one has been taken and
+    /// finishes: the error thrown is the first failure by position, whatever
+    /// the timing.
+    private func preprocess(
+        _ images: [ImageInput], _ pass: Range<Int>, into arena: UnsafeMutablePointer<Float>, threads: Int
+    ) throws(SearchError) {
+        let slots = ArenaSlots(base: arena, size: inputShape.floatCount)
+        let workers = Swift.min(threads, pass.count)
+        if workers <= 1 {
+            for (slot, i) in pass.enumerated() {
+                do throws(SearchError) {
+                    try preprocess(images[i], into: slots[slot])
+                } catch {
+                    throw error.naming(position: i, of: images.count)
+                }
             }
+            return
         }
-        if decodedCount > 0 {
-            try checkSize(width: preprocessor.cropWidth, height: preprocessor.cropHeight, pixelCount: size)
-        }
-        try inputs.withBuffer(count: max(decodedCount * size, 1)) { (arena) throws(SearchError) in
-            for (image, slot) in zip(images, slots) {
-                guard let slot else { continue }
-                try preprocess(image, into: UnsafeMutableBufferPointer(start: arena + slot * size, count: size))
-            }
-            try embed(
-                count: images.count,
-                sizeOf: { i in
-                    if case .preprocessed(_, let width, let height) = images[i] { return (width, height) }
-                    return (preprocessor.cropWidth, preprocessor.cropHeight)
-                },
-                pixelsOf: { i, body in
-                    if case .preprocessed(let pixels, _, _) = images[i] {
-                        pixels.withUnsafeBufferPointer(body)
-                    } else {
-                        body(UnsafeBufferPointer(start: arena + slots[i]! * size, count: size))
+        let next = Atomic<Int>(0)
+        let firstFailure = Mutex<(position: Int, error: SearchError)?>(nil)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let slot = next.add(1, ordering: .relaxed).oldValue
+                guard slot < pass.count else { return }
+                let i = pass.lowerBound + slot
+                do throws(SearchError) {
+                    try self.preprocess(images[i], into: slots[slot])
+                } catch {
+                    firstFailure.withLock { first in
+                        if first == nil || i < first!.position { first = (i, error) }
                     }
-                },
-                into: output)
+                    // Every later image would be discarded; stop taking them.
+                    _ = next.max(pass.count, ordering: .relaxed)
+                    return
+                }
+            }
         }
+        if let (position, error) = firstFailure.withLock({ $0 }) { throw error.naming(position: position, of: images.count) }
     }
 
     /// Embeds `imageCount` images of one size stored one after another in
@@ -242,7 +281,17 @@ public struct CLIPImageEncoder: ImageEncoder {
     /// floats, normalised as the model expects), without copying them, in
     /// one forward pass (``batching`` does not apply: the caller chose the batch).
     ///
-    /// - Throws: as ``embed(images:into:)``.
+    /// This is the one way to embed pictures of a size other than
+    /// ``inputShape``: at another size the patch positions are resampled to
+    /// the new grid (see the type's discussion for the interpolation).
+    /// ``SearchCore/ImageInput/preprocessed(_:width:height:)`` input of
+    /// another size is a ``SearchCore/SearchError/Code/dimensionMismatch``.
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/dimensionMismatch`` when the
+    ///   floats do not divide into `imageCount` images of `3 × width × height`
+    ///   or `output` has the wrong size; ``SearchCore/SearchError/Code/invalidArgument``
+    ///   for an image smaller than one patch; ``SearchCore/SearchError/Code/resourceLimit``
+    ///   past ``maximumPixelCount``.
     public func embed(
         pixels: UnsafeBufferPointer<Float>, imageCount: Int, width: Int, height: Int,
         into output: UnsafeMutableBufferPointer<Float>
@@ -437,5 +486,12 @@ enum Bicubic {
             let weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
             return (0..<4).map { k in (min(max(base - 1 + k, 0), input - 1), Float(weights[k])) }
         }
+    }
+}
+
+extension SearchError {
+    /// This error with its message prefixed by the failing picture's position in a batch.
+    fileprivate func naming(position: Int, of count: Int) -> SearchError {
+        SearchError(code, "image \(position) of \(count): \(message)", underlying: underlying)
     }
 }

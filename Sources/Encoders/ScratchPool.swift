@@ -54,3 +54,22 @@ final class ScratchPool: Sendable {
         return try body(buffer.reserve(count))
     }
 }
+
+/// Fixed-size slots of one scratch buffer, one per item of a batch, shared
+/// by the threads that fill them.
+///
+/// `@unchecked Sendable` is sound because each slot is written by the one
+/// thread that took its index (indices are handed out once, from an atomic
+/// counter or a loop), slots do not overlap (`size` floats apart), and the
+/// buffer, held by the caller's ``ScratchPool/withBuffer(count:_:)`` scope,
+/// outlives the threads, which finish before that scope reads the slots.
+struct ArenaSlots: @unchecked Sendable {
+    let base: UnsafeMutablePointer<Float>
+    /// Floats per slot.
+    let size: Int
+
+    /// Slot `index`: `size` floats from `base + index × size`.
+    subscript(index: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: base + index * size, count: size)
+    }
+}

@@ -38,65 +38,70 @@ public enum ImageInput: Sendable, Hashable {
     /// Decoded pixels; the encoder resizes, crops and normalises them.
     case rgb(RGBImage)
     /// A tensor already preprocessed for the model: channels-first
-    /// (3 × height × width) floats, normalised as the model expects.
+    /// (3 × height × width) floats, normalised as the model expects, of the
+    /// encoder's ``ImageEncoder/inputShape`` (what
+    /// ``ImageEncoder/preprocess(_:into:)`` writes). Another size is a
+    /// ``SearchError/Code/dimensionMismatch``, never silently resampled.
     case preprocessed([Float], width: Int, height: Int)
 }
 
-/// The shape of the tensor an image encoder takes: channels first.
-public struct ImageInputShape: Sendable, Hashable {
-    /// Colour channels (3).
-    public var channels: Int
-    /// Rows.
-    public var height: Int
-    /// Columns.
-    public var width: Int
-
-    /// A `channels × height × width` input.
-    public init(channels: Int, height: Int, width: Int) {
-        self.channels = channels
-        self.height = height
-        self.width = width
-    }
-
-    /// Floats in one input: `channels × height × width`.
-    public var floatCount: Int { channels * height * width }
-}
-
-/// Turns images into embeddings.
+/// Turns images into embeddings, and owns how a picture becomes the model's input.
 ///
-/// The encoder owns its preprocessing: ``preprocess(_:into:)`` turns a file's
-/// bytes or decoded pixels into the model's input exactly as
-/// ``embed(images:into:)`` would, so an ingest stage can decode and
-/// preprocess on several cores, skip a broken picture alone, and embed the
-/// rest in one forward pass with ``embed(preprocessed:count:into:)``.
+/// An ingest stage can split the work: ``preprocess(_:into:)`` each picture
+/// (decoding included) into its slot of one buffer of ``inputShape``-sized
+/// slots, on as many threads as it likes, then ``embed(preprocessed:count:into:)``
+/// the whole buffer in one forward pass. ``embed(images:into:)`` does both.
+///
+/// ```swift
+/// let shape = encoder.inputShape
+/// var batch = [Float](repeating: 0, count: pictures.count * shape.floatCount)
+/// var vectors = [Float](repeating: 0, count: pictures.count * encoder.dimension)
+/// try batch.withUnsafeMutableBufferPointer { slots in
+///     for (i, picture) in pictures.enumerated() {
+///         let slot = UnsafeMutableBufferPointer(rebasing: slots[(i * shape.floatCount)..<((i + 1) * shape.floatCount)])
+///         try encoder.preprocess(picture, into: slot)
+///     }
+///     try vectors.withUnsafeMutableBufferPointer { out in
+///         try encoder.embed(preprocessed: UnsafeBufferPointer(slots), count: pictures.count, into: out)
+///     }
+/// }
+/// ```
 ///
 /// Conforming encoders are `Sendable` and safe to call from concurrent tasks.
 public protocol ImageEncoder: Sendable {
     /// The number of components of each embedding.
     var dimension: Int { get }
 
-    /// The input the model takes; ``ImageInput/preprocessed(_:width:height:)``
-    /// input of any other shape is refused.
+    /// The shape of one preprocessed picture: what ``preprocess(_:into:)``
+    /// writes and ``embed(preprocessed:count:into:)`` reads per picture.
     var inputShape: ImageInputShape { get }
 
-    /// Writes the model input for one image into `output`
-    /// (``inputShape``'s `floatCount` floats).
+    /// Writes the model input for one picture into `output`
+    /// (``inputShape``'s `floatCount` floats, channels first), exactly as
+    /// ``embed(images:into:)`` would: encoded bytes are decoded and
+    /// preprocessed, RGB pixels preprocessed, preprocessed pixels of
+    /// ``inputShape`` copied.
     ///
-    /// - Throws: ``SearchError`` for bytes that cannot be decoded, pixels
-    ///   past the encoder's limits, preprocessed input of another shape, or
-    ///   an `output` of the wrong size.
+    /// - Throws: ``SearchError`` for undecodable bytes, preprocessed pixels of
+    ///   another shape (``SearchError/Code/dimensionMismatch``) or an `output`
+    ///   of the wrong size; `output` is unspecified after a throw.
     func preprocess(_ image: ImageInput, into output: UnsafeMutableBufferPointer<Float>) throws(SearchError)
 
-    /// Embeds `count` preprocessed inputs laid end to end in `batch` in one
-    /// forward pass, writing `count * dimension` floats into `output`.
+    /// Embeds `count` preprocessed pictures laid end to end in `batch`
+    /// (`count × inputShape.floatCount` floats) in one forward pass, writing
+    /// `count * dimension` floats into `output`.
+    ///
+    /// - Throws: ``SearchError/Code/dimensionMismatch`` when `batch` or
+    ///   `output` has the wrong size; `output` is unspecified after a throw.
     func embed(preprocessed batch: UnsafeBufferPointer<Float>, count: Int, into output: UnsafeMutableBufferPointer<Float>)
         throws(SearchError)
 
     /// Embeds `images`, writing `images.count * dimension` floats into `output`,
     /// one embedding after another.
     ///
-    /// - Throws: ``SearchError`` for undecodable or wrongly shaped input, or an
-    ///   `output` of the wrong size; `output` is unspecified after a throw.
+    /// - Throws: ``SearchError`` for undecodable or wrongly shaped input (the
+    ///   message names the image's position in `images`), or an `output` of
+    ///   the wrong size; `output` is unspecified after a throw.
     func embed(images: [ImageInput], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError)
 }
 
@@ -110,8 +115,8 @@ public protocol TextEncoder: Sendable {
     /// Embeds `texts`, writing `texts.count * dimension` floats into `output`,
     /// one embedding after another.
     ///
-    /// - Throws: ``SearchError`` for text the tokenizer or model refuses, or
-    ///   an `output` of the wrong size; `output` is unspecified after a throw.
+    /// - Throws: ``SearchError`` for input the encoder cannot take or an
+    ///   `output` of the wrong size; `output` is unspecified after a throw.
     func embed(texts: [String], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError)
 }
 
@@ -119,7 +124,7 @@ extension ImageEncoder {
     /// Embeds one image.
     public func embed(_ image: ImageInput) throws(SearchError) -> Embedding {
         var values = [Float](repeating: 0, count: dimension)
-        try values.withUnsafeMutableBufferPointer { (out) throws(SearchError) in try embed(images: [image], into: out) }
+        try values.withUnsafeMutableBufferPointer { (buffer) throws(SearchError) in try embed(images: [image], into: buffer) }
         return Embedding(values)
     }
 }
@@ -128,14 +133,14 @@ extension TextEncoder {
     /// Embeds one text.
     public func embed(_ text: String) throws(SearchError) -> Embedding {
         var values = [Float](repeating: 0, count: dimension)
-        try values.withUnsafeMutableBufferPointer { (out) throws(SearchError) in try embed(texts: [text], into: out) }
+        try values.withUnsafeMutableBufferPointer { (buffer) throws(SearchError) in try embed(texts: [text], into: buffer) }
         return Embedding(values)
     }
 
     /// Embeds texts into a new flat array of `texts.count * dimension` floats.
     public func embed(texts: [String]) throws(SearchError) -> [Float] {
         var values = [Float](repeating: 0, count: texts.count * dimension)
-        try values.withUnsafeMutableBufferPointer { (out) throws(SearchError) in try embed(texts: texts, into: out) }
+        try values.withUnsafeMutableBufferPointer { (buffer) throws(SearchError) in try embed(texts: texts, into: buffer) }
         return values
     }
 }

@@ -88,24 +88,48 @@ struct CLIPParityTests {
         try check(naming: "clip_hf", config: config, expected: reference.huggingface, reference: reference)
     }
 
-    @Test("another input size: positional embeddings resampled bicubically, as interpolate_pos_encoding")
+    @Test("another input size through embed(pixels:): positional embeddings resampled bicubically, as interpolate_pos_encoding")
     func interpolatedPositions() throws {
         let reference = try Fixtures.json(Reference.self, "clip_reference.json")
         let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
         let images = try CLIPImageEncoder(
             weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
-        let e = try images.embed(Self.images(reference.larger_image)[0])
-        let diff = maxAbsDifference(e.values, try #require(reference.huggingface.larger_image_embedding))
+        let (h, w) = (reference.larger_image.shape[2], reference.larger_image.shape[3])
+        var e = [Float](repeating: 0, count: images.dimension)
+        try reference.larger_image.pixels.withUnsafeBufferPointer { pixels in
+            try e.withUnsafeMutableBufferPointer {
+                try images.embed(pixels: pixels, imageCount: 1, width: w, height: h, into: $0)
+            }
+        }
+        let diff = maxAbsDifference(e, try #require(reference.huggingface.larger_image_embedding))
         #expect(diff <= Self.tolerance, "interpolated embedding differs by \(diff)")
     }
 
-    @Test("a batch of mixed sizes gives each image the embedding it gets alone")
-    func mixedBatch() throws {
+    @Test("preprocessed input of another size through ImageInput is a dimension mismatch, not a silent resampling")
+    func otherSizeIsAnError() throws {
         let reference = try Fixtures.json(Reference.self, "clip_reference.json")
         let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
         let encoder = try CLIPImageEncoder(
             weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
-        let inputs = [Self.images(reference.larger_image)[0]] + Self.images(reference.images)
+        #expect(encoder.inputShape == ImageInputShape(channels: 3, height: 32, width: 32))
+        let inputs = Self.images(reference.images) + Self.images(reference.larger_image)
+        var batch = [Float](repeating: 0, count: inputs.count * encoder.dimension)
+        #expect {
+            try batch.withUnsafeMutableBufferPointer { try encoder.embed(images: inputs, into: $0) }
+        } throws: { error in
+            guard let e = error as? SearchError else { return false }
+            return e.code == .dimensionMismatch && e.message.contains("image 3 of 4") && e.message.contains("3×32×32")
+                && e.message.contains("preprocess(_:into:)")
+        }
+    }
+
+    @Test("a batch gives each image the embedding it gets alone")
+    func batchMatchesAlone() throws {
+        let reference = try Fixtures.json(Reference.self, "clip_reference.json")
+        let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
+        let encoder = try CLIPImageEncoder(
+            weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
+        let inputs = Self.images(reference.images)
         var batch = [Float](repeating: 0, count: inputs.count * encoder.dimension)
         try batch.withUnsafeMutableBufferPointer { try encoder.embed(images: inputs, into: $0) }
         for (i, input) in inputs.enumerated() {
@@ -114,7 +138,7 @@ struct CLIPParityTests {
         }
     }
 
-    @Test("undecodable bytes, a wrong pixel count, a tiny preprocessed image and a wrong output size are typed errors")
+    @Test("undecodable bytes, a wrong pixel count, another input size and a wrong output size are typed errors")
     func badImageInput() throws {
         let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
         let encoder = try CLIPImageEncoder(
@@ -134,7 +158,8 @@ struct CLIPParityTests {
         // A 1×1 RGB image is resized up to the model's input, as CLIP's preprocessing does.
         #expect(code(.rgb(try RGBImage(width: 1, height: 1, pixels: [0, 0, 0]))) == nil)
         #expect(code(.preprocessed([0, 1, 2], width: 32, height: 32)) == .dimensionMismatch)
-        #expect(code(.preprocessed([Float](repeating: 0, count: 3 * 16), width: 4, height: 4)) == .invalidArgument)
+        // Only the encoder's input shape is taken through ImageInput (a 4×4 image is not 32×32).
+        #expect(code(.preprocessed([Float](repeating: 0, count: 3 * 16), width: 4, height: 4)) == .dimensionMismatch)
         #expect(code(.preprocessed([Float](repeating: 0, count: 3 * 32 * 32), width: 32, height: 32), outputCount: 3) == .dimensionMismatch)
     }
 
@@ -237,7 +262,7 @@ extension CLIPParityTests {
         let config = try CLIPConfiguration(huggingFaceConfigPath: Fixtures.path("clip_hf/config.json"))
         let encoder = try CLIPImageEncoder(
             weights: SafetensorsFile(path: Fixtures.path("clip_hf/model.safetensors")), configuration: config.vision)
-        let inputs = Self.images(reference.images) + Self.images(reference.larger_image)
+        let inputs = Self.images(reference.images) + Self.images(reference.images).reversed()
         var serial = [Float](repeating: 0, count: inputs.count * encoder.dimension)
         try serial.withUnsafeMutableBufferPointer { try encoder.embed(images: inputs, into: $0) }
         let expected = serial
