@@ -22,10 +22,16 @@ let package = Package(
     ],
     targets: [
         .target(name: "CBenchSupport"),
+        // Encoders for the seeded JPEG and PNG pictures `mms-bench image-ingest` decodes.
+        .systemLibrary(
+            name: "CBenchTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CBenchPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"]), .brew(["libpng"])]),
         .executableTarget(
             name: "mms-bench",
             dependencies: [
                 "CBenchSupport",
+                "CBenchTurboJPEG",
+                "CBenchPNG",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "SearchCore", package: sdk),
                 .product(name: "Tensor", package: sdk),
