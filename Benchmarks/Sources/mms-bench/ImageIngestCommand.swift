@@ -20,7 +20,7 @@ struct ImageIngestCommand: ParsableCommand {
             libjpeg-turbo) and one in four as PNG (libpng), held in memory; the decoder reads them as files' bytes.
             The anchor is one picture per call — decode, preprocess and a forward pass of one, the way the engine
             ingested before v2 — on the same threads; ours is embed(images:) over the whole set: pictures decoded
-            and preprocessed on --threads threads into one buffer, then forward passes of up to 64.
+            and preprocessed on --threads threads into one buffer, then forward passes of up to --pass-size (64).
             The ratio batched_ingest_ratio is batched ÷ one-at-a-time images/s (above 1: batching is faster).
             """)
 
@@ -29,6 +29,7 @@ struct ImageIngestCommand: ParsableCommand {
     @Option(help: "Pictures per run.") var pictures = 64
     @Option(help: "Threads (OpenBLAS, the packed GEMM's split and preprocessing).") var threads = 2
     @Option(help: "Where the ViT-B/32 weights go (gitignored).") var data = "bench-data/encoders"
+    @Option(help: "Pictures per forward pass when batched (BatchPolicy.maximumBatchSize).") var passSize = 64
 
     func run() throws {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
@@ -43,14 +44,15 @@ struct ImageIngestCommand: ParsableCommand {
             return total
         }
         print(String(format: "%d pictures, %.1f MB of JPEG/PNG; %d threads", inputs.count, Double(bytes) / 1e6, threads))
-        let result = try measureImageIngest(encoder: encoder, pictures: inputs, threads: threads, samples: samples)
+        let result = try measureImageIngest(
+            encoder: encoder, pictures: inputs, threads: threads, samples: samples, maximumBatchSize: passSize)
 
         let note = "ViT-B/32 random weights, \(inputs.count) JPEG/PNG pictures of 300–800 px, \(threads) threads"
         var results = [
             BenchResult(
                 "image_ingest_batched", result.batchedImagesPerSecond, "images/s",
                 anchor: "one picture per call", anchorValue: result.oneAtATimeImagesPerSecond,
-                note: note + "; embed(images:) over all, preprocessing on \(threads) threads, passes of ≤ 64"),
+                note: note + "; embed(images:) over all, preprocessing on \(threads) threads, passes of ≤ \(passSize)"),
             BenchResult(
                 "image_ingest_batched_twopasses", result.twoPassImagesPerSecond, "images/s",
                 anchor: "one picture per call", anchorValue: result.oneAtATimeImagesPerSecond,
@@ -62,8 +64,8 @@ struct ImageIngestCommand: ParsableCommand {
                 "vit_b32_forward_batch1", result.forwardBatch1ImagesPerSecond, "images/s",
                 note: "preprocessed input, one image per forward pass, \(threads) threads"),
             BenchResult(
-                "vit_b32_forward_batch\(inputs.count)", result.forwardBatchedImagesPerSecond, "images/s",
-                note: "preprocessed input, one forward pass over the set (passes of ≤ 64), \(threads) threads"),
+                "vit_b32_forward_batch\(min(passSize, inputs.count))", result.forwardBatchedImagesPerSecond, "images/s",
+                note: "preprocessed input, forward passes of ≤ \(passSize) over the set, \(threads) threads"),
         ]
         results[0].note! += String(format: "; one-at-a-time %.2f images/s", result.oneAtATimeImagesPerSecond)
         BLAS.threadCount = threads
@@ -86,7 +88,7 @@ struct ImageIngestResult: Sendable {
     var threads: Int
     /// One `embed(images: [picture])` per picture: decode, preprocess, a forward pass of one.
     var oneAtATimeImagesPerSecond: Double
-    /// One `embed(images:)` over the whole set, preprocessing on `threads` threads, passes of ≤ 64.
+    /// One `embed(images:)` over the whole set, preprocessing on `threads` threads, passes of ≤ `maximumBatchSize`.
     var batchedImagesPerSecond: Double
     /// One `embed(images:)` over the whole set as `threads` concurrent passes of one OpenBLAS thread each.
     var twoPassImagesPerSecond: Double
@@ -103,39 +105,54 @@ struct ImageIngestResult: Sendable {
 
 /// Measures picture ingestion from encoded bytes to embeddings, one picture
 /// per call against the whole set in one ``CLIPImageEncoder/embed(images:into:)``
-/// call, with `threads` threads for both; medians of `samples` runs after a warm-up.
-/// Sets OpenBLAS's process-wide thread count as it goes (to `threads` at the end).
+/// call, with `threads` threads for both; medians of `samples` runs after a
+/// warm-up, the ways taking turns within each sample (so load from other
+/// processes falls on each alike). Sets OpenBLAS's process-wide thread count as it goes (to `threads` at the end).
 func measureImageIngest(
-    encoder: CLIPImageEncoder, pictures: [ImageInput], threads: Int, samples: Int = 3
+    encoder: CLIPImageEncoder, pictures: [ImageInput], threads: Int, samples: Int = 3, maximumBatchSize: Int = 64
 ) throws -> ImageIngestResult {
     let n = pictures.count, d = encoder.dimension
     var out = [Float](repeating: 0, count: n * d)
     var batched = encoder
-    batched.batching = BatchPolicy(maximumBatchSize: 64, concurrency: 1, preprocessingConcurrency: threads)
+    batched.batching = BatchPolicy(maximumBatchSize: maximumBatchSize, concurrency: 1, preprocessingConcurrency: threads)
     var twoPass = encoder
-    twoPass.batching = BatchPolicy(maximumBatchSize: 64, concurrency: threads, preprocessingConcurrency: threads)
+    twoPass.batching = BatchPolicy(maximumBatchSize: maximumBatchSize, concurrency: threads, preprocessingConcurrency: threads)
 
-    BLAS.threadCount = threads
-    let oneAtATime = try Clock.medianNanoseconds(samples: samples, operations: n) {
+    func oneByOne() throws {
+        BLAS.threadCount = threads
         try out.withUnsafeMutableBufferPointer { buffer in
             for (i, picture) in pictures.enumerated() {
                 try batched.embed(images: [picture], into: UnsafeMutableBufferPointer(rebasing: buffer[(i * d)..<((i + 1) * d)]))
             }
         }
     }
-    let reference = out
-    let whole = try Clock.medianNanoseconds(samples: samples, operations: n) {
+    func whole() throws {
+        BLAS.threadCount = threads
         try out.withUnsafeMutableBufferPointer { try batched.embed(images: pictures, into: $0) }
     }
-    // The batched figure is only worth having if it computed the same embeddings.
+    func passes() throws {
+        BLAS.threadCount = 1
+        try out.withUnsafeMutableBufferPointer { try twoPass.embed(images: pictures, into: $0) }
+    }
+    // The batched figure is only worth having if it computes the same embeddings.
+    try oneByOne()
+    let reference = out
+    try whole()
     let difference = zip(reference, out).map { abs($0 - $1) }.max() ?? 0
     guard difference <= 1e-4 else {
         throw ValidationError("batched embeddings differ from one-at-a-time ones by \(difference)")
     }
-    BLAS.threadCount = 1
-    let passes = try Clock.medianNanoseconds(samples: samples, operations: n) {
-        try out.withUnsafeMutableBufferPointer { try twoPass.embed(images: pictures, into: $0) }
+    try passes()
+    // The three ways alternate within each sample, so load from other processes falls on all of them.
+    var times: [[Double]] = [[], [], []]
+    for _ in 0..<samples {
+        for (k, body) in [oneByOne, whole, passes].enumerated() {
+            let start = Clock.now()
+            try body()
+            times[k].append(Double(Clock.now() - start) / Double(n))
+        }
     }
+    let (oneAtATime, wholeBatch, twoPasses) = (Clock.median(times[0]), Clock.median(times[1]), Clock.median(times[2]))
 
     // The parts: decode + preprocess on one thread, and forward passes of preprocessed input.
     let shape = encoder.inputShape
@@ -165,7 +182,7 @@ func measureImageIngest(
             try out.withUnsafeMutableBufferPointer { buffer in
                 var start = 0
                 while start < n {
-                    let count = min(64, n - start)
+                    let count = min(maximumBatchSize, n - start)
                     try encoder.embed(
                         preprocessed: UnsafeBufferPointer(rebasing: slots[(start * shape.floatCount)..<((start + count) * shape.floatCount)]),
                         count: count, into: UnsafeMutableBufferPointer(rebasing: buffer[(start * d)..<((start + count) * d)]))
@@ -175,8 +192,8 @@ func measureImageIngest(
         }
     }
     return ImageIngestResult(
-        pictures: n, threads: threads, oneAtATimeImagesPerSecond: 1e9 / oneAtATime, batchedImagesPerSecond: 1e9 / whole,
-        twoPassImagesPerSecond: 1e9 / passes, preprocessImagesPerSecond: 1e9 / preprocess,
+        pictures: n, threads: threads, oneAtATimeImagesPerSecond: 1e9 / oneAtATime, batchedImagesPerSecond: 1e9 / wholeBatch,
+        twoPassImagesPerSecond: 1e9 / twoPasses, preprocessImagesPerSecond: 1e9 / preprocess,
         forwardBatch1ImagesPerSecond: 1e9 / forward1, forwardBatchedImagesPerSecond: 1e9 / forwardAll)
 }
 
