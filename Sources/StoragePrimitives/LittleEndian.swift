@@ -1,23 +1,27 @@
 /// Little-endian coding of fixed-width integers, for every on-disk format in
 /// the package: each read and write states its byte order by going through here.
+///
+/// Inlinable, so a read in a hot loop of another module (an id table, a
+/// graph block) is specialised to its integer type instead of going through
+/// generic metadata on every call.
 package enum LittleEndian {
     /// Appends `value`'s bytes, least significant first.
-    package static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
+    @inlinable package static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
         withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// Reads a `T` at `offset`, which need not be aligned; the caller has checked the bounds.
-    package static func read<T: FixedWidthInteger>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> T {
+    @inlinable package static func read<T: FixedWidthInteger>(_ type: T.Type, _ bytes: UnsafeRawBufferPointer, at offset: Int) -> T {
         T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
     }
 
     /// Reads a `T` at `offset` of an array; the caller has checked the bounds.
-    package static func read<T: FixedWidthInteger>(_ type: T.Type, _ bytes: [UInt8], at offset: Int) -> T {
+    @inlinable package static func read<T: FixedWidthInteger>(_ type: T.Type, _ bytes: [UInt8], at offset: Int) -> T {
         bytes.withUnsafeBytes { read(type, $0, at: offset) }
     }
 
     /// Writes `value` at `offset`, which need not be aligned; the caller has checked the bounds.
-    package static func store<T: FixedWidthInteger>(_ value: T, into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+    @inlinable package static func store<T: FixedWidthInteger>(_ value: T, into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
         bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
     }
 }

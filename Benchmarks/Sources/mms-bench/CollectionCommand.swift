@@ -1,4 +1,5 @@
 import ArgumentParser
+import Encoders
 import Foundation
 import MultimodalSearch
 import SearchCore
@@ -31,6 +32,8 @@ struct CollectionCommand: ParsableCommand {
     @Flag(help: "Skip the format-1 store (its restore takes minutes at 100,000 items).") var skipOld = false
     @Flag(help: "Skip the single-add suite (--items vectors one call each against one call; minutes at 100,000).")
     var skipSingleAdd = false
+    @Flag(help: "Skip the picture-ingest suite (ViT-B/32, seeded weights, 64 pictures through SearchEngine.ingest).")
+    var skipImageIngest = false
 
     func run() throws {
         let (data, _) = try ANNDataSet.load(
@@ -106,10 +109,56 @@ struct CollectionCommand: ParsableCommand {
             summary["recall_at_10_single_add"] = single.singleRecall
             summary["recall_at_10_one_call"] = single.oneCallRecall
         }
+        if !skipImageIngest {
+            let ingest = try Self.measureEngineImageIngest(pictures: 64, samples: 3)
+            results += ingest.results
+            summary["batched_ingest_ratio"] = ingest.batched / ingest.oneAtATime
+            summary["batched_ingest_images_per_s"] = ingest.batched
+            summary["one_at_a_time_ingest_images_per_s"] = ingest.oneAtATime
+        }
         let report = BenchReport(
             suite: "collection", machine: .current(kernels: Kernels.active.level.description), results: results, summary: summary)
         report.printTable()
         if let json { try report.write(json: json) }
+    }
+
+    /// Images/s of `SearchEngine.ingest` with ViT-B/32 (seeded weights) on 2 threads: the pictures in
+    /// one call (the ingest stage preprocesses on both cores and embeds 32 per forward pass) against
+    /// one call per picture (a forward pass each, as the engine before v2 did), taking turns within
+    /// each sample; medians of `samples`.
+    static func measureEngineImageIngest(pictures count: Int, samples: Int) throws
+        -> (batched: Double, oneAtATime: Double, results: [BenchResult])
+    {
+        BLAS.threadCount = 2
+        let encoder = try ImageIngestCommand.seededViTB32(data: "bench-data/encoders")
+        let pictures = try ImageIngestCommand.syntheticPictures(count: count, seed: 2026)
+        let items = pictures.enumerated().map { i, picture -> CatalogItem in
+            guard case .encoded(let bytes) = picture else { preconditionFailure("synthetic pictures are encoded bytes") }
+            return CatalogItem(id: VectorID(UInt64(i)), image: .encoded(bytes))
+        }
+        func engine() throws -> SearchEngine {
+            // A fresh engine (and cache) each time, so nothing comes from the embedding cache.
+            try SearchEngine(
+                configuration: SearchEngine.Configuration(
+                    textEncoder: LookupTextEncoder(queries: [], dimension: 8), textEncoderName: "none", imageEncoder: encoder,
+                    imageEncoderName: "vit-b32-seeded"))
+        }
+        _ = try engine().ingest(Array(items.prefix(4)))  // warm up
+        var batched: [Double] = [], single: [Double] = []
+        for _ in 0..<samples {
+            var e = try engine()
+            var started = Clock.now()
+            let report = try e.ingest(items)
+            batched.append(Double(report.indexed.count) / (Double(Clock.now() - started) / 1e9))
+            e = try engine()
+            started = Clock.now()
+            for item in items { _ = try e.ingest([item]) }
+            single.append(Double(items.count) / (Double(Clock.now() - started) / 1e9))
+            print(String(format: "picture ingest sample: batched %.2f images/s, one at a time %.2f images/s", batched.last!, single.last!))
+        }
+        let b = Clock.median(batched), o = Clock.median(single)
+        let note = "ViT-B/32 seeded weights, \(count) JPEG/PNG pictures of 300–800 px, 2 threads, SearchEngine.ingest"
+        return (b, o, [BenchResult("picture ingest, one call", b, "images/s", anchor: "one call per picture", anchorValue: o, note: note)])
     }
 
     static func item(_ id: VectorID) -> CatalogItem {

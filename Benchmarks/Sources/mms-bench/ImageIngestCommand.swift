@@ -31,13 +31,18 @@ struct ImageIngestCommand: ParsableCommand {
     @Option(help: "Where the ViT-B/32 weights go (gitignored).") var data = "bench-data/encoders"
     @Option(help: "Pictures per forward pass when batched (BatchPolicy.maximumBatchSize).") var passSize = 64
 
-    func run() throws {
+    /// ViT-B/32 with seeded random weights, written once under `data`.
+    static func seededViTB32(data: String) throws -> CLIPImageEncoder {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let vitPath = data + "/vit-b32.safetensors"
         if !FileManager.default.fileExists(atPath: vitPath) {
             try SafetensorsFile.write(EncodersCommand.randomViT(.vitB32), to: vitPath)
         }
-        let encoder = try CLIPImageEncoder(weights: SafetensorsFile(path: vitPath), configuration: .vitB32)
+        return try CLIPImageEncoder(weights: SafetensorsFile(path: vitPath), configuration: .vitB32)
+    }
+
+    func run() throws {
+        let encoder = try Self.seededViTB32(data: data)
         let inputs = try Self.syntheticPictures(count: pictures, seed: 2026)
         let bytes = inputs.reduce(0) { total, input in
             if case .encoded(let b) = input { return total + b.count }

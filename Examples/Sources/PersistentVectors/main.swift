@@ -27,9 +27,22 @@ do {
     print("wrote \(index.count) vectors: \(index.segmentCount) segment, \(index.diskBytes) bytes on disk")
 }
 
-// 2. Reopen, as after a restart (or a crash): the segment is mapped, the log replayed.
-let index = try PersistentIndex(directory: directory, dimension: dimension, metric: .cosine)
-precondition(index.count == 501, "everything acknowledged is there")
+// 2. Reopen, as after a restart (or a crash): the segment is mapped, the log replayed,
+//    and the recovery report says what was found. A damaged log record is an error
+//    naming the file and offset; `recoveryPolicy: .dropDamagedRecords` would drop it
+//    (reported, its bytes kept beside the log), `.strict` refuses even a torn tail.
+func open(_ directory: String) throws(SearchError) -> PersistentIndex {
+    do {
+        return try PersistentIndex(directory: directory, dimension: dimension, metric: .cosine)  // .repairTornTail
+    } catch {
+        guard error.code == .corruptData else { throw error }
+        print(error)  // names the file and the offset, and how to open anyway
+        return try PersistentIndex(directory: directory, dimension: dimension, metric: .cosine, recoveryPolicy: .dropDamagedRecords)
+    }
+}
+let index = try open(directory)
+print(index.recovery)  // records replayed, bytes kept, anything dropped and why
+precondition(!index.recovery.droppedAnything && index.count == 501, "everything acknowledged is there")
 let query = products[42]!
 let found = try index.search(query, k: 1)
 precondition(found.first?.id == 42, "a vector finds itself")
