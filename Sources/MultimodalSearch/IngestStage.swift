@@ -103,8 +103,9 @@ struct IngestStage: Sendable {
     /// when the picture is only checked), or why it could not be read.
     ///
     /// Reading, decoding and preprocessing run on every core, each picture
-    /// into its own slot of one buffer; the pictures that made it are then
-    /// embedded in forward passes of ``SearchEngine/Configuration/batchSize``.
+    /// into its own slot of one buffer, so a broken picture fails alone; the
+    /// pictures that made it are then embedded in one `embed(images:)` call,
+    /// cut into forward passes by the encoder's batch policy.
     func pictureEmbeddings(_ sources: [ImageSource], report: inout IngestReport) throws(SearchError)
         -> [Result<[Float]?, SearchError>]
     {
@@ -164,26 +165,15 @@ struct IngestStage: Sendable {
         for (slot, error) in failures { outcomes[pending[slot]] = .failure(error) }
         for (i, key) in fileKeys.withLock({ $0 }) { keys[i] = key }
 
-        // The pictures that decoded, packed together, embedded a pass at a time.
+        // The pictures that decoded, embedded together: the encoder's own batch policy cuts them
+        // into forward passes (and runs passes side by side when it is told to).
         let good = (0..<pending.count).filter { failures[$0] == nil }
-        for (to, from) in good.enumerated() where to != from {
-            arena.withUnsafeMutableBufferPointer { a in
-                (a.baseAddress! + to * size).update(from: a.baseAddress! + from * size, count: size)
-            }
+        let shape = encoder.inputShape
+        let batch = good.map { slot in
+            ImageInput.preprocessed(Array(arena[(slot * size)..<((slot + 1) * size)]), width: shape.width, height: shape.height)
         }
         var vectors = [Float](repeating: 0, count: good.count * d)
-        var start = 0
-        while start < good.count {
-            let n = min(configuration.batchSize, good.count - start)
-            try arena.withUnsafeBufferPointer { (a) throws(SearchError) in
-                try vectors.withUnsafeMutableBufferPointer { (v) throws(SearchError) in
-                    try encoder.embed(
-                        preprocessed: UnsafeBufferPointer(rebasing: a[(start * size)..<((start + n) * size)]), count: n,
-                        into: UnsafeMutableBufferPointer(rebasing: v[(start * d)..<((start + n) * d)]))
-                }
-            }
-            start += n
-        }
+        try vectors.withUnsafeMutableBufferPointer { (v) throws(SearchError) in try encoder.embed(images: batch, into: v) }
         for (j, slot) in good.enumerated() {
             let i = pending[slot]
             var v = Array(vectors[(j * d)..<((j + 1) * d)])

@@ -78,13 +78,19 @@ struct ItemSnapshot: Sendable {
         }
         self.bytes = bytes
         self.count = Int(count)
-        var previous: UInt64?
-        for i in 0..<self.count {
-            let (id, offset) = entry(i)
-            guard previous.map({ $0 < id }) ?? true, offset < recordsLength else {
-                throw corrupt(Self.headerSize + 16 * i, "index entry \(i) (id \(id), offset \(offset)) is out of order or out of range")
+        let n = self.count
+        let bad: Int? = bytes.withUnsafeBytes { raw in
+            var previous: UInt64?
+            for i in 0..<n {
+                let (id, offset) = Self.entry(i, raw)
+                guard previous.map({ $0 < id }) ?? true, offset < recordsLength else { return i }
+                previous = id
             }
-            previous = id
+            return nil
+        }
+        if let bad {
+            let (id, offset) = entry(bad)
+            throw corrupt(Self.headerSize + 16 * bad, "index entry \(bad) (id \(id), offset \(offset)) is out of order or out of range")
         }
     }
 
@@ -114,21 +120,32 @@ struct ItemSnapshot: Sendable {
     }
 
     private func entry(_ i: Int) -> (id: UInt64, offset: UInt64) {
-        let at = Self.headerSize + 16 * i
-        return (LittleEndian.read(UInt64.self, bytes, at: at), LittleEndian.read(UInt64.self, bytes, at: at + 8))
+        bytes.withUnsafeBytes { Self.entry(i, $0) }
+    }
+
+    /// Index entry `i`: two little-endian u64 (loaded in place; this runs once per item at open).
+    @inline(__always)
+    private static func entry(_ i: Int, _ raw: UnsafeRawBufferPointer) -> (id: UInt64, offset: UInt64) {
+        let at = headerSize + 16 * i
+        return (
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)),
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+        )
     }
 
     /// The position of `id` in the index, if present.
     /// - Complexity: O(log n).
     func position(of id: VectorID) -> Int? {
-        var low = 0, high = count
-        while low < high {
-            let mid = (low + high) / 2
-            let found = entry(mid).id
-            if found == id.rawValue { return mid }
-            if found < id.rawValue { low = mid + 1 } else { high = mid }
+        bytes.withUnsafeBytes { raw in
+            var low = 0, high = count
+            while low < high {
+                let mid = (low + high) / 2
+                let found = Self.entry(mid, raw).id
+                if found == id.rawValue { return mid }
+                if found < id.rawValue { low = mid + 1 } else { high = mid }
+            }
+            return nil
         }
-        return nil
     }
 
     /// The item at index position `i`.

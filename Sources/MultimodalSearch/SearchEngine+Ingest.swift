@@ -4,9 +4,10 @@ import SearchCore
 extension SearchEngine {
     /// Encodes and indexes items; re-ingesting an identifier replaces it.
     ///
-    /// Pictures are read, decoded and preprocessed on every core into one
-    /// buffer and embedded ``Configuration/batchSize`` at a time; captions in
-    /// batches of the same size; both through the content-hash cache. An item
+    /// Items go through in batches of ``Configuration/batchSize``: a batch's
+    /// pictures are read, decoded and preprocessed on every core into one
+    /// buffer and embedded together (forward passes as the image encoder's
+    /// batch policy cuts them), its captions in one text-encoder call; both through the content-hash cache. An item
     /// whose picture cannot be read or decoded is skipped (listed in the
     /// report with the reason), as is one with neither caption nor picture;
     /// the rest are indexed. With a collection, what the report lists as

@@ -276,6 +276,42 @@ struct CollectionTests {
         #expect(collection.engagement.counts(item: 5, at: Date(timeIntervalSince1970: 50))[.click] == 1)
     }
 
+    @Test("hostile bytes: every flip or cut of a snapshot is refused; mutated log payloads decode or throw, never trap")
+    func hostileBytes() throws {
+        let items = Self.items(0..<6)
+        let snapshot = ItemSnapshot.encode(Dictionary(uniqueKeysWithValues: items.map { ($0.id, StoredItem(item: $0, vectorFields: 1)) }))
+        for i in 0..<snapshot.count {
+            var damaged = snapshot
+            damaged[i] ^= 0x10
+            #expect(throws: SearchError.self) { _ = try ItemSnapshot(bytes: damaged, path: "memory") }
+        }
+        // The log's checksum guards its records, but a crafted file can carry any payload with a
+        // valid checksum: decoding must end in a record or a SearchError whatever the bytes.
+        let payloads = [
+            CollectionLogRecord.put(items.map { StoredItem(item: $0, vectorFields: 3) }).encoded(),
+            CollectionLogRecord.remove([1, 2, 3]).encoded(),
+            CollectionLogRecord.engagement([EngagementEvent(item: 4, user: UserID("u"), kind: .click, time: Date(timeIntervalSince1970: 9))]).encoded(),
+        ]
+        var rng = SeededGenerator(seed: 11)
+        var decoded = 0
+        for payload in payloads {
+            #expect(throws: Never.self) { _ = try CollectionLogRecord.decode(payload, source: "memory") }
+            for _ in 0..<3_000 {
+                var mutated = payload
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    switch Int.random(in: 0..<3, using: &rng) {
+                    case 0: mutated[Int.random(in: 0..<mutated.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                    case 1: mutated = Array(mutated.prefix(Int.random(in: 0...mutated.count, using: &rng)))
+                    default: mutated.insert(UInt8.random(in: 0...255, using: &rng), at: Int.random(in: 0...mutated.count, using: &rng))
+                    }
+                    if mutated.isEmpty { break }
+                }
+                if (try? CollectionLogRecord.decode(mutated, source: "memory")) != nil { decoded += 1 }
+            }
+        }
+        #expect(decoded > 0, "some mutations (a changed character, a changed id) still decode")
+    }
+
     @Test("the item snapshot decodes every field, and rejects a bad presence byte")
     func itemCoding() throws {
         let item = CatalogItem(
