@@ -1,9 +1,10 @@
 /// Little-endian coding of fixed-width integers, for every on-disk format in
 /// the package: each read and write states its byte order by going through here.
 ///
-/// Inlinable, so a read in a hot loop of another module (an id table, a
-/// graph block) is specialised to its integer type instead of going through
-/// generic metadata on every call.
+/// Marked inlinable, but a release build was seen still calling the generic
+/// entry point from another module (generic metadata on every call): a loop
+/// that reads one value per element at open time reads in place instead
+/// (`ItemSnapshot`'s id table).
 package enum LittleEndian {
     /// Appends `value`'s bytes, least significant first.
     @inlinable package static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {
