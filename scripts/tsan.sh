@@ -9,4 +9,4 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 bash scripts/setup.sh
 swift test --sanitize=thread --scratch-path .build-tsan \
-    --filter "FlatIndex|HNSW|PersistentIndex|SegmentGraph|WriteAheadLog|Engagement|Concurren"
+    --filter "FlatIndex|HNSW|PersistentIndex|SegmentGraph|WriteAheadLog|Engagement|Concurren|concurrent"

@@ -126,6 +126,48 @@ struct EngineStageTests {
         #expect(try await engine.search(SearchQuery(text: "a green frog on a leaf", k: 1)).first?.id == 0)
     }
 
+    @Test("concurrent searches and engagement while another task ingests and removes through a collection")
+    func concurrentUseOfACollection() async throws {
+        let dir = ScratchDirectory()
+        defer { dir.remove() }
+        let configuration = Self.configuration()
+        var options = SearchCollection.Options()
+        options.headVectors = 50
+        options.checkpointLogBytes = 8_192
+        let collection = try SearchCollection(directory: dir.path, schema: SearchEngine.schema(for: configuration), options: options)
+        let engine = try SearchEngine(configuration: configuration, collection: collection)
+        _ = try await engine.ingest(Self.items())
+        let words = ["frog", "car", "bus", "bread", "apple", "cat", "dog", "bicycle"]
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for round in 0..<20 {
+                    let batch = (0..<10).map { i in
+                        CatalogItem(id: VectorID(UInt64(100 + round * 10 + i)), caption: "a \(words[i % 8]) number \(round)")
+                    }
+                    _ = try await engine.ingest(batch)
+                    if round % 3 == 2 { try engine.remove(batch.prefix(3).map(\.id)) }
+                }
+            }
+            for reader in 0..<2 {
+                group.addTask {
+                    for i in 0..<60 {
+                        let results = try await engine.search(SearchQuery(text: "a \(words[(i + reader) % 8])", k: 5))
+                        #expect(!results.isEmpty)
+                        try engine.record(EngagementEvent(item: results[0].id, kind: .click, time: Date()))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        // 8 + 200 ingested, 3 removed in each of rounds 2, 5, 8, 11, 14, 17.
+        #expect(engine.count == 8 + 200 - 18)
+        try collection.close()
+        let reopened = try SearchCollection(directory: dir.path, schema: SearchEngine.schema(for: configuration), options: options)
+        #expect(reopened.count == 190)
+        #expect(reopened.index(VectorField.caption)?.count == 190)
+        #expect(reopened.engagement.statistics.items > 0)
+    }
+
     @Test("an engine over a collection: what it ingests, removes and records is there after reopening")
     func durableEngine() throws {
         let dir = ScratchDirectory()
