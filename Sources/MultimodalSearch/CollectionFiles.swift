@@ -9,11 +9,20 @@ struct CollectionFiles {
 
     let directory: String
 
+    /// The files written once per checkpoint generation: prefix, six or more digits, suffix.
+    static let generationKinds = [("items-", ".snapshot"), ("engagement-", ".snapshot"), ("log-", ".wal")]
+
+    /// The generation in `name`, when it is one of ``generationKinds``.
+    static func generation(of name: String) -> UInt64? {
+        for (prefix, suffix) in generationKinds where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
+            return UInt64(name.dropFirst(prefix.count).dropLast(suffix.count))
+        }
+        return nil
+    }
+
     /// Whether `name` is one of the files a collection writes.
     static func isCollectionFile(_ name: String) -> Bool {
-        if [schemaName, lastRecoveryName, "vectors"].contains(name) { return true }
-        let kinds = [("items-", ".snapshot"), ("engagement-", ".snapshot"), ("log-", ".wal")]
-        return kinds.contains { name.hasPrefix($0.0) && name.hasSuffix($0.1) && UInt64(name.dropFirst($0.0.count).dropLast($0.1.count)) != nil }
+        [schemaName, lastRecoveryName, "vectors"].contains(name) || generation(of: name) != nil
     }
 
     func path(_ name: String) -> String { directory + "/" + name }
@@ -62,13 +71,10 @@ struct CollectionFiles {
     /// generation: older ones a finished checkpoint replaced, newer ones an
     /// interrupted checkpoint left before its commit point.
     func removeOtherGenerations(than generation: UInt64) throws(SearchError) {
-        let kinds = [("items-", ".snapshot"), ("engagement-", ".snapshot"), ("log-", ".wal")]
         for name in list() {
-            for (prefix, suffix) in kinds where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
-                guard let g = UInt64(name.dropFirst(prefix.count).dropLast(suffix.count)), g != generation else { continue }
-                do { try FileManager.default.removeItem(atPath: path(name)) } catch {
-                    throw SearchError(.io, "cannot remove \(path(name)) left by an earlier checkpoint: \(error)")
-                }
+            guard let g = Self.generation(of: name), g != generation else { continue }
+            do { try FileManager.default.removeItem(atPath: path(name)) } catch {
+                throw SearchError(.io, "cannot remove \(path(name)) left by an earlier checkpoint: \(error)")
             }
         }
     }

@@ -179,12 +179,7 @@ extension SearchCollection {
             return (s.generation, s.snapshot, s.overlay)
         }
         for index in indices { try index.flush() }
-        var all = [VectorID: StoredItem](minimumCapacity: snapshot.count + overlay.count)
-        for i in 0..<snapshot.count where overlay[snapshot.id(at: i)] == nil {
-            let stored = try snapshot.item(at: i)
-            all[stored.item.id] = stored
-        }
-        for case let (id, stored?) in overlay { all[id] = stored }
+        let all = try Self.merge(snapshot, overlay)
         let files = CollectionFiles(directory: directory)
         let next = generation + 1
         try engagement.write(to: files.path(CollectionFiles.name("engagement-", next, ".snapshot")))

@@ -274,14 +274,19 @@ public final class SearchCollection: Sendable {
     /// - Complexity: O(n): every item is decoded.
     public func items() throws(SearchError) -> [CatalogItem] {
         let (snapshot, overlay) = state.withLock { s in (s.snapshot, s.overlay) }
-        var out: [CatalogItem] = []
-        out.reserveCapacity(snapshot.count + overlay.count)
+        return try Self.merge(snapshot, overlay).values.map(\.item).sorted { $0.id < $1.id }
+    }
+
+    /// Every stored item: the snapshot's, except those written or removed
+    /// since, plus those written since.
+    static func merge(_ snapshot: ItemSnapshot, _ overlay: [VectorID: StoredItem?]) throws(SearchError) -> [VectorID: StoredItem] {
+        var all = [VectorID: StoredItem](minimumCapacity: snapshot.count + overlay.count)
         for i in 0..<snapshot.count where overlay[snapshot.id(at: i)] == nil {
-            out.append(try snapshot.item(at: i).item)
+            let stored = try snapshot.item(at: i)
+            all[stored.item.id] = stored
         }
-        for case let (_, stored?) in overlay { out.append(stored.item) }
-        out.sort { $0.id < $1.id }
-        return out
+        for case let (id, stored?) in overlay { all[id] = stored }
+        return all
     }
 
     /// Checks every byte of every field's segments against its checksum
