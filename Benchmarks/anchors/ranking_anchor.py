@@ -17,7 +17,7 @@ mms-bench writes it. Timings, one thread (`num_threads=1`):
 
 Output: {"batch_us", "row_us", "capi_batch_us", "capi_row_us": [...], "raw": [...], "lightgbm": version}.
 The raw scores let mms-bench check that both sides scored the same thing.
-Install: .venv-ranking (scripts/fixtures/requirements-ranking.txt) or .venv-bench.
+Environment: .venv-ranking, made by `scripts/bench-env.sh ranking`.
 """
 import argparse
 import ctypes

@@ -154,6 +154,7 @@ struct ANNCommand: ParsableCommand {
     private func runPython(_ arguments: [String]) throws {
         fflush(nil)  // our lines first, then the script's (nil flushes every output stream)
         let process = Process()
+        try AnchorPython.require(python, set: "ann")
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = arguments
         try process.run()
@@ -369,6 +370,7 @@ final class AnchorServer {
 
     init(python: String, arguments: [String]) throws {
         fflush(nil)
+        try AnchorPython.require(python, set: "ann")
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = arguments
         process.standardInput = input

@@ -19,8 +19,8 @@ struct EncodersCommand: ParsableCommand {
             weights to ONNX (INT8 copies by onnxruntime's dynamic quantisation), writes the 12-megapixel photo,
             before and after our figures times onnxruntime (CPU) and Pillow on the same inputs and thread
             counts, keeping each anchor figure's better run.
-            Its Python needs torch, open_clip, transformers, onnx, onnxruntime and Pillow: a venv of its own
-            whose .pth file adds .venv-encoders' packages, plus `pip install onnx onnxruntime`.
+            Its Python (torch, open_clip, transformers, onnx, onnxruntime, Pillow, pinned in
+            Benchmarks/anchors/requirements-encoders.txt) is the venv `scripts/bench-env.sh encoders` makes.
             Ratios are ours ÷ anchor in items per second (above 1: we are faster).
             The summary keys compare one thread, batch 16 images / 32 texts. On an AVX-512 CPU the FP32
             projections run on the package's packed AVX-512 GEMM (over 90% of ViT-B/32's time under perf),
@@ -32,7 +32,7 @@ struct EncodersCommand: ParsableCommand {
     @Option(help: "Write the report as JSON to this file.") var json: String?
     @Option(help: "Timed samples per figure; the median is reported.") var samples = 5
     @Option(help: "Where weights, ONNX exports and the photo go (gitignored).") var data = "bench-data/encoders"
-    @Option(help: "The Python for the anchor script.") var python = ".venv-enc2/bin/python"
+    @Option(help: "The Python for the anchor script.") var python = ".venv-bench-encoders/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/encoders_onnx_anchor.py"
     @Option(help: "Anchors: onnxruntime or none.") var anchors = "onnxruntime"
     @Option(help: "Figures to run (comma-separated): image, text, minilm, decode.") var parts = "image,text,minilm,decode"
@@ -236,6 +236,7 @@ struct EncodersCommand: ParsableCommand {
     func runAnchor(step: String, miniLM: String) throws -> [String: Double] {
         let process = Process()
         let pipe = Pipe()
+        try AnchorPython.require(python, set: "encoders")
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [anchorScript, step, "--dir", data, "--minilm", miniLM, "--samples", String(samples)]
         process.standardOutput = pipe

@@ -84,6 +84,7 @@ struct RankingCommand: ParsableCommand {
             for v in rows { withUnsafeBytes(of: v.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
             try Data(bytes).write(to: URL(fileURLWithPath: rowsFile))
             let process = Process()
+            try AnchorPython.require(python, set: "ranking")
             process.executableURL = URL(fileURLWithPath: python)
             process.arguments = [anchorScript, "--model", model, "--rows", rowsFile, "--features", String(d),
                                  "--repeats", String(repeats), "--single-rows", String(singleRows), "--out", outFile]

@@ -266,6 +266,7 @@ struct SegmentsCommand: ParsableCommand {
     private func runPython(_ arguments: [String]) throws {
         fflush(nil)
         let process = Process()
+        try AnchorPython.require(python, set: "segments")
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = arguments
         try process.run()
