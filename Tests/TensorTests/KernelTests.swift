@@ -21,6 +21,12 @@ struct KernelTests {
         // This project's CI machine has AVX-512; on any x86-64 with AVX2 the
         // AVX2 variant must be offered.
         if Kernels.bestSupportedLevel >= .avx2 { #expect(Kernels(level: .avx2) != nil) }
+        #expect(Kernels(level: .neon) == nil && Kernels(level: .neonDotProduct) == nil)
+        #elseif arch(arm64)
+        // Every arm64 CPU the package runs on has NEON; SDOT is optional (Armv8.2).
+        #expect(Kernels(level: .neon) != nil)
+        #expect(Kernels(level: .avx2) == nil && Kernels(level: .avx512) == nil)
+        if Kernels.bestSupportedLevel == .neonDotProduct { #expect(Kernels(level: .neonDotProduct) != nil) }
         #endif
     }
 
