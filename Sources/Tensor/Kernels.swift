@@ -20,6 +20,20 @@ public enum KernelLevel: Int, Sendable, CaseIterable, Comparable, CustomStringCo
 
     public static func < (lhs: KernelLevel, rhs: KernelLevel) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// The levels this build has variants for, lowest first: `portable`, `avx2`,
+    /// `avx512` on x86-64; `portable`, `neon`, `neonDotProduct` on arm64;
+    /// `portable` elsewhere. The CPU offers each of them up to
+    /// ``Kernels/bestSupportedLevel`` (see ``Kernels/supported``).
+    public static var architectureLevels: [KernelLevel] {
+        #if arch(x86_64)
+        [.portable, .avx2, .avx512]
+        #elseif arch(arm64)
+        [.portable, .neon, .neonDotProduct]
+        #else
+        [.portable]
+        #endif
+    }
+
     /// The name `MMS_KERNELS` takes for this level.
     public var description: String {
         switch self {

@@ -17,6 +17,13 @@ struct KernelTests {
         #expect(Kernels(level: .portable) != nil)
         #expect(Kernels.active.level <= Kernels.bestSupportedLevel)
         #expect(Kernels.supported.first?.level == .portable)
+        // This architecture's levels are offered up to the best, and no other level is.
+        let best = Kernels.bestSupportedLevel
+        #expect(KernelLevel.architectureLevels.contains(best))
+        for level in KernelLevel.allCases {
+            let offered = KernelLevel.architectureLevels.contains(level) && level <= best
+            #expect((Kernels(level: level) != nil) == offered, "\(level)")
+        }
         #if arch(x86_64)
         // This project's CI machine has AVX-512; on any x86-64 with AVX2 the
         // AVX2 variant must be offered.
