@@ -7,7 +7,18 @@ set -euo pipefail
 # libcurl4 is the HTTP client under Foundation's URLSession on Linux (ModelStore).
 packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev pkg-config libcurl4)
 # --with-browser: headless Chromium too, which the tests use to render mms's HTML page.
-if [[ "${1:-}" == "--with-browser" ]]; then packages+=(chromium); fi
+# --with-arm64: an arm64 cross compiler, its C library and qemu-user, with which
+# scripts/test-arm64-kernels.sh checks the NEON kernels on an emulated CPU.
+for option in "$@"; do
+    case "$option" in
+    --with-browser) packages+=(chromium) ;;
+    --with-arm64) packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user) ;;
+    *)
+        echo "setup: unknown option $option (known: --with-browser, --with-arm64)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

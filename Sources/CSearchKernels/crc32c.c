@@ -1,6 +1,9 @@
 // CRC-32C (Castagnoli, reflected polynomial 0x82F63B78), the checksum of the
-// on-disk formats. SSE 4.2's crc32 instruction where the CPU has it, ARMv8's
-// CRC extension on arm64, else slicing-by-8 tables. All give identical results.
+// on-disk formats. SSE 4.2's crc32 instruction where the CPU has it, the Armv8
+// CRC32 extension where an arm64 CPU has it (optional in Armv8.0, so asked of
+// the system at run time; the function carries "+crc" in a target attribute,
+// which GCC and clang both accept), else slicing-by-8 tables. All give
+// identical results.
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,8 +13,9 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
-#if defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)
+#if defined(__aarch64__)
 #include <arm_acle.h>
+#include "kernels_internal.h"
 #endif
 
 static uint32_t table[8][256];
@@ -66,8 +70,8 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
 }
 #endif
 
-#if defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)
-static uint32_t crc32c_arm(uint32_t crc, const void *data, size_t n) {
+#if defined(__aarch64__)
+__attribute__((target("+crc"))) static uint32_t crc32c_arm(uint32_t crc, const void *data, size_t n) {
     const uint8_t *p = (const uint8_t *)data;
     crc = ~crc;
     while (n >= 8) {
@@ -94,8 +98,16 @@ uint32_t mms_crc32c(uint32_t crc, const void *data, size_t n) {
         __atomic_store_n(&hardware, h, __ATOMIC_RELAXED);
     }
     if (h) return crc32c_sse42(crc, data, n);
-#elif defined(__aarch64__) && defined(__ARM_FEATURE_CRC32)
-    return crc32c_arm(crc, data, n);
+#elif defined(__aarch64__)
+    static int hardware = -1;
+    int h = __atomic_load_n(&hardware, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = (mms_arm_features() & MMS_ARM_CRC32) ? 1 : 0;
+        const char *requested = getenv("MMS_KERNELS");
+        if (requested != NULL && strcmp(requested, "portable") == 0) h = 0;
+        __atomic_store_n(&hardware, h, __ATOMIC_RELAXED);
+    }
+    if (h) return crc32c_arm(crc, data, n);
 #endif
     return mms_crc32c_portable(crc, data, n);
 }

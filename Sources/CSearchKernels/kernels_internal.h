@@ -22,7 +22,8 @@ static inline int8_t mms_quantize_one(float value, float inverse_scale) {
 }
 
 // The transformer kernels in portable C (transformer_portable.c), shared by
-// the portable and AVX2 tables, and their AVX-512 forms (transformer_avx512.c).
+// the portable and AVX2 tables, their AVX-512 forms (transformer_avx512.c) and
+// their NEON forms (transformer_neon.c).
 void mms_portable_activation_f32(float *x, size_t n, int activation);
 void mms_portable_softmax_f32(float *x, size_t n);
 void mms_portable_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
@@ -37,6 +38,33 @@ void mms_avx512_activation_f32(float *x, size_t n, int activation);
 void mms_avx512_softmax_f32(float *x, size_t n);
 void mms_avx512_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
                               float scale, int causal, float *scratch, float *out, size_t ldo);
+#endif
+
+#if defined(__aarch64__)
+#define MMS_HAVE_ARM_VARIANTS 1
+extern const mms_kernel_table mms_neon_table;
+extern const mms_kernel_table mms_neon_dotprod_table;
+void mms_neon_activation_f32(float *x, size_t n, int activation);
+void mms_neon_softmax_f32(float *x, size_t n);
+void mms_neon_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
+                            float scale, int causal, float *scratch, float *out, size_t ldo);
+
+/// What this arm64 CPU offers, as `MMS_ARM_*` bits; asked of the system once.
+#define MMS_ARM_NEON 1u
+#define MMS_ARM_DOTPROD 2u
+#define MMS_ARM_CRC32 4u
+unsigned mms_arm_features(void);
+
+// The dot-product extension in a target attribute. GCC 12 declares vdotq_s32
+// for "arch=armv8.2-a+dotprod" and refuses to inline it into a function that
+// asks for "+dotprod" alone; clang (SwiftPM's compiler, Apple's included)
+// takes the bare feature name, which adds SDOT without restating the rest of
+// the target CPU's features.
+#if defined(__clang__)
+#define MMS_TARGET_DOTPROD __attribute__((target("dotprod")))
+#else
+#define MMS_TARGET_DOTPROD __attribute__((target("arch=armv8.2-a+dotprod")))
+#endif
 #endif
 
 #endif

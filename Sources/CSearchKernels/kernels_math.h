@@ -1,6 +1,7 @@
 // Element-wise math shared by the kernel variants and the GEMM epilogue: e^x
 // and the transformer activations, as a scalar function every variant can use
-// and (on x86-64) a 16-lane AVX-512 form. Not part of the API.
+// and a 16-lane AVX-512 form (x86-64) and a 4-lane NEON form (arm64). Not part
+// of the API.
 //
 // Accuracy: e^x is Cephes' expf — Cody–Waite reduction by ln 2, a degree-6
 // polynomial, the exponent put back through the bit pattern — within 2 ulp on
@@ -133,6 +134,74 @@ MMS_MATH512 static inline __m512 mms_activate512(__m512 v, int activation) {
     case MMS_ACTIVATION_QUICK_GELU: {
         const __m512 e = mms_exp512(_mm512_mul_ps(v, _mm512_set1_ps(-1.702f)));
         return _mm512_div_ps(v, _mm512_add_ps(one, e));
+    }
+    default:
+        return v;
+    }
+}
+#endif
+
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+// NEON is part of the arm64 baseline: these need no target attribute.
+#define MMS_MATH_NEON __attribute__((always_inline))
+
+MMS_MATH_NEON static inline float32x4_t mms_exp_neon(float32x4_t x) {
+    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(MMS_EXP_LOW)), vdupq_n_f32(MMS_EXP_HIGH));
+    const float32x4_t shifter = vdupq_n_f32(MMS_ROUNDING_SHIFTER);
+    const float32x4_t k = vfmaq_f32(shifter, x, vdupq_n_f32(MMS_LOG2E));
+    const float32x4_t n = vsubq_f32(k, shifter);
+    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(MMS_LN2_HIGH));
+    r = vfmsq_f32(r, n, vdupq_n_f32(MMS_LN2_LOW));
+    float32x4_t p = vdupq_n_f32(1.98756915e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.39819995e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665796e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.66666655e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    const int32_t bias = 127;
+    const int32x4_t exponent = vaddq_s32(
+        vsubq_s32(vreinterpretq_s32_f32(k), vreinterpretq_s32_f32(shifter)), vdupq_n_s32(bias));
+    return vmulq_f32(p, vreinterpretq_f32_s32(vshlq_n_s32(exponent, 23)));
+}
+
+MMS_MATH_NEON static inline float32x4_t mms_erf_neon(float32x4_t x) {
+    const uint32x4_t sign = vandq_u32(vreinterpretq_u32_f32(x), vdupq_n_u32(0x80000000u));
+    const float32x4_t a = vabsq_f32(x);
+    const float32x4_t one = vdupq_n_f32(1.0f);
+    const float32x4_t t = vdivq_f32(one, vfmaq_f32(one, vdupq_n_f32(0.3275911f), a));
+    float32x4_t y = vdupq_n_f32(1.061405429f);
+    y = vfmaq_f32(vdupq_n_f32(-1.453152027f), y, t);
+    y = vfmaq_f32(vdupq_n_f32(1.421413741f), y, t);
+    y = vfmaq_f32(vdupq_n_f32(-0.284496736f), y, t);
+    y = vfmaq_f32(vdupq_n_f32(0.254829592f), y, t);
+    const float32x4_t e = mms_exp_neon(vnegq_f32(vmulq_f32(a, a)));
+    y = vfmsq_f32(one, vmulq_f32(y, t), e);
+    return vreinterpretq_f32_u32(vorrq_u32(vreinterpretq_u32_f32(y), sign));
+}
+
+/// Four values through `activation` (an `mms_activation`).
+MMS_MATH_NEON static inline float32x4_t mms_activate_neon(float32x4_t v, int activation) {
+    const float32x4_t one = vdupq_n_f32(1.0f);
+    switch (activation) {
+    case MMS_ACTIVATION_GELU: {
+        const float32x4_t e = mms_erf_neon(vmulq_f32(v, vdupq_n_f32(0.70710678118654752f)));
+        return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), v), vaddq_f32(one, e));
+    }
+    case MMS_ACTIVATION_GELU_TANH: {
+        const float32x4_t cube = vmulq_f32(vmulq_f32(v, v), v);
+        const float32x4_t u = vmulq_f32(vdupq_n_f32(0.7978845608028654f), vfmaq_f32(v, vdupq_n_f32(0.044715f), cube));
+        const float32x4_t e = mms_exp_neon(vaddq_f32(u, u));
+        const float32x4_t two = vdupq_n_f32(2.0f);
+        const float32x4_t tanh1 = vsubq_f32(two, vdivq_f32(two, vaddq_f32(e, one)));
+        return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), v), tanh1);
+    }
+    case MMS_ACTIVATION_QUICK_GELU: {
+        const float32x4_t e = mms_exp_neon(vmulq_f32(v, vdupq_n_f32(-1.702f)));
+        return vdivq_f32(v, vaddq_f32(one, e));
     }
     default:
         return v;

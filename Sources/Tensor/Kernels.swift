@@ -1,21 +1,47 @@
 import CSearchKernels
 
 /// An instruction-set level of the C kernels. Raw values are stable.
+///
+/// Levels order by raw value, which within one architecture means by width
+/// (x86-64: portable < avx2 < avx512; arm64: portable < neon < neonDotProduct);
+/// a level of the other architecture is never supported, so comparing across
+/// architectures has no use.
 public enum KernelLevel: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
     /// Plain C written so any compiler vectorises it (SSE2, NEON); always present.
     case portable = 0
-    /// AVX2 with FMA and F16C.
+    /// x86-64: AVX2 with FMA and F16C.
     case avx2 = 1
-    /// AVX-512 F/BW/VL/DQ with VNNI.
+    /// x86-64: AVX-512 F/BW/VL/DQ with VNNI.
     case avx512 = 2
+    /// arm64: Advanced SIMD (NEON), half-precision conversions included.
+    case neon = 3
+    /// arm64: NEON with the Armv8.2 dot-product extension (SDOT) for the int8 kernels.
+    case neonDotProduct = 4
 
     public static func < (lhs: KernelLevel, rhs: KernelLevel) -> Bool { lhs.rawValue < rhs.rawValue }
 
+    /// The levels this build has variants for, lowest first: `portable`, `avx2`,
+    /// `avx512` on x86-64; `portable`, `neon`, `neonDotProduct` on arm64;
+    /// `portable` elsewhere. The CPU offers each of them up to
+    /// ``Kernels/bestSupportedLevel`` (see ``Kernels/supported``).
+    public static var architectureLevels: [KernelLevel] {
+        #if arch(x86_64)
+        [.portable, .avx2, .avx512]
+        #elseif arch(arm64)
+        [.portable, .neon, .neonDotProduct]
+        #else
+        [.portable]
+        #endif
+    }
+
+    /// The name `MMS_KERNELS` takes for this level.
     public var description: String {
         switch self {
         case .portable: "portable"
         case .avx2: "avx2"
         case .avx512: "avx512"
+        case .neon: "neon"
+        case .neonDotProduct: "neon_dotprod"
         }
     }
 }
@@ -24,8 +50,9 @@ public enum KernelLevel: Int, Sendable, CaseIterable, Comparable, CustomStringCo
 ///
 /// ``Kernels/active`` is the variant this process uses: the best the CPU
 /// supports, lowered by the environment variable `MMS_KERNELS` (`portable`,
-/// `avx2`, `avx512`) so a test run can force the portable code. Tests reach
-/// every supported variant through ``Kernels/init(level:)``.
+/// `avx2`, `avx512` on x86-64; `portable`, `neon`, `neon_dotprod` on arm64) so a
+/// test run can force the portable code. Tests reach every supported variant
+/// through ``Kernels/init(level:)``.
 ///
 /// The methods take raw pointers and counts and check nothing: they are the
 /// inner loop. Resolve a `Kernels` once (per index, per encoder) and keep it;

@@ -17,10 +17,23 @@ struct KernelTests {
         #expect(Kernels(level: .portable) != nil)
         #expect(Kernels.active.level <= Kernels.bestSupportedLevel)
         #expect(Kernels.supported.first?.level == .portable)
+        // This architecture's levels are offered up to the best, and no other level is.
+        let best = Kernels.bestSupportedLevel
+        #expect(KernelLevel.architectureLevels.contains(best))
+        for level in KernelLevel.allCases {
+            let offered = KernelLevel.architectureLevels.contains(level) && level <= best
+            #expect((Kernels(level: level) != nil) == offered, "\(level)")
+        }
         #if arch(x86_64)
         // This project's CI machine has AVX-512; on any x86-64 with AVX2 the
         // AVX2 variant must be offered.
         if Kernels.bestSupportedLevel >= .avx2 { #expect(Kernels(level: .avx2) != nil) }
+        #expect(Kernels(level: .neon) == nil && Kernels(level: .neonDotProduct) == nil)
+        #elseif arch(arm64)
+        // Every arm64 CPU the package runs on has NEON; SDOT is optional (Armv8.2).
+        #expect(Kernels(level: .neon) != nil)
+        #expect(Kernels(level: .avx2) == nil && Kernels(level: .avx512) == nil)
+        if Kernels.bestSupportedLevel == .neonDotProduct { #expect(Kernels(level: .neonDotProduct) != nil) }
         #endif
     }
 

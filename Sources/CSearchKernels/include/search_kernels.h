@@ -1,13 +1,19 @@
 // Hot numeric kernels for swift-multimodal-search, in C so that each can carry
 // instruction-set-specific variants without unsafe compiler flags.
 //
-// Every kernel exists in up to three variants: portable C (written so a compiler
-// can vectorize it, and always available), AVX2+FMA+F16C, and AVX-512
-// (F, BW, VL, VNNI). One variant table is chosen once per process, at first
-// use, by `__builtin_cpu_supports`; the environment variable MMS_KERNELS
-// (`portable`, `avx2`, `avx512`) may lower that choice, so a test run can force
-// the portable code path. Tests can also reach every supported table directly
-// through `mms_kernels_table(level)` without touching the process-wide choice.
+// Every kernel exists in portable C (written so a compiler can vectorize it,
+// and always available) and in variants for one instruction set each: on
+// x86-64 AVX2+FMA+F16C and AVX-512 (F, BW, VL, VNNI), on arm64 NEON and NEON
+// with the dot-product extension (SDOT, which only the int8 kernels use). One
+// variant table is chosen once per process, at first use, from what the CPU
+// reports (`__builtin_cpu_supports` on x86-64; on arm64 the auxiliary vector on
+// Linux and Android, `sysctlbyname` on Apple systems); the environment variable
+// MMS_KERNELS (`portable`, `avx2`, `avx512`, `neon`, `neon_dotprod`) may lower
+// that choice, so a test run can force the portable code path. A name that
+// belongs to the other architecture, or that the CPU cannot run, is ignored
+// (the choice is only ever lowered). Tests can also reach every supported table
+// directly through `mms_kernels_table(level)` without touching the
+// process-wide choice.
 //
 // Conventions:
 // - Lengths are element counts; pointers need no particular alignment.
@@ -27,11 +33,19 @@
 extern "C" {
 #endif
 
-/// An instruction-set level. The raw values are stable.
+/// An instruction-set level. The raw values are stable. Within one
+/// architecture a higher value is a wider instruction set (x86-64: 0 < 1 < 2;
+/// arm64: 0 < 3 < 4); values of different architectures do not compare.
 typedef enum mms_kernel_level {
     MMS_KERNEL_PORTABLE = 0,
+    /// x86-64: AVX2, FMA, F16C.
     MMS_KERNEL_AVX2 = 1,
+    /// x86-64: AVX-512 F, BW, VL, DQ, VNNI (and the AVX2 set).
     MMS_KERNEL_AVX512 = 2,
+    /// arm64: Advanced SIMD (NEON), with its half-precision conversions.
+    MMS_KERNEL_NEON = 3,
+    /// arm64: NEON plus the Armv8.2 dot-product extension (SDOT) for int8.
+    MMS_KERNEL_NEON_DOTPROD = 4,
 } mms_kernel_level;
 
 typedef float (*mms_f32_pair_fn)(const float *a, const float *b, size_t n);
@@ -142,7 +156,7 @@ float mms_f16_to_f32_scalar(uint16_t bits);
 
 /// CRC-32C (Castagnoli) of `n` bytes, continuing from `crc` (0 to start):
 /// `mms_crc32c(mms_crc32c(0, a, n), b, m)` is the CRC of `a` then `b`.
-/// Hardware instructions where present (SSE 4.2, ARMv8 CRC); MMS_KERNELS=portable
+/// Hardware instructions where the CPU has them (SSE 4.2, Armv8 CRC32); MMS_KERNELS=portable
 /// forces the table version, which gives identical results.
 uint32_t mms_crc32c(uint32_t crc, const void *data, size_t n);
 /// The table version, always available (for tests).
