@@ -32,6 +32,8 @@ let package = Package(
                 .product(name: "Ranking", package: sdk),
                 .product(name: "ModelStore", package: sdk),
                 .product(name: "ImageDecoding", package: sdk),
+                .product(name: "ANNIndex", package: sdk),
+                .product(name: "Tensor", package: sdk),
             ]
         ),
         .executableTarget(

