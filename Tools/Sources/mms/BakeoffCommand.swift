@@ -24,7 +24,8 @@ struct BakeoffCommand: AsyncParsableCommand {
             FILE is JSON: the pictures, the queries (category folders or a qrels file), the measures, the
             concurrency and passes of the timing, the baseline and each candidate's settings — encoding
             (float32, float16, int8), m, efConstruction, ef, candidatesPerRetriever, fusion (rrf, minmax,
-            zscore, dbsf), engagementStrength, engagement (simulated sessions) — and optionally a gate file.
+            zscore, dbsf), engagementStrength, engagement (simulated sessions), textModel, rerankers (mmr,
+            collapse) — and optionally a gate file.
             Each candidate's collection is built under the work folder and reused while its build settings
             are unchanged; simulated engagement is recorded once, when its collection is built. Every
             candidate is queried once for quality, then once untimed and `passes` times timed at the stated
@@ -50,7 +51,7 @@ struct BakeoffCommand: AsyncParsableCommand {
     func run() async throws {
         let (description, base) = try BakeoffDescription.load(file)
         let resolve = { (path: String) in path.hasPrefix("/") ? path : base.appendingPathComponent(path).path }
-        let configuration = try await models.configuration()
+        let defaultConfiguration = try await models.configuration()
         let catalog = try FolderCatalog(root: URL(fileURLWithPath: resolve(description.pictures)))
         let queries = try BakeoffQueries(description: description, catalog: catalog, resolve: resolve)
         let measures = try parseMeasures(description.measures ?? [])
@@ -65,6 +66,13 @@ struct BakeoffCommand: AsyncParsableCommand {
         var costs: [String: RunCost] = [:]
         for candidate in description.candidates {
             resetPeakMemory()
+            var configuration = defaultConfiguration
+            if let textModel = candidate.textModel {
+                var own = models
+                own.textModel = resolve(textModel)
+                configuration = try await own.configuration()
+            }
+            configuration.rerankers = try rerankers(candidate, configuration: configuration, catalog: catalog)
             let engine = try await build(
                 candidate, configuration: configuration, catalog: catalog, work: work, cache: cache, queries: queries, k: k,
                 seed: seed)
@@ -131,6 +139,7 @@ struct BakeoffCommand: AsyncParsableCommand {
         // share one collection. Simulated engagement is recorded once, when the collection is built
         // (so reruns see the same events), into a collection of the candidate's own.
         let stamp = candidate.buildStamp + " pictures=\(catalog.root.path) encoder=\(configuration.textEncoderName)"
+            + " textModel=\(candidate.textModel ?? models.textModelPath)"
             + " image=\(configuration.imageEncoder == nil ? "none" : configuration.imageEncoderName)"
             + (candidate.engagement.map {
                 " engagement=\(candidate.name) sessions=\($0.sessions) seed=\($0.seed ?? seed) k=\(k) queries=\(queries.cases.count)"
@@ -167,6 +176,29 @@ struct BakeoffCommand: AsyncParsableCommand {
             directory: folder + "/collection", schema: SearchEngine.schema(for: settings),
             options: SearchCollection.Options(index: index))
         return try SearchEngine(configuration: settings, collection: collection, cache: cache)
+    }
+
+    /// The candidate's reranking stages, over the captions' embeddings.
+    func rerankers(
+        _ candidate: BakeoffDescription.Candidate, configuration: SearchEngine.Configuration, catalog: FolderCatalog
+    ) throws -> [any Reranker] {
+        guard let names = candidate.rerankers, !names.isEmpty else { return [] }
+        let encoder = configuration.textEncoder
+        var table = EmbeddingTable(dimension: encoder.dimension)
+        let captions = catalog.entries.map(\.caption)
+        for start in stride(from: 0, to: captions.count, by: 64) {
+            let end = min(start + 64, captions.count)
+            let values = try encoder.embed(texts: Array(captions[start..<end]))
+            for row in 0..<(end - start) {
+                let vector = Array(values[row * encoder.dimension..<(row + 1) * encoder.dimension])
+                try table.set(VectorID(UInt64(start + row)), vector)
+            }
+        }
+        return names.map { name -> any Reranker in
+            name == "mmr"
+                ? MaximalMarginalRelevance(lambda: candidate.mmrLambda ?? 0.7, items: table)
+                : NearDuplicateCollapse(threshold: Float(candidate.collapseThreshold ?? 0.95), items: table)
+        }
     }
 
     /// Simulated users: each session picks one of the bake-off's queries, looks at this engine's

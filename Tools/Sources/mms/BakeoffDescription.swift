@@ -15,7 +15,8 @@ import Foundation
 ///   "candidates": [
 ///     {"name": "f32"},
 ///     {"name": "int8", "encoding": "int8"},
-///     {"name": "f32 + engagement", "engagement": {"sessions": 400, "seed": 1}}
+///     {"name": "f32 + engagement", "engagement": {"sessions": 400, "seed": 1}},
+///     {"name": "f32 + mmr", "rerankers": ["mmr"], "mmrLambda": 0.8}
 ///   ],
 ///   "gate": "gate.json"
 /// }
@@ -78,6 +79,15 @@ struct BakeoffDescription: Decodable {
         var engagementStrength: Double?
         /// Simulated engagement recorded before the queries are timed.
         var engagement: Engagement?
+        /// A text model folder for this candidate (captions and queries); the command's --text-model
+        /// (or its default) when absent.
+        var textModel: String?
+        /// Reranking stages after engagement, in order: `mmr` (maximal marginal relevance over caption
+        /// embeddings, `mmrLambda`, default 0.7) and `collapse` (near-duplicate captions collapsed,
+        /// `collapseThreshold` cosine, default 0.95).
+        var rerankers: [String]?
+        var mmrLambda: Double?
+        var collapseThreshold: Double?
 
         /// Sessions of simulated users: each picks a query of the bake-off, sees this candidate's
         /// results, clicks relevant ones with a position-biased probability (0.7 / rank^0.9) and hides an
@@ -122,6 +132,15 @@ struct BakeoffDescription: Decodable {
             for (value, what) in [(candidate.m, "m"), (candidate.efConstruction, "efConstruction"), (candidate.ef, "ef"),
                                   (candidate.candidatesPerRetriever, "candidatesPerRetriever")] {
                 if let value, value < 1 { throw ValidationError("\(candidate.name): \(what) must be at least 1") }
+            }
+            for reranker in candidate.rerankers ?? [] where !["mmr", "collapse"].contains(reranker) {
+                throw ValidationError("\(candidate.name): rerankers are mmr and collapse, not \(reranker)")
+            }
+            if let lambda = candidate.mmrLambda, !(0...1).contains(lambda) {
+                throw ValidationError("\(candidate.name): mmrLambda must lie in [0, 1]")
+            }
+            if let threshold = candidate.collapseThreshold, !(threshold > 0 && threshold <= 1) {
+                throw ValidationError("\(candidate.name): collapseThreshold must lie in (0, 1]")
             }
             if let sessions = candidate.engagement?.sessions, sessions < 1 {
                 throw ValidationError("\(candidate.name): engagement sessions must be at least 1")
