@@ -158,6 +158,16 @@ struct PrecompiledCharsMap: Sendable {
     /// The longest key that prefixes `input` and its replacement; nil when
     /// none does or the trie points outside itself (a damaged map matches nothing).
     func longestMatch(_ input: ArraySlice<UInt8>) -> (length: Int, replacement: ArraySlice<UInt8>)? {
+        match(input, shortest: false)
+    }
+
+    /// The shortest key that prefixes `input` and its replacement (what the
+    /// `tokenizers` library's `Precompiled` normaliser takes).
+    func shortestMatch(_ input: ArraySlice<UInt8>) -> (length: Int, replacement: ArraySlice<UInt8>)? {
+        match(input, shortest: true)
+    }
+
+    private func match(_ input: ArraySlice<UInt8>, shortest: Bool) -> (length: Int, replacement: ArraySlice<UInt8>)? {
         // darts-clone unit layout: bit 8 has-leaf, bits 0–7 label (bit 31 set
         // on leaves), value in bits 0–30, offset (unit >> 10) << (bit 9 ? 8 : 0).
         func offset(_ unit: UInt32) -> Int { Int(unit >> 10) << Int((unit & (1 << 9)) >> 6) }
@@ -176,6 +186,7 @@ struct PrecompiledCharsMap: Sendable {
             if (unit >> 8) & 1 == 1 {
                 guard position < units.count else { break }
                 best = (length, Int(units[position] & 0x7FFF_FFFF))
+                if shortest { break }
             }
         }
         guard let best, best.value < strings.count else { return nil }

@@ -6,8 +6,11 @@ extension SentencePieceTokenizer {
     /// tokenises as the `tokenizers` library does with that file.
     ///
     /// Supported pieces of the file: added tokens (matched in the raw text,
-    /// longest first, with `lstrip`/`rstrip`); the normalisers `Sequence`,
-    /// `Precompiled` (SentencePiece's character map), `Strip`, `Replace` (a
+    /// leftmost and longest first, with `lstrip`/`rstrip`; `single_word` is
+    /// ignored, and tokens marked `normalized` are matched in the raw text
+    /// too); the normalisers `Sequence`, `Precompiled` (SentencePiece's
+    /// character map, applied per grapheme cluster with the shortest matching
+    /// rule, as `tokenizers` applies it), `Strip`, `Replace` (a
     /// string, or a regex that is one character repeated: `" {2,}"`, `" +"`),
     /// `Lowercase` and `Prepend`; the pre-tokenizer `Metaspace` (with
     /// `prepend_scheme` or the older `add_prefix_space`, and `split`); the

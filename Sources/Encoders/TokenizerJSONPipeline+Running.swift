@@ -183,17 +183,25 @@ extension TokenizerJSONPipeline {
     static func apply(_ normalizer: Normalizer, to text: [UInt8]) -> [UInt8] {
         switch normalizer {
         case .precompiled(let map):
+            // As `tokenizers` applies the map: per grapheme cluster, a cluster
+            // under 6 bytes with a rule for a prefix becomes that (shortest)
+            // rule's replacement whole; otherwise each character is replaced
+            // by its own rule or kept.
             var output: [UInt8] = []
             output.reserveCapacity(text.count)
-            var rest = text[...]
-            while !rest.isEmpty {
-                if let match = map.longestMatch(rest) {
+            for grapheme in String(decoding: text, as: UTF8.self) {
+                let bytes = Array(grapheme.utf8)
+                if bytes.count < 6, let match = map.shortestMatch(bytes[...]) {
                     output += match.replacement
-                    rest.removeFirst(match.length)
-                } else {
-                    let length = min(utf8Length(rest[rest.startIndex]), rest.count)
-                    output += rest.prefix(length)
-                    rest.removeFirst(length)
+                    continue
+                }
+                for scalar in grapheme.unicodeScalars {
+                    let part = Array(String(scalar).utf8)
+                    if let match = map.shortestMatch(part[...]) {
+                        output += match.replacement
+                    } else {
+                        output += part
+                    }
                 }
             }
             return output
