@@ -124,7 +124,7 @@ extension SentencePieceTokenizer {
         }
         var result: [(piece: ArraySlice<UInt8>, id: Int32)] = []
         func resegment(_ piece: ArraySlice<UInt8>) {
-            let id = reserved.lookup(piece) ?? trie.lookup(piece) ?? unknownID
+            let id = pieceToID(piece)
             if pieces[Int(id)].type == .unused, let (left, right) = unusedMerges[Array(piece)] {
                 resegment(left)
                 resegment(right)
@@ -136,6 +136,67 @@ extension SentencePieceTokenizer {
         while index != -1 {
             resegment(s[symbols[index].start..<symbols[index].end])
             index = symbols[index].next
+        }
+        return result
+    }
+}
+
+extension SentencePieceTokenizer {
+    /// A piece's id as SentencePiece's `PieceToId`: control, unknown and
+    /// byte pieces first, then the others, else the unknown id.
+    func pieceToID(_ piece: ArraySlice<UInt8>) -> Int32 {
+        reserved.lookup(piece) ?? trie.lookup(piece) ?? unknownID
+    }
+
+    /// Word models: SentencePiece's `SplitIntoWords` (a new word at each
+    /// `▁`, or after it with whitespace as a suffix; runs of `▁` one word
+    /// when whitespace-only pieces are allowed), each word looked up whole.
+    func wordSegments(_ s: [UInt8]) -> [(piece: ArraySlice<UInt8>, id: Int32)] {
+        var words: [Range<Int>] = []
+        let space = SentencePieceNormalizer.space
+        var begin = 0
+        var inSpaces = false
+        if whitespaceAsSuffix {
+            if !s.isEmpty { words.append(0..<0) }
+            while begin < s.count {
+                let length = min(utf8Length(s[begin]), s.count - begin)
+                let isSpace = s[begin..<(begin + length)].elementsEqual(space)
+                if isSpace {
+                    inSpaces = true
+                } else if inSpaces {
+                    if whitespaceOnlyPieces { words.append(begin..<begin) }
+                    inSpaces = false
+                }
+                words[words.count - 1] = words[words.count - 1].lowerBound..<(begin + length)
+                begin += length
+                if begin < s.count && isSpace && !whitespaceOnlyPieces { words.append(begin..<begin) }
+            }
+        } else {
+            while begin < s.count {
+                let length = min(utf8Length(s[begin]), s.count - begin)
+                let isSpace = s[begin..<(begin + length)].elementsEqual(space)
+                if begin == 0 || (isSpace && (!inSpaces || !whitespaceOnlyPieces)) {
+                    words.append(begin..<begin)
+                    inSpaces = true
+                }
+                if inSpaces && !isSpace { inSpaces = false }
+                words[words.count - 1] = words[words.count - 1].lowerBound..<(begin + length)
+                begin += length
+            }
+        }
+        return words.map { (s[$0], pieceToID(s[$0])) }
+    }
+
+    /// Character models: one piece per UTF-8 character (a user-defined symbol whole), each looked up.
+    func characterSegments(_ s: [UInt8]) -> [(piece: ArraySlice<UInt8>, id: Int32)] {
+        var result: [(piece: ArraySlice<UInt8>, id: Int32)] = []
+        let userDefined = normalizer?.userDefined ?? ByteTrie()
+        var position = 0
+        while position < s.count {
+            let length = userDefined.longestPrefix(s[position...])?.length ?? min(utf8Length(s[position]), s.count - position)
+            let piece = s[position..<(position + length)]
+            result.append((piece, pieceToID(piece)))
+            position += length
         }
         return result
     }

@@ -138,10 +138,26 @@ struct TokenizerJSONPipeline: Sendable {
     }
 
     let scores: [Double]
+    /// The lowest score in the vocabulary (the unknown score is 10 below it).
+    let minimumScore: Double
     let added: [AddedToken]
+    /// Added token content → index in ``added``.
+    let addedTrie: ByteTrie
     let normalizers: [Normalizer]
     let metaspace: Metaspace?
     let decoders: [Decoder]
+
+    init(scores: [Double], added: [AddedToken], normalizers: [Normalizer], metaspace: Metaspace?, decoders: [Decoder]) {
+        self.scores = scores
+        minimumScore = scores.min() ?? 0
+        self.added = added
+        var trie = ByteTrie()
+        for (i, token) in added.enumerated() { trie.insert(token.content, value: Int32(i)) }
+        addedTrie = trie
+        self.normalizers = normalizers
+        self.metaspace = metaspace
+        self.decoders = decoders
+    }
 
     // MARK: Reading the file
 

@@ -6,7 +6,8 @@ import SearchCore
 /// by merging the highest-scoring adjacent pair (Sennrich et al. 2016).
 ///
 /// It reads a `.model` file (`spiece.model`, `tokenizer.model`, … — the
-/// serialised `ModelProto`, parsed here without a protobuf library) and
+/// serialised `ModelProto`, parsed here without a protobuf library; word
+/// and character models too) and
 /// follows everything in it that changes the ids:
 ///
 /// - the normaliser: the precompiled character map (`nmt_nfkc`, `identity`,
@@ -36,6 +37,10 @@ public struct SentencePieceTokenizer: Sendable {
         case unigram
         /// Byte-pair encoding: repeatedly merge the adjacent pair whose merged piece scores highest.
         case bytePairEncoding
+        /// Whole words (split before each `▁`, or after it with whitespace as a suffix), each looked up.
+        case word
+        /// One piece per character (user-defined symbols whole), each looked up.
+        case character
     }
 
     /// The model's segmentation algorithm.
@@ -71,6 +76,8 @@ public struct SentencePieceTokenizer: Sendable {
     /// What decoding writes for an unknown piece (`unk_surface`, default " ⁇ ").
     let unknownSurface: [UInt8]
     let addDummyPrefix: Bool, removeExtraWhitespaces: Bool
+    /// `treat_whitespace_as_suffix` and `allow_whitespace_only_pieces` (how word models split).
+    let whitespaceAsSuffix: Bool, whitespaceOnlyPieces: Bool
     /// The `tokenizer.json` pipeline, when loaded from one.
     let json: TokenizerJSONPipeline?
 
@@ -88,16 +95,14 @@ public struct SentencePieceTokenizer: Sendable {
     /// - Throws: ``SearchCore/SearchError/Code/corruptData`` for a truncated or
     ///   damaged file (malformed protobuf, an empty or duplicated piece, no or
     ///   two unknown pieces, byte pieces missing under `byte_fallback`, a
-    ///   broken character map), ``SearchCore/SearchError/Code/unsupportedFormat``
-    ///   for word and character models.
+    ///   broken character map).
     public init(modelData: [UInt8]) throws(SearchError) {
         let proto = try SentencePieceModelProto(bytes: modelData)
         switch proto.trainer.modelType {
         case .unigram: algorithm = .unigram
         case .bpe: algorithm = .bytePairEncoding
-        case .word, .character:
-            throw SearchError(
-                .unsupportedFormat, "SentencePiece model: \(proto.trainer.modelType) models are not supported (unigram and BPE are)")
+        case .word: algorithm = .word
+        case .character: algorithm = .character
         }
         guard !proto.pieces.isEmpty else { throw SearchError(.corruptData, "SentencePiece model: no pieces") }
         var trie = ByteTrie(), reserved = ByteTrie(), userDefined = ByteTrie()
@@ -153,6 +158,8 @@ public struct SentencePieceTokenizer: Sendable {
         unknownSurface = proto.trainer.unknownSurface
         addDummyPrefix = proto.normalizer.addDummyPrefix
         removeExtraWhitespaces = proto.normalizer.removeExtraWhitespaces
+        whitespaceAsSuffix = proto.trainer.treatWhitespaceAsSuffix
+        whitespaceOnlyPieces = proto.trainer.allowWhitespaceOnlyPieces
         normalizer = try SentencePieceNormalizer(
             spec: proto.normalizer, treatWhitespaceAsSuffix: proto.trainer.treatWhitespaceAsSuffix,
             userDefined: userDefined)
@@ -195,6 +202,8 @@ public struct SentencePieceTokenizer: Sendable {
         unknownSurface = Array(" \u{2047} ".utf8)
         addDummyPrefix = true
         removeExtraWhitespaces = false
+        whitespaceAsSuffix = false
+        whitespaceOnlyPieces = false
         self.json = json
     }
 
@@ -249,6 +258,8 @@ public struct SentencePieceTokenizer: Sendable {
             switch algorithm {
             case .unigram: unigramSegments(normalized)
             case .bytePairEncoding: bytePairSegments(normalized)
+            case .word: wordSegments(normalized)
+            case .character: characterSegments(normalized)
             }
         var output: [(piece: [UInt8], id: Int32)] = []
         output.reserveCapacity(raw.count)

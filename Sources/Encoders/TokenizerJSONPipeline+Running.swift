@@ -11,14 +11,11 @@ extension TokenizerJSONPipeline {
         var position = 0
         var pending: [(range: Range<Int>, token: AddedToken?)] = []
         while position < bytes.count {
-            var best: AddedToken?
-            for token in added where token.content.count > (best?.content.count ?? 0) {
-                if bytes[position...].starts(with: token.content) { best = token }
-            }
-            guard let best else {
+            guard let match = addedTrie.longestPrefix(bytes[position...]) else {
                 position += 1
                 continue
             }
+            let best = added[Int(match.value)]
             var before = segmentStart..<position
             if best.leftStrip { before = before.lowerBound..<trimmedEnd(bytes, before) }
             pending.append((before, nil))
@@ -63,8 +60,7 @@ extension TokenizerJSONPipeline {
     /// an unknown token whose bytes all have `<0xNN>` pieces.
     private func unigram(_ s: [UInt8], model: SentencePieceTokenizer, into output: inout [(piece: [UInt8], id: Int32)]) {
         let n = s.count
-        let minimum = scores.min() ?? 0
-        let unknownScore = minimum - 10
+        let unknownScore = minimumScore - 10
         var bestScore = [Double](repeating: 0, count: n + 1)
         var startsAt = [Int](repeating: -1, count: n + 1)
         var bestID = [Int32](repeating: -1, count: n + 1)

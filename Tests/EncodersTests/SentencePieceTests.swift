@@ -40,7 +40,7 @@ struct SentencePieceTests {
 
     static let modelNames = [
         "unigram", "unigram_bytes", "bpe", "bpe_bytes", "unigram_identity", "bpe_suffix", "bpe_rules", "unigram_unused",
-        "bpe_unused",
+        "bpe_unused", "word", "char",
     ]
 
     /// tokenizer.json file → (unknown, begin, end) ids.
