@@ -175,3 +175,30 @@ extension SentencePieceTests {
         #expect(throws: SearchError.self) { try SentencePieceTokenizer(modelAt: "/nonexistent/spiece.model") }
     }
 }
+
+extension SentencePieceTests {
+    @Test("tokenizer.json: another model type, an unknown component or a damaged file is a typed error")
+    func tokenizerJSONErrors() throws {
+        let path = try Fixtures.path("sentencepiece/unigram_xlmr_tokenizer.json")
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mms-sp-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func load(_ text: String) -> SearchError? {
+            let file = directory.appendingPathComponent("tokenizer.json")
+            try? text.write(to: file, atomically: true, encoding: .utf8)
+            do {
+                _ = try SentencePieceTokenizer(tokenizerJSONAt: file.path)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(load(original) == nil)
+        #expect(load(original.replacingOccurrences(of: "\"type\": \"Unigram\"", with: "\"type\": \"BPE\""))?.code == .unsupportedFormat)
+        #expect(load(original.replacingOccurrences(of: "\"type\": \"Strip\"", with: "\"type\": \"NFKC\""))?.code == .unsupportedFormat)
+        #expect(load(original.replacingOccurrences(of: "\"unk_id\": 3", with: "\"unk_id\": 99999"))?.code == .corruptData)
+        #expect(load(String(original.prefix(original.count / 2)))?.code == .corruptData)
+        #expect(load("[]")?.code == .unsupportedFormat)
+    }
+}
