@@ -32,6 +32,10 @@ let package = Package(
         ),
         .executableTarget(name: "fuzz-segment", dependencies: ["FuzzDriver", .product(name: "ANNIndex", package: sdk)]),
         .executableTarget(name: "fuzz-wal", dependencies: ["FuzzDriver", .product(name: "ANNIndex", package: sdk)]),
+        .executableTarget(
+            name: "fuzz-sentencepiece-model",
+            dependencies: ["FuzzDriver", .product(name: "Encoders", package: sdk)]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
