@@ -7,8 +7,8 @@ import SearchCore
 ///
 /// It reads a `.model` file (`spiece.model`, `tokenizer.model`, … — the
 /// serialised `ModelProto`, parsed here without a protobuf library; word
-/// and character models too) and
-/// follows everything in it that changes the ids:
+/// and character models too) and follows everything in it that changes
+/// the ids:
 ///
 /// - the normaliser: the precompiled character map (`nmt_nfkc`, `identity`,
 ///   or custom rules) applied by longest match; leading, trailing and

@@ -1,0 +1,66 @@
+/// A trie over byte strings with an `Int32` value per key: SentencePiece's
+/// pieces and user-defined symbols. Edges live in one hash table keyed by
+/// (node, byte), so a lookup costs one probe per byte.
+struct ByteTrie: Sendable {
+    private var edges: [UInt64: Int32] = [:]
+    private var values: [Int32] = [-1]
+
+    init() {}
+
+    /// Adds `key` with `value`; a key added twice keeps its first value
+    /// unless `replacing` is set.
+    mutating func insert(_ key: some Sequence<UInt8>, value: Int32, replacing: Bool = false) {
+        var node: Int32 = 0
+        for byte in key {
+            let edge = UInt64(UInt32(node)) << 8 | UInt64(byte)
+            if let next = edges[edge] {
+                node = next
+            } else {
+                let next = Int32(values.count)
+                values.append(-1)
+                edges[edge] = next
+                node = next
+            }
+        }
+        if replacing || values[Int(node)] < 0 { values[Int(node)] = value }
+    }
+
+    var isEmpty: Bool { edges.isEmpty }
+
+    /// The node reached from `node` by `byte`, or nil.
+    @inline(__always)
+    func child(_ node: Int32, _ byte: UInt8) -> Int32? {
+        edges[UInt64(UInt32(node)) << 8 | UInt64(byte)]
+    }
+
+    /// The value stored at `node` (-1 for none).
+    @inline(__always)
+    func value(_ node: Int32) -> Int32 { values[Int(node)] }
+
+    /// The value of `key`, or nil.
+    func lookup(_ key: some Sequence<UInt8>) -> Int32? {
+        var node: Int32 = 0
+        for byte in key {
+            guard let next = child(node, byte) else { return nil }
+            node = next
+        }
+        let v = value(node)
+        return v >= 0 ? v : nil
+    }
+
+    /// The longest key prefixing `input`, its length and value.
+    func longestPrefix(_ input: ArraySlice<UInt8>) -> (length: Int, value: Int32)? {
+        if edges.isEmpty { return nil }
+        var node: Int32 = 0
+        var best: (Int, Int32)?
+        var length = 0
+        for byte in input {
+            guard let next = child(node, byte) else { break }
+            node = next
+            length += 1
+            let v = value(node)
+            if v >= 0 { best = (length, v) }
+        }
+        return best
+    }
+}
