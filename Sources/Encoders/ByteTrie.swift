@@ -3,6 +3,8 @@
 /// (node, byte), so a lookup costs one probe per byte.
 struct ByteTrie: Sendable {
     private var edges: [UInt64: Int32] = [:]
+    /// The root's children by byte (-1 for none): every search starts there.
+    private var root = [Int32](repeating: -1, count: 256)
     private var values: [Int32] = [-1]
 
     init() {}
@@ -12,25 +14,28 @@ struct ByteTrie: Sendable {
     mutating func insert(_ key: some Sequence<UInt8>, value: Int32, replacing: Bool = false) {
         var node: Int32 = 0
         for byte in key {
-            let edge = UInt64(UInt32(node)) << 8 | UInt64(byte)
-            if let next = edges[edge] {
+            if let next = child(node, byte) {
                 node = next
             } else {
                 let next = Int32(values.count)
                 values.append(-1)
-                edges[edge] = next
+                if node == 0 { root[Int(byte)] = next } else { edges[UInt64(UInt32(node)) << 8 | UInt64(byte)] = next }
                 node = next
             }
         }
         if replacing || values[Int(node)] < 0 { values[Int(node)] = value }
     }
 
-    var isEmpty: Bool { edges.isEmpty }
+    var isEmpty: Bool { values.count == 1 }
 
     /// The node reached from `node` by `byte`, or nil.
     @inline(__always)
     func child(_ node: Int32, _ byte: UInt8) -> Int32? {
-        edges[UInt64(UInt32(node)) << 8 | UInt64(byte)]
+        if node == 0 {
+            let next = root[Int(byte)]
+            return next >= 0 ? next : nil
+        }
+        return edges[UInt64(UInt32(node)) << 8 | UInt64(byte)]
     }
 
     /// The value stored at `node` (-1 for none).
@@ -50,7 +55,7 @@ struct ByteTrie: Sendable {
 
     /// The longest key prefixing `input`, its length and value.
     func longestPrefix(_ input: ArraySlice<UInt8>) -> (length: Int, value: Int32)? {
-        if edges.isEmpty { return nil }
+        if isEmpty { return nil }
         var node: Int32 = 0
         var best: (Int, Int32)?
         var length = 0

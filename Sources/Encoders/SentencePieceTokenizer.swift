@@ -240,7 +240,23 @@ public struct SentencePieceTokenizer: Sendable {
     /// - Complexity: O(*n* · *k*) for unigram models, *n* the normalised
     ///   length in bytes and *k* the longest piece; O(*n* log *n*) for BPE.
     public func encode(_ text: String) -> [Int32] {
-        segments(text).map(\.id)
+        if json != nil { return segments(text).map(\.id) }
+        guard let normalizer, !text.isEmpty else { return [] }
+        let raw = rawSegments(normalizer.normalize(Array(text.utf8)))
+        var ids: [Int32] = []
+        ids.reserveCapacity(raw.count)
+        var previousUnknown = false
+        for (piece, id) in raw {
+            let type = pieces[Int(id)].type
+            let unknown = type == .unknown
+            if unknown, let byteIDs {
+                for b in piece { ids.append(byteIDs[Int(b)]) }
+            } else if !(unknown && previousUnknown) {
+                ids.append(id)
+            }
+            previousUnknown = unknown
+        }
+        return ids
     }
 
     /// The pieces of `text` as strings (`▁` for spaces, `<0xNN>` for fallback
@@ -253,14 +269,7 @@ public struct SentencePieceTokenizer: Sendable {
     func segments(_ text: String) -> [(piece: [UInt8], id: Int32)] {
         if let json { return json.encode(text, model: self) }
         guard let normalizer, !text.isEmpty else { return [] }
-        let normalized = normalizer.normalize(Array(text.utf8))
-        let raw: [(piece: ArraySlice<UInt8>, id: Int32)] =
-            switch algorithm {
-            case .unigram: unigramSegments(normalized)
-            case .bytePairEncoding: bytePairSegments(normalized)
-            case .word: wordSegments(normalized)
-            case .character: characterSegments(normalized)
-            }
+        let raw = rawSegments(normalizer.normalize(Array(text.utf8)))
         var output: [(piece: [UInt8], id: Int32)] = []
         output.reserveCapacity(raw.count)
         var previousUnknown = false
@@ -282,6 +291,16 @@ public struct SentencePieceTokenizer: Sendable {
             previousUnknown = unknown
         }
         return output
+    }
+
+    /// The model's segmentation of normalised text, before unknown pieces are merged or spelt as bytes.
+    func rawSegments(_ normalized: [UInt8]) -> [(piece: ArraySlice<UInt8>, id: Int32)] {
+        switch algorithm {
+        case .unigram: unigramSegments(normalized)
+        case .bytePairEncoding: bytePairSegments(normalized)
+        case .word: wordSegments(normalized)
+        case .character: characterSegments(normalized)
+        }
     }
 
     static func bytePiece(_ b: UInt8) -> String {
