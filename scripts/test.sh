@@ -3,8 +3,9 @@
 # PyPI), builds the examples, the benchmark executable and the tools so they
 # never rot, checks `mms index` on broken files, fuzzes the parsers of
 # untrusted input for a bounded time, checks the C kernels with their C harness
-# natively and for arm64 under qemu-user, runs the kernel tests once more with
-# the portable kernels forced, runs the examples, then runs the whole test suite.
+# natively and for arm64 under qemu-user, runs the kernel tests twice more, with
+# the portable and then the AVX2 kernels forced, runs the examples, then runs
+# the whole test suite.
 # The suite's own summary is the last line printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,11 @@ bash scripts/test-arm64-kernels.sh
 
 echo "== kernel tests with the portable kernels forced (MMS_KERNELS=portable)"
 MMS_KERNELS=portable swift test --skip-build --filter TensorTests 2>&1 | tail -n 3
+# Every kernel test already runs every variant the CPU supports; this run makes
+# the AVX2 variant the active one (as on a CPU without AVX-512) for the code
+# that uses whichever variant is active, and checks MMS_KERNELS chose it.
+echo "== kernel tests with the AVX2 kernels forced (MMS_KERNELS=avx2)"
+MMS_KERNELS=avx2 swift test --skip-build --filter TensorTests 2>&1 | tail -n 3
 
 echo "== running examples"
 for example in $(swift package --package-path Examples describe --type json | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["products"] if "executable" in p["type"]))'); do
