@@ -54,14 +54,20 @@ struct MachineInfo: Codable {
             date: ISO8601DateFormatter().string(from: Date()))
     }
 
+    /// The model name with family and model numbers, which tell CPU
+    /// generations apart where a virtual machine reports only "AMD EPYC".
     static func cpuModelName() -> String {
         guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-        for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-            if let colon = line.firstIndex(of: ":") {
-                return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            }
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { break }  // the first processor only
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            fields[key] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        return "unknown"
+        guard let name = fields["model name"] else { return "unknown" }
+        guard let family = fields["cpu family"], let model = fields["model"] else { return name }
+        return "\(name) (family \(family) model \(model))"
     }
 
     static func openBLASCoreName() -> String { BLAS.coreName }
