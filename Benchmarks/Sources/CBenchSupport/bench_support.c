@@ -11,6 +11,12 @@ uint64_t bench_now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t bench_thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 #if defined(__x86_64__)
 __attribute__((target("avx512f"))) static double fma_avx512(uint64_t iterations, float *sink) {
     __m512 acc[16];

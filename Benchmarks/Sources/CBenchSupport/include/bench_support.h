@@ -25,6 +25,10 @@ long bench_allocations_stop(void);
 /// Monotonic nanoseconds.
 uint64_t bench_now_ns(void);
 
+/// Nanoseconds of CPU time the calling thread has used: unlike the wall
+/// clock it does not advance while other processes hold the core.
+uint64_t bench_thread_cpu_ns(void);
+
 /// Flushes `path` and asks the kernel to drop its pages from the page cache
 /// (posix_fadvise DONTNEED), so the next read comes from the disk. Pages a
 /// process still maps stay. Returns 0, or an errno value.
