@@ -79,64 +79,90 @@ extension LexicalSearcher {
             let view = views[s]
             var cursors = cursors(clauses, segment: s)
             cursors.removeAll { $0.doc == PostingCursor.end }
-            let n = cursors.count
-            guard n > 0 else { continue }
-            while true {
-                // Insertion sort: cursors move a little between rounds.
-                for i in 1..<n {
-                    let c = cursors[i]
-                    var j = i
-                    while j > 0, cursors[j - 1].doc > c.doc {
-                        cursors[j] = cursors[j - 1]
-                        j -= 1
-                    }
-                    cursors[j] = c
-                }
-                let threshold = heap.threshold
-                var bound: Float = 0
-                var p = -1
-                for i in 0..<n {
-                    if cursors[i].doc == PostingCursor.end { break }
-                    bound += cursors[i].maxScore
-                    if bound > threshold {
-                        p = i
-                        break
-                    }
-                }
-                guard p >= 0 else { break }
-                let pivot = cursors[p].doc
-                while p + 1 < n, cursors[p + 1].doc == pivot { p += 1 }
-                // Block-max check over the cursors up to the pivot.
-                var blockBound: Float = 0
-                var nearestEnd = PostingCursor.end
-                for i in 0...p {
-                    let (b, last) = cursors[i].shallowAdvance(to: pivot)
-                    blockBound += b
-                    nearestEnd = min(nearestEnd, last)
-                }
-                if blockBound <= threshold {
-                    var target = nearestEnd == PostingCursor.end ? PostingCursor.end : nearestEnd + 1
-                    if p + 1 < n { target = min(target, cursors[p + 1].doc) }
-                    for i in 0...p where cursors[i].doc < target { cursors[i].advance(to: target) }
-                    continue
-                }
-                if cursors[0].doc == pivot {
-                    for i in 0...p { contributions[cursors[i].clause] = cursors[i].score }
-                    var score: Float = 0
-                    for c in contributions.indices { score += contributions[c] }
-                    for i in 0...p {
-                        contributions[cursors[i].clause] = 0
-                        cursors[i].next()
-                    }
-                    if score > threshold, view.isLive(pivot), filter.allows(view.segment.id(Int(pivot))) {
-                        heap.offer(.init(score: score, segment: Int32(s), doc: pivot))
-                    }
-                } else {
-                    for i in 0..<p where cursors[i].doc < pivot { cursors[i].advance(to: pivot) }
-                }
+            guard !cursors.isEmpty else { continue }
+            // The loop reads cursors through an unsafe buffer, and as unowned(unsafe)
+            // references, so moving and calling them need not retain: the array
+            // keeps every one alive for the whole call.
+            cursors.withUnsafeMutableBufferPointer { cs in
+                blockMaxWAND(cs, view: view, segment: s, heap: &heap, contributions: &contributions, filter: filter)
             }
         }
         return heap.sorted()
+    }
+
+    /// One segment's block-max WAND over its cursors (see ``topK(_:k:filter:)``).
+    @inline(__always)
+    private func blockMaxWAND<Filter: SearchFilter>(
+        _ cursors: UnsafeMutableBufferPointer<PostingCursor>, view: SegmentView, segment s: Int, heap: inout TopKHeap,
+        contributions: inout [Float], filter: Filter
+    ) {
+        let n = cursors.count
+        while true {
+            // Insertion sort: cursors move a little between rounds.
+            for i in 1..<n {
+                unowned(unsafe) let c = cursors[i]
+                let doc = c.doc
+                var j = i
+                while j > 0, cursors[j - 1].doc > doc {
+                    cursors.swapAt(j, j - 1)
+                    j -= 1
+                }
+            }
+            let threshold = heap.threshold
+            var bound: Float = 0
+            var p = -1
+            for i in 0..<n {
+                unowned(unsafe) let c = cursors[i]
+                if c.doc == PostingCursor.end { break }
+                bound += c.maxScore
+                if bound > threshold {
+                    p = i
+                    break
+                }
+            }
+            guard p >= 0 else { break }
+            let pivot = cursors[p].doc
+            while p + 1 < n, cursors[p + 1].doc == pivot { p += 1 }
+            // Block-max check over the cursors up to the pivot.
+            var blockBound: Float = 0
+            var nearestEnd = PostingCursor.end
+            for i in 0...p {
+                unowned(unsafe) let c = cursors[i]
+                let (b, last) = c.shallowAdvance(to: pivot)
+                blockBound += b
+                nearestEnd = min(nearestEnd, last)
+            }
+            if blockBound <= threshold {
+                var target = nearestEnd == PostingCursor.end ? PostingCursor.end : nearestEnd + 1
+                if p + 1 < n { target = min(target, cursors[p + 1].doc) }
+                for i in 0...p {
+                    unowned(unsafe) let c = cursors[i]
+                    if c.doc < target { c.advance(to: target) }
+                }
+                continue
+            }
+            if cursors[0].doc == pivot {
+                for i in 0...p {
+                    unowned(unsafe) let c = cursors[i]
+                    contributions[c.clause] = c.score
+                }
+                var score: Float = 0
+                for c in contributions.indices { score += contributions[c] }
+                for i in 0...p {
+                    unowned(unsafe) let c = cursors[i]
+                    contributions[c.clause] = 0
+                    c.next()
+                }
+                if score > threshold, view.isLive(pivot), filter.allows(view.segment.id(Int(pivot))) {
+                    heap.offer(.init(score: score, segment: Int32(s), doc: pivot))
+                }
+            } else {
+                for i in 0..<p {
+                    unowned(unsafe) let c = cursors[i]
+                    if c.doc < pivot { c.advance(to: pivot) }
+                }
+            }
+        }
     }
 
     /// The top `k` by scoring every posting of every clause (term at a

@@ -80,23 +80,23 @@ final class LexicalSegment: Sendable {
         }
         guard bytes.count >= Format.headerSize + 4 else { throw corrupt("\(bytes.count) bytes, shorter than a header") }
         guard bytes.prefix(8).elementsEqual(Format.magic) else { throw corrupt("no MMSLEX01 magic") }
-        let version = LittleEndian.read(UInt32.self, bytes, at: 8)
+        let version = readU32(bytes, 8)
         guard version == Format.version else {
             throw SearchError(.unsupportedFormat, "keyword segment \(name) has format version \(version); this build reads \(Format.version)")
         }
         let body = UnsafeRawBufferPointer(rebasing: bytes[0..<(bytes.count - 4)])
-        let stored = LittleEndian.read(UInt32.self, bytes, at: bytes.count - 4)
+        let stored = readU32(bytes, bytes.count - 4)
         guard !verifyChecksum || crc32c(body) == stored else { throw corrupt("checksum mismatch") }
-        let f = Int(LittleEndian.read(UInt32.self, bytes, at: 12))
-        let d = Int(LittleEndian.read(UInt32.self, bytes, at: 16))
-        let t = Int(LittleEndian.read(UInt32.self, bytes, at: 20))
+        let f = Int(readU32(bytes, 12))
+        let d = Int(readU32(bytes, 16))
+        let t = Int(readU32(bytes, 20))
         let end = body.count
         guard f >= 1, f <= 1024 else { throw corrupt("field count \(f) out of range") }
         if let expectedFields, expectedFields != f {
             throw SearchError(.invalidArgument, "keyword segment \(name) has \(f) fields; the index is configured with \(expectedFields)")
         }
         func offset(_ at: Int) throws(SearchError) -> Int {
-            let v = LittleEndian.read(UInt64.self, bytes, at: at)
+            let v = readU64(bytes, at)
             guard v <= UInt64(end) else { throw corrupt("offset \(v) at byte \(at) past the end") }
             return Int(v)
         }
@@ -110,8 +110,8 @@ final class LexicalSegment: Sendable {
         var withField: [Int] = []
         for i in 0..<f {
             let at = Format.headerSize + i * Format.fieldStatisticsSize
-            totals.append(LittleEndian.read(UInt64.self, bytes, at: at))
-            let n = Int(LittleEndian.read(UInt32.self, bytes, at: at + 8))
+            totals.append(readU64(bytes, at))
+            let n = Int(readU32(bytes, at + 8))
             guard n <= d else { throw corrupt("field \(i) counts \(n) documents of \(d)") }
             withField.append(n)
         }
@@ -139,13 +139,13 @@ final class LexicalSegment: Sendable {
     /// The host identifier of document `doc`.
     @inline(__always)
     func id(_ doc: Int) -> VectorID {
-        VectorID(rawValue: LittleEndian.read(UInt64.self, bytes, at: idsOffset + doc * 8))
+        VectorID(rawValue: readU64(bytes, idsOffset + doc * 8))
     }
 
     /// The length of field `field` of document `doc`, in terms.
     @inline(__always)
     func length(field: Int, doc: Int) -> UInt32 {
-        LittleEndian.read(UInt32.self, bytes, at: lengthsOffset + (field * documentCount + doc) * 4)
+        readU32(bytes, lengthsOffset + (field * documentCount + doc) * 4)
     }
 
     /// The start of field `field`'s lengths (D little-endian u32 values).
@@ -156,25 +156,25 @@ final class LexicalSegment: Sendable {
     /// The term bytes of entry `i` (trusted: the entry was checked at open).
     func termBytes(_ i: Int) -> UnsafeRawBufferPointer {
         let at = termTableOffset + i * Format.termEntrySize
-        let length = Int(LittleEndian.read(UInt16.self, bytes, at: at + 2))
-        let start = termBytesOffset + Int(LittleEndian.read(UInt32.self, bytes, at: at + 4))
+        let length = Int(readU16(bytes, at + 2))
+        let start = termBytesOffset + Int(readU32(bytes, at + 4))
         return UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
     }
 
-    func termField(_ i: Int) -> Int { Int(LittleEndian.read(UInt16.self, bytes, at: termTableOffset + i * Format.termEntrySize)) }
+    func termField(_ i: Int) -> Int { Int(readU16(bytes, termTableOffset + i * Format.termEntrySize)) }
 
     func term(_ i: Int) -> String { String(decoding: termBytes(i), as: UTF8.self) }
 
     /// Entry `i`, or nil when it does not fit the file.
     func entry(_ i: Int) -> TermInfo? {
         let at = termTableOffset + i * Format.termEntrySize
-        let field = Int(LittleEndian.read(UInt16.self, bytes, at: at))
-        let length = Int(LittleEndian.read(UInt16.self, bytes, at: at + 2))
-        let start = Int(LittleEndian.read(UInt32.self, bytes, at: at + 4))
-        let df = Int(LittleEndian.read(UInt32.self, bytes, at: at + 8))
-        let blocks = Int(LittleEndian.read(UInt32.self, bytes, at: at + 12))
-        let blocksOffset = LittleEndian.read(UInt64.self, bytes, at: at + 16)
-        let dataLength = Int(LittleEndian.read(UInt32.self, bytes, at: at + 32))
+        let field = Int(readU16(bytes, at))
+        let length = Int(readU16(bytes, at + 2))
+        let start = Int(readU32(bytes, at + 4))
+        let df = Int(readU32(bytes, at + 8))
+        let blocks = Int(readU32(bytes, at + 12))
+        let blocksOffset = readU64(bytes, at + 16)
+        let dataLength = Int(readU32(bytes, at + 32))
         guard field < fieldCount, termBytesOffset + start + length <= termBytesEnd, df >= 1, df <= documentCount,
             blocks == (df + Format.blockSize - 1) / Format.blockSize, blocksOffset >= UInt64(postingsOffset),
             blocksOffset <= UInt64(postingsEnd)
@@ -183,8 +183,8 @@ final class LexicalSegment: Sendable {
         guard dataOffset + dataLength <= postingsEnd else { return nil }
         return TermInfo(
             field: field, documentFrequency: df, blockCount: blocks, blocksOffset: Int(blocksOffset), dataOffset: dataOffset,
-            dataLength: dataLength, maxTF: LittleEndian.read(UInt32.self, bytes, at: at + 24),
-            minLength: LittleEndian.read(UInt32.self, bytes, at: at + 28))
+            dataLength: dataLength, maxTF: readU32(bytes, at + 24),
+            minLength: readU32(bytes, at + 28))
     }
 
     /// Compares entry `i` with (field, term): negative, zero, positive.

@@ -87,3 +87,33 @@ func readVarint(_ base: UnsafeRawPointer, _ offset: inout Int, end: Int) -> UInt
     }
     return nil
 }
+
+// Little-endian reads at a byte offset, one per width, bytes combined
+// explicitly (compiled to single loads): the generic `LittleEndian.read` and
+// `loadUnaligned` were seen unspecialised across modules in release builds,
+// costing a metadata lookup and a copy per read on the term-lookup path.
+// The caller has checked the bounds.
+
+@inline(__always)
+func readU16(_ p: UnsafeRawPointer, _ at: Int) -> UInt16 {
+    UInt16(p.load(fromByteOffset: at, as: UInt8.self)) | UInt16(p.load(fromByteOffset: at + 1, as: UInt8.self)) << 8
+}
+
+@inline(__always)
+func readU32(_ p: UnsafeRawPointer, _ at: Int) -> UInt32 {
+    UInt32(p.load(fromByteOffset: at, as: UInt8.self)) | UInt32(p.load(fromByteOffset: at + 1, as: UInt8.self)) << 8
+        | UInt32(p.load(fromByteOffset: at + 2, as: UInt8.self)) << 16
+        | UInt32(p.load(fromByteOffset: at + 3, as: UInt8.self)) << 24
+}
+
+@inline(__always)
+func readU64(_ p: UnsafeRawPointer, _ at: Int) -> UInt64 {
+    UInt64(readU32(p, at)) | UInt64(readU32(p, at + 4)) << 32
+}
+
+@inline(__always)
+func readU16(_ p: UnsafeRawBufferPointer, _ at: Int) -> UInt16 { readU16(p.baseAddress!, at) }
+@inline(__always)
+func readU32(_ p: UnsafeRawBufferPointer, _ at: Int) -> UInt32 { readU32(p.baseAddress!, at) }
+@inline(__always)
+func readU64(_ p: UnsafeRawBufferPointer, _ at: Int) -> UInt64 { readU64(p.baseAddress!, at) }

@@ -110,7 +110,7 @@ final class PostingCursor {
 
     @inline(__always)
     private func read(_ b: Int, _ field: Int) -> UInt32 {
-        UInt32(littleEndian: table!.loadUnaligned(fromByteOffset: b * LexicalSegmentFormat.blockEntrySize + field, as: UInt32.self))
+        readU32(table!, b * LexicalSegmentFormat.blockEntrySize + field)
     }
 
     /// The last document of block `b`.
@@ -140,7 +140,7 @@ final class PostingCursor {
     @inline(__always)
     var score: Float {
         let tf = Float(buffer[LexicalSegmentFormat.blockSize + index])
-        let length = Float(UInt32(littleEndian: lengths.loadUnaligned(fromByteOffset: Int(doc) * 4, as: UInt32.self)))
+        let length = Float(readU32(lengths, Int(doc) * 4))
         return idfWeight * tf / (tf + c0 + c1 * length)
     }
 
@@ -161,7 +161,7 @@ final class PostingCursor {
             let size = LexicalSegmentFormat.blockSize
             count = min(size, info.documentFrequency - b * size)
             let entry = info.blocksOffset + b * LexicalSegmentFormat.blockEntrySize
-            let docsOffset = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: entry + 4, as: UInt32.self)))
+            let docsOffset = Int(readU32(base, entry + 4))
             let end = info.dataOffset + info.dataLength
             var at = info.dataOffset + docsOffset
             var previous: UInt32 = b == 0 ? 0 : blockLast(b - 1)
@@ -237,7 +237,7 @@ final class PostingCursor {
     func positions(into out: inout [UInt32]) {
         guard case .segment(let base, let info) = source, doc != Self.end else { return }
         let entry = info.blocksOffset + block * LexicalSegmentFormat.blockEntrySize
-        let positionsOffset = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: entry + 8, as: UInt32.self)))
+        let positionsOffset = Int(readU32(base, entry + 8))
         let end = info.dataOffset + info.dataLength
         var at = info.dataOffset + positionsOffset
         // Skip the positions of the documents before this one in the block.

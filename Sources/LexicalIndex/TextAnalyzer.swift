@@ -95,6 +95,9 @@ public struct TextAnalyzer: Sendable {
 
     /// As ``analyze(_:_:)``, reusing `scratch`'s buffers across calls.
     package func analyze(_ text: String, scratch: inout AnalysisScratch, _ emit: (String, Int) -> Void) {
+        // One lock of the stemmer per text, not per word.
+        stemmer?.lock()
+        defer { stemmer?.unlock() }
         scratch.codePoints.removeAll(keepingCapacity: true)
         var ascii = true
         for byte in text.utf8 where byte >= 0x80 {
@@ -145,23 +148,28 @@ public struct TextAnalyzer: Sendable {
     }
 
     /// Folds, filters and stems the word in `scratch.word`, then emits it.
+    /// The caller holds the stemmer's lock.
     private func emitWord(_ scratch: inout AnalysisScratch, position: inout Int, _ emit: (String, Int) -> Void) {
         guard scratch.word.count <= Self.maximumWordBytes else {
             position += 1
             return
         }
-        var word = String(decoding: scratch.word, as: UTF8.self)
         if configuration.foldDiacritics, scratch.word.contains(where: { $0 >= 0x80 }) {
-            word = Self.foldDiacritics(word)
+            scratch.word = Array(Self.foldDiacritics(String(decoding: scratch.word, as: UTF8.self)).utf8)
         }
-        if !configuration.stopWords.isEmpty, configuration.stopWords.contains(word) {
+        if !configuration.stopWords.isEmpty, configuration.stopWords.contains(String(decoding: scratch.word, as: UTF8.self)) {
             position += 1
             return
         }
+        let term: String
         if let stemmer {
-            word = stemmer.stem(word, scratch: &scratch.stemmed)
+            scratch.stemmed.removeAll(keepingCapacity: true)
+            scratch.word.withUnsafeBufferPointer { stemmer.stemLocked($0, into: &scratch.stemmed) }
+            term = String(decoding: scratch.stemmed, as: UTF8.self)
+        } else {
+            term = String(decoding: scratch.word, as: UTF8.self)
         }
-        emit(word, position)
+        emit(term, position)
         position += 1
     }
 
@@ -197,25 +205,23 @@ public enum StopWords {
 /// One libstemmer stemmer shared by copies of an analyzer, used under a lock
 /// (the C stemmer keeps state between calls).
 ///
-/// `@unchecked Sendable` is sound: the stemmer is touched only in `stem`,
-/// between `lock()` and `unlock()` of the one lock, so one thread at a time
-/// uses it; both stored properties are immutable references.
+/// `@unchecked Sendable` is sound: the stemmer is touched only by
+/// `stemLocked`, which its callers run between `lock()` and `unlock()` of
+/// the one lock (``TextAnalyzer`` takes it once per text), so one thread at a
+/// time uses it; both stored properties are immutable references.
 final class StemmerBox: @unchecked Sendable {
-    private let lock = NSLock()
+    private let mutex = NSLock()
     private let stemmer: SnowballStemmer
 
     init(_ stemmer: consuming SnowballStemmer) {
         self.stemmer = stemmer
     }
 
-    func stem(_ word: String, scratch: inout [UInt8]) -> String {
-        var word = word
-        return word.withUTF8 { utf8 in
-            scratch.removeAll(keepingCapacity: true)
-            lock.lock()
-            stemmer.stem(utf8, into: &scratch)
-            lock.unlock()
-            return String(decoding: scratch, as: UTF8.self)
-        }
+    func lock() { mutex.lock() }
+    func unlock() { mutex.unlock() }
+
+    /// The stem of `word` appended to `out`; call between ``lock()`` and ``unlock()``.
+    func stemLocked(_ word: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        stemmer.stem(word, into: &out)
     }
 }
