@@ -55,6 +55,14 @@ let package = Package(
             ],
             path: "Sources/PersistentVectors"
         ),
+        .executableTarget(
+            name: "keyword-search",
+            dependencies: [
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "LexicalIndex", package: sdk),
+            ],
+            path: "Sources/KeywordSearch"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

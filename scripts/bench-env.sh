@@ -3,13 +3,14 @@
 # pinned requirements, so any fresh clone can rerun every comparison:
 #
 #   scripts/bench-env.sh              # every anchor environment
-#   scripts/bench-env.sh encoders     # only the ones named (ann, encoders, ranking)
+#   scripts/bench-env.sh encoders     # only the ones named (ann, encoders, ranking, lexical)
 #
 # Each environment is a venv in the repository root, where `mms-bench` looks
 # for it by default:
 #   .venv-bench           ann, segments (hnswlib, FAISS, USearch)    Benchmarks/anchors/requirements.txt
 #   .venv-bench-encoders  encoders (onnxruntime, PyTorch, Pillow)    Benchmarks/anchors/requirements-encoders.txt
 #   .venv-ranking         ranking (LightGBM)                         scripts/fixtures/requirements-ranking.txt
+#   .venv-lexical         lexical (tantivy, bm25s, PyStemmer)        scripts/fixtures/requirements-lexical.txt
 #
 # PyTorch comes from a local CPU wheel when one exists (MMS_TORCH_WHEEL, or
 # the first torch-<version>+cpu wheel under /opt/wheels), otherwise from
@@ -58,14 +59,15 @@ torch_source() {
 }
 
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(ann encoders ranking); fi
+if ((${#targets[@]} == 0)); then targets=(ann encoders ranking lexical); fi
 for target in "${targets[@]}"; do
     case "$target" in
     ann | segments) make_env .venv-bench Benchmarks/anchors/requirements.txt ;;
     encoders) make_env .venv-bench-encoders Benchmarks/anchors/requirements-encoders.txt "$(torch_source)" ;;
     ranking) make_env .venv-ranking scripts/fixtures/requirements-ranking.txt ;;
+    lexical) make_env .venv-lexical scripts/fixtures/requirements-lexical.txt ;;
     *)
-        echo "bench-env: unknown anchor set '$target' (ann, segments, encoders, ranking)" >&2
+        echo "bench-env: unknown anchor set '$target' (ann, segments, encoders, ranking, lexical)" >&2
         exit 2
         ;;
     esac

@@ -28,6 +28,16 @@ extension LexicalIndex {
         return searcher.hits(searcher.topK(clauses, k: k, filter: filter), clauses: clauses)
     }
 
+    /// The search with a chosen way of walking postings (tests compare each with the oracle).
+    func search<Filter: SearchFilter>(
+        _ query: LexicalQuery, k: Int, filter: Filter, strategy: TopKStrategy
+    ) throws(SearchError) -> [LexicalHit] {
+        let searcher = try snapshot()
+        let clauses = searcher.clauses(for: query)
+        guard !clauses.isEmpty else { return [] }
+        return searcher.hits(searcher.topK(clauses, k: k, filter: filter, strategy: strategy), clauses: clauses)
+    }
+
     /// The same search by scoring every posting: the oracle the block-max search is tested against.
     package func exhaustiveSearch<Filter: SearchFilter>(_ query: LexicalQuery, k: Int, filter: Filter) throws(SearchError) -> [LexicalHit] {
         let searcher = try snapshot()

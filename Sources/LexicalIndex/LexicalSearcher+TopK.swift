@@ -1,5 +1,18 @@
 import SearchCore
 
+/// How ``LexicalSearcher/topK(_:k:filter:strategy:)`` walks a segment's postings.
+enum TopKStrategy {
+    /// Term at a time when the query's postings in a segment number at most
+    /// its documents ÷ ``termAtATimeDivisor``: there, scoring every posting
+    /// into an array beats block-max WAND's per-document bookkeeping, which
+    /// only pays off when it can skip most of long lists.
+    case automatic
+    case blockMaxWAND
+    case termAtATime
+
+    static let termAtATimeDivisor = 1
+}
+
 /// The k best (score, order) pairs seen: a min-heap whose root is the worst
 /// kept. Of equal scores the earlier document (lower segment, then lower
 /// document number) is better, so results are deterministic.
@@ -72,14 +85,28 @@ extension LexicalSearcher {
     ///
     /// - Complexity: O(postings) at worst; typically a fraction of the
     ///   postings of the query's terms, fewer as k shrinks.
-    func topK<Filter: SearchFilter>(_ clauses: [ScoredClause], k: Int, filter: Filter) -> [TopKHeap.Entry] {
+    func topK<Filter: SearchFilter>(
+        _ clauses: [ScoredClause], k: Int, filter: Filter, strategy: TopKStrategy = .automatic
+    ) -> [TopKHeap.Entry] {
         var heap = TopKHeap(k: k)
         var contributions = [Float](repeating: 0, count: clauses.count)
+        var accumulators: [Float] = []
         for s in views.indices {
             let view = views[s]
             var cursors = cursors(clauses, segment: s)
             cursors.removeAll { $0.doc == PostingCursor.end }
             guard !cursors.isEmpty else { continue }
+            let postings = cursors.reduce(0) { $0 + $1.postingCount }
+            let termAtATime: Bool
+            switch strategy {
+            case .automatic: termAtATime = postings <= view.segment.documentCount / TopKStrategy.termAtATimeDivisor
+            case .blockMaxWAND: termAtATime = false
+            case .termAtATime: termAtATime = true
+            }
+            if termAtATime {
+                scoreTermAtATime(cursors, view: view, segment: s, heap: &heap, accumulators: &accumulators, filter: filter)
+                continue
+            }
             // The loop reads cursors through an unsafe buffer, and as unowned(unsafe)
             // references, so moving and calling them need not retain: the array
             // keeps every one alive for the whole call.
@@ -88,6 +115,36 @@ extension LexicalSearcher {
             }
         }
         return heap.sorted()
+    }
+
+    /// Scores every posting of `cursors` into accumulators (clause by clause,
+    /// the order block-max WAND sums in) and offers each matched document.
+    private func scoreTermAtATime<Filter: SearchFilter>(
+        _ cursors: [PostingCursor], view: SegmentView, segment s: Int, heap: inout TopKHeap, accumulators: inout [Float],
+        filter: Filter
+    ) {
+        let d = view.segment.documentCount
+        if accumulators.count < d { accumulators = [Float](repeating: 0, count: d) }
+        var first = UInt32.max, last: UInt32 = 0
+        accumulators.withUnsafeMutableBufferPointer { scores in
+            for cursor in cursors.sorted(by: { $0.clause < $1.clause }) {
+                first = min(first, cursor.doc)
+                while cursor.doc != PostingCursor.end {
+                    last = max(last, cursor.doc)
+                    scores[Int(cursor.doc)] += cursor.score
+                    cursor.next()
+                }
+            }
+            guard first <= last else { return }
+            // Scores are positive exactly for matched documents (idf > 0, tf ≥ 1, weight > 0).
+            for doc in first...last where scores[Int(doc)] > 0 {
+                let score = scores[Int(doc)]
+                scores[Int(doc)] = 0
+                if score > heap.threshold, view.isLive(doc), filter.allows(view.segment.id(Int(doc))) {
+                    heap.offer(.init(score: score, segment: Int32(s), doc: doc))
+                }
+            }
+        }
     }
 
     /// One segment's block-max WAND over its cursors (see ``topK(_:k:filter:)``).

@@ -133,6 +133,14 @@ final class PostingCursor {
         return idfWeight * tf / (tf + c0 + c1 * length) * Self.boundSlack
     }
 
+    /// How many documents the list holds.
+    var postingCount: Int {
+        switch source {
+        case .segment(_, let info): info.documentFrequency
+        case .memory(let docs, _): docs.count
+        }
+    }
+
     /// The current document's term frequency.
     var tf: UInt32 { buffer[LexicalSegmentFormat.blockSize + index] }
 

@@ -74,10 +74,14 @@ struct BlockMaxWANDTests {
             let fast = try index.search(query, k: k, filter: NoFilter())
             let oracle = try index.exhaustiveSearch(query, k: k, filter: NoFilter())
             #expect(fast == oracle, "query \(query) k \(k)")
+            // Each way of walking postings on its own, in every segment.
+            #expect(try index.search(query, k: k, filter: NoFilter(), strategy: .blockMaxWAND) == oracle)
+            #expect(try index.search(query, k: k, filter: NoFilter(), strategy: .termAtATime) == oracle)
             if !fast.isEmpty { nonEmpty += 1 }
             // A filter allowing every third id: exactly min(k, allowed matches).
             let filter = PredicateFilter { $0.rawValue % 9 == 1 }
             let filtered = try index.search(query, k: k, filter: filter)
+            #expect(try index.search(query, k: k, filter: filter, strategy: .blockMaxWAND) == filtered)
             let allAllowed = try index.exhaustiveSearch(query, k: 100_000, filter: filter)
             #expect(filtered == Array(allAllowed.prefix(k)))
             #expect(filtered.count == min(k, allAllowed.count))
