@@ -37,6 +37,7 @@ let package = Package(
                 .product(name: "Tensor", package: sdk),
                 .product(name: "Evaluation", package: sdk),
                 .product(name: "ANNIndex", package: sdk),
+                .product(name: "LexicalIndex", package: sdk),
                 .product(name: "Ranking", package: sdk),
                 .product(name: "Encoders", package: sdk),
                 .product(name: "MultimodalSearch", package: sdk),
