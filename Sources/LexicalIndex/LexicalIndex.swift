@@ -26,7 +26,9 @@ import Synchronization
 /// several fields counts in each, unsaturated across them.
 ///
 /// **Search.** Top-k by block-max WAND over blocks of 128 delta-coded
-/// postings with per-block score bounds, exact: the same documents and
+/// postings with per-block score bounds, or, in a segment where the query's
+/// postings are no more than its documents, by scoring every posting into
+/// an array (term at a time); both exact: the same documents, order and
 /// scores as scoring every posting. A ``SearchCore/SearchFilter`` is applied
 /// while searching, so a filtered search returns exactly
 /// `min(k, allowed matching documents)` hits. See ``LexicalQuery`` for
