@@ -31,6 +31,9 @@ let package = Package(
             dependencies: ["FuzzDriver", .product(name: "ImageDecoding", package: sdk)]
         ),
         .executableTarget(name: "fuzz-segment", dependencies: ["FuzzDriver", .product(name: "ANNIndex", package: sdk)]),
+        .executableTarget(
+            name: "fuzz-lexical-segment", dependencies: ["FuzzDriver", .product(name: "LexicalIndex", package: sdk)]
+        ),
         .executableTarget(name: "fuzz-wal", dependencies: ["FuzzDriver", .product(name: "ANNIndex", package: sdk)]),
         .executableTarget(
             name: "fuzz-sentencepiece-model",

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 seconds="${1:-60}"
 
-fuzzers=(fuzz-safetensors-header fuzz-image-decoder fuzz-segment fuzz-wal fuzz-sentencepiece-model)
+fuzzers=(fuzz-safetensors-header fuzz-image-decoder fuzz-segment fuzz-wal fuzz-sentencepiece-model fuzz-lexical-segment)
 
 swift build --package-path Fuzz -c debug \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library \
