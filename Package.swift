@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Tensor", targets: ["Tensor"]),
         .library(name: "Evaluation", targets: ["Evaluation"]),
         .library(name: "ANNIndex", targets: ["ANNIndex"]),
+        .library(name: "LexicalIndex", targets: ["LexicalIndex"]),
         .library(name: "Ranking", targets: ["Ranking"]),
         .library(name: "Encoders", targets: ["Encoders"]),
         .library(name: "ImageDecoding", targets: ["ImageDecoding"]),
@@ -32,6 +33,11 @@ let package = Package(
             name: "CLZ4",
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]
+        ),
+        // Debian's libstemmer-dev ships no pkg-config file: the module map links `stemmer`.
+        .systemLibrary(
+            name: "CStemmer",
+            providers: [.apt(["libstemmer-dev"]), .brew(["snowball"])]
         ),
         .systemLibrary(
             name: "CTurboJPEG",
@@ -65,6 +71,10 @@ let package = Package(
         .target(
             name: "ANNIndex",
             dependencies: ["SearchCore", "Tensor", "StoragePrimitives", "CSearchKernels", "CLZ4"]
+        ),
+        .target(
+            name: "LexicalIndex",
+            dependencies: ["SearchCore", "StoragePrimitives", "CSearchKernels", "CStemmer"]
         ),
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor", "StoragePrimitives"]),
         .target(name: "Encoders", dependencies: ["SearchCore", "Tensor", "ImageDecoding", "StoragePrimitives"]),
@@ -106,6 +116,11 @@ let package = Package(
         .testTarget(
             name: "ImageDecodingTests",
             dependencies: ["ImageDecoding", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "LexicalIndexTests",
+            dependencies: ["LexicalIndex", "_TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "_TestSupport"]),

@@ -5,7 +5,8 @@
 set -euo pipefail
 
 # libcurl4 is the HTTP client under Foundation's URLSession on Linux (ModelStore).
-packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev pkg-config libcurl4)
+# libstemmer-dev: the Snowball stemmers (LexicalIndex); it ships no pkg-config file.
+packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev libstemmer-dev pkg-config libcurl4)
 # --with-browser: headless Chromium too, which the tests use to render mms's HTML page.
 # --with-arm64: an arm64 cross compiler, its C library and qemu-user, with which
 # scripts/test-arm64-kernels.sh checks the NEON kernels on an emulated CPU.
@@ -41,6 +42,11 @@ for module in openblas liblz4 libturbojpeg libpng; do
         exit 1
     fi
 done
+
+if [[ ! -f /usr/include/libstemmer.h ]]; then
+    echo "setup: libstemmer.h is missing after installing libstemmer-dev; check the apt output above" >&2
+    exit 1
+fi
 
 if ! command -v swift >/dev/null 2>&1; then
     if [[ -x /opt/swift/usr/bin/swift ]]; then
