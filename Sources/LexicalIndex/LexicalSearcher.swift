@@ -26,6 +26,10 @@ struct ScoredClause {
     var idfWeight: Float
     /// What ``LexicalHit/matchedTerms`` reports for it.
     var display: String
+    /// For a term: its entry in each segment (nil where absent), looked up once per search.
+    var infos: [TermInfo?] = []
+    /// How many times the term was repeated in the query (its weight is that many times its idf).
+    var repeats = 1
 }
 
 /// A read-only view of the index for one search: segments, live sets, analysis and BM25 constants.
@@ -63,11 +67,12 @@ struct LexicalSearcher {
 
     /// The document frequency of `term` in `field` over every segment.
     func documentFrequency(field: Int, term: String) -> Int {
-        var n = 0
-        for view in views {
-            if let (_, info) = view.segment.lookup(field: field, term: term) { n += info.documentFrequency }
-        }
-        return n
+        termInfos(field: field, term: term).reduce(0) { $0 + ($1?.documentFrequency ?? 0) }
+    }
+
+    /// The entries of `term` in `field`, per segment.
+    func termInfos(field: Int, term: String) -> [TermInfo?] {
+        views.map { $0.segment.lookup(field: field, term: term)?.info }
     }
 
     func idfWeight(field: Int, documentFrequency n: Int) -> Float {
@@ -81,15 +86,18 @@ struct LexicalSearcher {
         var termClause: [String: Int] = [:]  // "field\u{0}term" → index in out
         func addTerm(_ f: Int, _ term: String) {
             let key = "\(f)\u{0}\(term)"
-            let n = documentFrequency(field: f, term: term)
+            if let existing = termClause[key] {
+                // A repeated term counts again, as a repeated clause does in Lucene.
+                out[existing].idfWeight += out[existing].idfWeight / Float(out[existing].repeats)
+                out[existing].repeats += 1
+                return
+            }
+            let infos = termInfos(field: f, term: term)
+            let n = infos.reduce(0) { $0 + ($1?.documentFrequency ?? 0) }
             guard n > 0 else { return }
             let weight = idfWeight(field: f, documentFrequency: n)
-            if let existing = termClause[key] {
-                out[existing].idfWeight += weight
-            } else {
-                termClause[key] = out.count
-                out.append(ScoredClause(field: f, kind: .term(term), idfWeight: weight, display: term))
-            }
+            termClause[key] = out.count
+            out.append(ScoredClause(field: f, kind: .term(term), idfWeight: weight, display: term, infos: infos))
         }
         for clause in query.clauses {
             for f in fields.indices where fieldDocuments[f] > 0 && fields[f].weight > 0 {
@@ -140,8 +148,8 @@ struct LexicalSearcher {
         var out: [PostingCursor] = []
         for (c, clause) in clauses.enumerated() {
             switch clause.kind {
-            case .term(let term):
-                guard let (_, info) = segment.lookup(field: clause.field, term: term) else { continue }
+            case .term:
+                guard let info = clause.infos[s] else { continue }
                 out.append(
                     PostingCursor(clause: c, segment: segment, info: info, idfWeight: clause.idfWeight, c0: c0, c1: c1[clause.field]))
             case .phrase(let terms):

@@ -32,11 +32,13 @@ final class PostingCursor {
     }
     private let source: Source
     let blockCount: Int
-    private let blockLast: [UInt32]
-    private let blockBound: [Float]
+    /// The block table in the mapped segment (20 bytes per block), or nil for a list in memory.
+    private let table: UnsafeRawPointer?
+    /// For a list in memory: per block, last document, largest tf, shortest length.
+    private let memoryBlocks: [(last: UInt32, maxTF: UInt32, minLength: UInt32)]
 
-    private var docs: [UInt32]
-    private var tfs: [UInt32]
+    /// The decoded block: documents at 0..<128, term frequencies at 128..<256.
+    private let buffer: UnsafeMutablePointer<UInt32>
     private var count = 0
     private var index = 0
     private var block = -1
@@ -48,31 +50,23 @@ final class PostingCursor {
     static let boundSlack: Float = 1.0001
 
     private init(
-        clause: Int, source: Source, blockLast: [UInt32], blockMaxTF: [UInt32], blockMinLength: [UInt32],
+        clause: Int, source: Source, table: UnsafeRawPointer?, memoryBlocks: [(last: UInt32, maxTF: UInt32, minLength: UInt32)],
+        blockCount: Int, listMaxTF: UInt32, listMinLength: UInt32,
         idfWeight: Float, c0: Float, c1: Float, lengths: UnsafeRawPointer, documentCount: Int
     ) {
         self.clause = clause
         self.source = source
+        self.table = table
+        self.memoryBlocks = memoryBlocks
+        self.blockCount = blockCount
         self.idfWeight = idfWeight
         self.c0 = c0
         self.c1 = c1
         self.lengths = lengths
         self.documentCount = documentCount
-        self.blockLast = blockLast
-        blockCount = blockLast.count
-        var bounds: [Float] = []
-        bounds.reserveCapacity(blockLast.count)
-        var best: Float = 0
-        for b in 0..<blockLast.count {
-            let tf = Float(blockMaxTF[b])
-            let bound = idfWeight * tf / (tf + c0 + c1 * Float(blockMinLength[b])) * Self.boundSlack
-            bounds.append(bound)
-            best = max(best, bound)
-        }
-        blockBound = bounds
-        maxScore = best
-        docs = Array(repeating: 0, count: LexicalSegmentFormat.blockSize)
-        tfs = Array(repeating: 0, count: LexicalSegmentFormat.blockSize)
+        let tf = Float(listMaxTF)
+        maxScore = blockCount == 0 ? 0 : idfWeight * tf / (tf + c0 + c1 * Float(listMinLength)) * Self.boundSlack
+        buffer = .allocate(capacity: 2 * LexicalSegmentFormat.blockSize)
         if blockCount == 0 {
             doc = Self.end
         } else {
@@ -80,19 +74,17 @@ final class PostingCursor {
         }
     }
 
+    deinit {
+        buffer.deallocate()
+    }
+
     /// A cursor over term `info` of `segment`.
     convenience init(clause: Int, segment: LexicalSegment, info: TermInfo, idfWeight: Float, c0: Float, c1: Float) {
         let base = segment.bytes.baseAddress!
-        var last: [UInt32] = [], maxTF: [UInt32] = [], minLength: [UInt32] = []
-        for b in 0..<info.blockCount {
-            let at = info.blocksOffset + b * LexicalSegmentFormat.blockEntrySize
-            last.append(LittleEndian.read(UInt32.self, segment.bytes, at: at))
-            maxTF.append(LittleEndian.read(UInt32.self, segment.bytes, at: at + 12))
-            minLength.append(LittleEndian.read(UInt32.self, segment.bytes, at: at + 16))
-        }
         self.init(
-            clause: clause, source: .segment(base: base, info: info), blockLast: last, blockMaxTF: maxTF,
-            blockMinLength: minLength, idfWeight: idfWeight, c0: c0, c1: c1, lengths: segment.lengthsBase(field: info.field),
+            clause: clause, source: .segment(base: base, info: info), table: base + info.blocksOffset, memoryBlocks: [],
+            blockCount: info.blockCount, listMaxTF: info.maxTF, listMinLength: info.minLength,
+            idfWeight: idfWeight, c0: c0, c1: c1, lengths: segment.lengthsBase(field: info.field),
             documentCount: segment.documentCount)
     }
 
@@ -101,28 +93,53 @@ final class PostingCursor {
         clause: Int, docs: [UInt32], tfs: [UInt32], segment: LexicalSegment, field: Int, idfWeight: Float, c0: Float, c1: Float
     ) {
         let size = LexicalSegmentFormat.blockSize
-        var last: [UInt32] = [], maxTF: [UInt32] = [], minLength: [UInt32] = []
+        var blocks: [(last: UInt32, maxTF: UInt32, minLength: UInt32)] = []
         var start = 0
         while start < docs.count {
             let range = start..<min(docs.count, start + size)
-            last.append(docs[range.upperBound - 1])
-            maxTF.append(tfs[range].max()!)
-            minLength.append(range.map { segment.length(field: field, doc: Int(docs[$0])) }.min()!)
+            blocks.append(
+                (docs[range.upperBound - 1], tfs[range].max()!, range.map { segment.length(field: field, doc: Int(docs[$0])) }.min()!))
             start += size
         }
         self.init(
-            clause: clause, source: .memory(docs: docs, tfs: tfs), blockLast: last, blockMaxTF: maxTF,
-            blockMinLength: minLength, idfWeight: idfWeight, c0: c0, c1: c1, lengths: segment.lengthsBase(field: field),
+            clause: clause, source: .memory(docs: docs, tfs: tfs), table: nil, memoryBlocks: blocks, blockCount: blocks.count,
+            listMaxTF: blocks.map(\.maxTF).max() ?? 0, listMinLength: blocks.map(\.minLength).min() ?? 0,
+            idfWeight: idfWeight, c0: c0, c1: c1, lengths: segment.lengthsBase(field: field),
             documentCount: segment.documentCount)
     }
 
+    @inline(__always)
+    private func read(_ b: Int, _ field: Int) -> UInt32 {
+        UInt32(littleEndian: table!.loadUnaligned(fromByteOffset: b * LexicalSegmentFormat.blockEntrySize + field, as: UInt32.self))
+    }
+
+    /// The last document of block `b`.
+    @inline(__always)
+    private func blockLast(_ b: Int) -> UInt32 {
+        table == nil ? memoryBlocks[b].last : read(b, 0)
+    }
+
+    /// An upper bound of every score in block `b`.
+    @inline(__always)
+    private func blockBound(_ b: Int) -> Float {
+        let tf: Float, length: Float
+        if table == nil {
+            tf = Float(memoryBlocks[b].maxTF)
+            length = Float(memoryBlocks[b].minLength)
+        } else {
+            tf = Float(read(b, 12))
+            length = Float(read(b, 16))
+        }
+        return idfWeight * tf / (tf + c0 + c1 * length) * Self.boundSlack
+    }
+
     /// The current document's term frequency.
-    var tf: UInt32 { tfs[index] }
+    var tf: UInt32 { buffer[LexicalSegmentFormat.blockSize + index] }
 
     /// The current document's BM25 contribution.
     @inline(__always)
     var score: Float {
-        let tf = Float(tfs[index])
+        let tf = Float(buffer[LexicalSegmentFormat.blockSize + index])
         let length = Float(UInt32(littleEndian: lengths.loadUnaligned(fromByteOffset: Int(doc) * 4, as: UInt32.self)))
         return idfWeight * tf / (tf + c0 + c1 * length)
     }
@@ -137,8 +154,8 @@ final class PostingCursor {
             let start = b * LexicalSegmentFormat.blockSize
             count = min(LexicalSegmentFormat.blockSize, all.count - start)
             for j in 0..<count {
-                docs[j] = all[start + j]
-                tfs[j] = allTFs[start + j]
+                buffer[j] = all[start + j]
+                buffer[LexicalSegmentFormat.blockSize + j] = allTFs[start + j]
             }
         case .segment(let base, let info):
             let size = LexicalSegmentFormat.blockSize
@@ -147,22 +164,20 @@ final class PostingCursor {
             let docsOffset = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: entry + 4, as: UInt32.self)))
             let end = info.dataOffset + info.dataLength
             var at = info.dataOffset + docsOffset
-            var previous: UInt32 = b == 0 ? 0 : blockLast[b - 1]
+            var previous: UInt32 = b == 0 ? 0 : blockLast(b - 1)
             var ok = true
-            docs.withUnsafeMutableBufferPointer { docs in
-                tfs.withUnsafeMutableBufferPointer { tfs in
-                    for j in 0..<count {
-                        guard let gap = readVarint(base, &at, end: end) else { ok = false; return }
-                        let (next, overflow) = previous.addingReportingOverflow(gap)
-                        // Gaps are positive after the first posting; every document is inside the segment.
-                        guard !overflow, next < documentCount, j == 0 && b == 0 || gap > 0 else { ok = false; return }
-                        docs[j] = next
-                        previous = next
-                    }
-                    for j in 0..<count {
-                        guard let tf = readVarint(base, &at, end: end), tf > 0 else { ok = false; return }
-                        tfs[j] = tf
-                    }
+            decoding: do {
+                for j in 0..<count {
+                    guard let gap = readVarint(base, &at, end: end) else { ok = false; break decoding }
+                    let (next, overflow) = previous.addingReportingOverflow(gap)
+                    // Gaps are positive after the first posting; every document is inside the segment.
+                    guard !overflow, next < documentCount, j == 0 && b == 0 || gap > 0 else { ok = false; break decoding }
+                    buffer[j] = next
+                    previous = next
+                }
+                for j in 0..<count {
+                    guard let tf = readVarint(base, &at, end: end), tf > 0 else { ok = false; break decoding }
+                    buffer[LexicalSegmentFormat.blockSize + j] = tf
                 }
             }
             if !ok {
@@ -171,7 +186,7 @@ final class PostingCursor {
                 return
             }
         }
-        doc = count > 0 ? docs[0] : Self.end
+        doc = count > 0 ? buffer[0] : Self.end
     }
 
     /// Moves to the next document.
@@ -179,7 +194,7 @@ final class PostingCursor {
     func next() {
         index += 1
         if index < count {
-            doc = docs[index]
+            doc = buffer[index]
         } else if block + 1 < blockCount {
             decode(block + 1)
         } else {
@@ -190,18 +205,18 @@ final class PostingCursor {
     /// Moves to the first document at or after `target`.
     func advance(to target: UInt32) {
         guard doc < target else { return }
-        if target > blockLast[block] {
+        if target > blockLast(block) {
             var b = max(block + 1, shallowBlock)
-            while b < blockCount, blockLast[b] < target { b += 1 }
+            while b < blockCount, blockLast(b) < target { b += 1 }
             guard b < blockCount else {
                 doc = Self.end
                 return
             }
             decode(b)
         }
-        while index < count, docs[index] < target { index += 1 }
+        while index < count, buffer[index] < target { index += 1 }
         if index < count {
-            doc = docs[index]
+            doc = buffer[index]
         } else {
             next()  // damage made the block shorter than its table said
         }
@@ -212,10 +227,10 @@ final class PostingCursor {
     @inline(__always)
     func shallowAdvance(to target: UInt32) -> (bound: Float, last: UInt32) {
         var b = max(block, shallowBlock)
-        while b < blockCount, blockLast[b] < target { b += 1 }
+        while b < blockCount, blockLast(b) < target { b += 1 }
         shallowBlock = b
         guard b < blockCount else { return (0, Self.end) }
-        return (blockBound[b], blockLast[b])
+        return (blockBound(b), blockLast(b))
     }
 
     /// The positions of the current document (segment lists only), appended to `out`.
@@ -227,12 +242,12 @@ final class PostingCursor {
         var at = info.dataOffset + positionsOffset
         // Skip the positions of the documents before this one in the block.
         for j in 0..<index {
-            for _ in 0..<tfs[j] {
+            for _ in 0..<buffer[LexicalSegmentFormat.blockSize + j] {
                 guard readVarint(base, &at, end: end) != nil else { return }
             }
         }
         var position: UInt32 = 0
-        for _ in 0..<tfs[index] {
+        for _ in 0..<buffer[LexicalSegmentFormat.blockSize + index] {
             guard let gap = readVarint(base, &at, end: end) else { return }
             position &+= gap
             out.append(position)
