@@ -17,7 +17,9 @@ extension LexicalIndex {
 
     /// Adds (or replaces) documents in one durable log write; durable when it returns.
     ///
-    /// - Throws: as ``add(id:fields:)``; nothing is added when it throws.
+    /// - Throws: as ``add(id:fields:)``; nothing is added when the log write
+    ///   throws. When the batch fills the head, the flush that follows may
+    ///   throw too: the documents are then durable in the log and searchable.
     public func add(_ documents: [(id: VectorID, fields: [String: String])]) throws(SearchError) {
         var records: [(VectorID, [(field: Int, text: String)])] = []
         records.reserveCapacity(documents.count)
@@ -36,10 +38,9 @@ extension LexicalIndex {
         try state.withLock { (state) throws(SearchError) in
             for (id, fields) in records { state.log.append(LexicalLogRecord.add(id, fields).encoded()) }
             try state.log.commit()
-            for (id, fields) in records {
-                Self.apply(add: id, fields: fields, to: &state, analyzers: analyzers)
-                if state.head.documentCount >= options.headDocuments { try flush(&state) }
-            }
+            for (id, fields) in records { Self.apply(add: id, fields: fields, to: &state, analyzers: analyzers) }
+            // Only after the whole batch: a flush starts a new log, and every record of the batch is in the old one.
+            if state.head.documentCount >= options.headDocuments { try flush(&state) }
         }
     }
 

@@ -38,7 +38,10 @@ struct BM25ParityTests {
         let index = try LexicalIndex(
             directory: directory, configuration: .init(fields: [LexicalField(name: "text")]),
             options: .init(headDocuments: 100, maximumSegments: 4))
-        try index.add(corpus.enumerated().map { (VectorID(UInt64($0.offset)), ["text": $0.element]) })
+        let documents = corpus.enumerated().map { (id: VectorID(UInt64($0.offset)), fields: ["text": $0.element]) }
+        for start in stride(from: 0, to: documents.count, by: 50) {
+            try index.add(Array(documents[start..<min(start + 50, documents.count)]))
+        }
         #expect(index.segments.count == 2)
         var compared = 0
         for stage in ["segments and head", "merged"] {
