@@ -40,6 +40,7 @@ let package = Package(
             name: "crash-test",
             dependencies: [
                 .product(name: "ANNIndex", package: sdk),
+                .product(name: "LexicalIndex", package: sdk),
                 .product(name: "MultimodalSearch", package: sdk),
                 .product(name: "Ranking", package: sdk),
                 .product(name: "SearchCore", package: sdk),

@@ -12,7 +12,8 @@
 // switches) and the parent checks every acknowledged batch is searchable and
 // no batch is half there.
 //
-// With --collection, the child drives a SearchCollection (see CollectionCrash.swift).
+// With --collection, the child drives a SearchCollection (see CollectionCrash.swift);
+// with --lexical, a keyword LexicalIndex (see LexicalCrash.swift).
 //
 // (`crash-test child PATH FIRST`, `index-child DIR FIRST` and `collection-child DIR FIRST` are the children.)
 
@@ -197,6 +198,8 @@ do {
         try child(path: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 4, arguments[1] == "collection-child" {
         try CollectionCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
+    } else if arguments.count >= 4, arguments[1] == "lexical-child" {
+        try LexicalCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 4, arguments[1] == "index-child" {
         try indexChild(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else {
@@ -204,6 +207,7 @@ do {
         var seed: UInt64 = 1
         var index = false
         var collection = false
+        var lexical = false
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
@@ -211,13 +215,16 @@ do {
             case "--seed" where i + 1 < arguments.count: seed = UInt64(arguments[i + 1]) ?? seed; i += 2
             case "--index": index = true; i += 1
             case "--collection": collection = true; i += 1
+            case "--lexical": lexical = true; i += 1
             default:
-                FileHandle.standardError.write(Data("usage: crash-test [--index | --collection] [--iterations N] [--seed S]\n".utf8))
+                FileHandle.standardError.write(Data("usage: crash-test [--index | --collection | --lexical] [--iterations N] [--seed S]\n".utf8))
                 exit(2)
             }
         }
         let passed =
-            collection
+            lexical
+            ? try LexicalCrash.parent(iterations: max(1, iterations), seed: seed)
+            : collection
             ? try CollectionCrash.parent(iterations: max(1, iterations), seed: seed)
             : index
                 ? try indexParent(iterations: max(1, iterations), seed: seed)
