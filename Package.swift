@@ -49,6 +49,12 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
         ),
+        // Text inside pictures (ImageDecoding's TesseractTextExtractor); language data from tesseract-ocr-LANG.
+        .systemLibrary(
+            name: "CTesseract",
+            pkgConfig: "tesseract",
+            providers: [.apt(["libtesseract-dev", "tesseract-ocr-eng"]), .brew(["tesseract"])]
+        ),
 
         // MARK: C kernels (run-time dispatched SIMD)
 
@@ -78,7 +84,7 @@ let package = Package(
         ),
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor", "StoragePrimitives"]),
         .target(name: "Encoders", dependencies: ["SearchCore", "Tensor", "ImageDecoding", "StoragePrimitives"]),
-        .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG"]),
+        .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG", "CTesseract"]),
         .target(name: "ModelStore", dependencies: ["SearchCore"]),
         .target(
             name: "MultimodalSearch",
