@@ -130,7 +130,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "_TestSupport"]),
-        .testTarget(name: "MultimodalSearchTests", dependencies: ["MultimodalSearch", "_TestSupport"]),
+        .testTarget(
+            name: "MultimodalSearchTests",
+            dependencies: ["MultimodalSearch", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "RankingTests",
             dependencies: ["Ranking", "Evaluation", "_TestSupport"],
