@@ -17,7 +17,7 @@ import Synchronization
 /// | `engagement-G.snapshot` | the engagement store at checkpoint G (checksummed) |
 /// | `log-G.wal` | items written and removed and engagement recorded since checkpoint G (a ``ANNIndex/WriteAheadLog``) |
 /// | `vectors/NAME/` | one ``ANNIndex/PersistentIndex`` per vector field: mapped segments plus a logged head |
-/// | `keywords/` | the keyword index (``KeywordRetriever``), when ``Options/keywordIndex`` makes one |
+/// | `keywords/` | the keyword index (``KeywordRetriever``), when ``Options/keywordIndex`` makes one; a collection opened with one for the first time indexes its items' text then |
 /// | `calibration.json` | score → probability of relevance per retriever (``RelevanceCalibration``), once set |
 /// | `last-recovery.txt` | the last ``CollectionRecovery`` that repaired anything |
 ///
@@ -191,6 +191,7 @@ public final class SearchCollection: Sendable {
         }
         self.indices = indices
         self.engagement = engagement
+        let newKeywordIndex = options.keywordIndex != nil && !files.exists(CollectionFiles.keywordsName)
         let keywords = try options.keywordIndex.map { make throws(SearchError) in
             try make(files.path(CollectionFiles.keywordsName), options.recoveryPolicy)
         }
@@ -239,7 +240,7 @@ public final class SearchCollection: Sendable {
                 interruptedRecords.insert(putBy[id]!)
                 break
             }
-            if let keywords, !KeywordDocument(item: stored.item).isEmpty, !keywords.contains(id) {
+            if let keywords, !newKeywordIndex, !KeywordDocument(item: stored.item).isEmpty, !keywords.contains(id) {
                 interruptedRecords.insert(putBy[id]!)
             }
         }
@@ -255,6 +256,14 @@ public final class SearchCollection: Sendable {
             if let keywords {
                 let present = interrupted.filter { keywords.contains($0) }
                 if !present.isEmpty { try keywords.remove(present) }
+            }
+        }
+        // A collection opened with a keyword index for the first time: index its items' text once.
+        if let keywords, newKeywordIndex {
+            let documents = try Self.merge(snapshot, overlay).values.map { KeywordDocument(item: $0.item) }.filter { !$0.isEmpty }
+            if !documents.isEmpty {
+                try keywords.add(documents)
+                try keywords.flush()
             }
         }
         var count = snapshot.count

@@ -281,3 +281,23 @@ struct HybridSearchTests {
         #expect(throws: SearchError.self) { try SearchCollection(directory: scratch.path, schema: Self.schema, options: Self.options()) }
     }
 }
+
+extension HybridSearchTests {
+    @Test("a collection opened with a keyword index for the first time indexes the text of the items it already holds")
+    func keywordIndexAddedLater() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let v = Array(try HashingTextEncoder(dimension: 64).embed("lamp").values)
+        do {
+            let plain = try SearchCollection(directory: scratch.path, schema: Self.schema)
+            try plain.add([CatalogItem(id: 1, caption: "brass lamp")], vectors: ["caption": FieldRows(ids: [1], rows: v)])
+            try plain.checkpoint()
+            try plain.add([CatalogItem(id: 2, caption: "linen lamp")], vectors: ["caption": FieldRows(ids: [2], rows: v)])
+            // Not closed: item 2 is in the log only.
+        }
+        let collection = try SearchCollection(directory: scratch.path, schema: Self.schema, options: Self.options())
+        #expect(collection.recovery.interruptedItems.isEmpty && collection.count == 2)
+        #expect(collection.keywords?.contains(1) == true && collection.keywords?.contains(2) == true)
+        try collection.close()
+    }
+}
