@@ -89,8 +89,8 @@ let package = Package(
         .target(
             name: "MultimodalSearch",
             dependencies: [
-                "SearchCore", "Tensor", "Evaluation", "ANNIndex", "Ranking", "Encoders", "ImageDecoding", "ModelStore",
-                "StoragePrimitives",
+                "SearchCore", "Tensor", "Evaluation", "ANNIndex", "LexicalIndex", "Ranking", "Encoders", "ImageDecoding",
+                "ModelStore", "StoragePrimitives",
             ]
         ),
 

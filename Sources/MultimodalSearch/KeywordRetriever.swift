@@ -11,9 +11,9 @@ public enum KeywordField {
     /// The item's category.
     public static let category = "category"
     /// The picture file's name without its folder (partial file names find it).
-    public static let fileName = "file_name"
+    public static let fileName = "fileName"
     /// Text found inside the picture by an ``ImageTextExtractor`` (opt-in).
-    public static let pictureText = "picture_text"
+    public static let pictureText = "pictureText"
 }
 
 /// One item's text, by keyword field, as the keyword index receives it.

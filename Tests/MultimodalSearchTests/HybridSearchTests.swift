@@ -301,3 +301,34 @@ extension HybridSearchTests {
         try collection.close()
     }
 }
+
+extension HybridSearchTests {
+    @Test("with the BM25 keyword index: scores and matched terms are LexicalIndex's own, and survive close and reopen")
+    func lexicalKeywordIndex() throws {
+        let scratch = ScratchDirectory()
+        defer { scratch.remove() }
+        let options = SearchCollection.Options(keywordIndex: LexicalKeywordIndex.factory())
+        let items = Self.items.map { var i = $0; i.image = nil; return i }
+        do {
+            let collection = try SearchCollection(directory: scratch.path, schema: Self.schema, options: options)
+            _ = try Self.engine(over: collection).ingest(items)
+            try collection.close()
+        }
+        let collection = try SearchCollection(directory: scratch.path, schema: Self.schema, options: options)
+        let keywords = try #require(collection.keywords as? LexicalKeywordIndex)
+        #expect(keywords.count == items.count)
+        let direct = try keywords.index.search("brass lamps", k: 10)
+        #expect(direct.first?.id == 1)
+        let results = try Self.engine(over: collection).search(SearchQuery(text: "brass lamps", k: 6))
+        for hit in direct {
+            let result = try #require(results.first { $0.id == hit.id })
+            #expect(result.keywordScore == Double(hit.score))
+            #expect(result.matchedTerms == hit.matchedTerms)
+        }
+        // Stemmed: "lamps" matched the captions' "lamp"; the tag "brass" matched in the tags field.
+        #expect(results.first { $0.id == 3 }?.matchedTerms[KeywordField.tags] != nil)
+        #expect(try collection.remove([1]) == 1)
+        #expect(try keywords.index.search("brass", k: 10).allSatisfy { $0.id != 1 })
+        try collection.close()
+    }
+}
