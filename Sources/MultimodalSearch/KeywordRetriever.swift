@@ -8,7 +8,7 @@ public enum KeywordField {
     public static let caption = "caption"
     /// The item's tags, joined by spaces.
     public static let tags = "tags"
-    /// The item's category.
+    /// The item's category (not derived from an item by default; see ``KeywordDocument/init(item:pictureText:)``).
     public static let category = "category"
     /// The picture file's name without its folder (partial file names find it).
     public static let fileName = "fileName"
@@ -29,14 +29,16 @@ public struct KeywordDocument: Sendable, Hashable {
         self.fields = fields
     }
 
-    /// The document an engine derives from an item: its caption, tags,
-    /// category and picture file name, plus `pictureText` when text was found
-    /// in its picture.
+    /// The document an engine derives from an item: its caption, tags and
+    /// picture file name, plus `pictureText` when text was found in its
+    /// picture. Not its category: categories are what folder-based
+    /// judgements (`mms eval`) use as relevance, so indexing them would let
+    /// keywords find an answer key rather than the item; a host that wants
+    /// categories searchable passes documents with ``KeywordField/category``.
     public init(item: CatalogItem, pictureText: String? = nil) {
         var fields: [String: String] = [:]
         if let caption = item.caption, !caption.isEmpty { fields[KeywordField.caption] = caption }
         if !item.tags.isEmpty { fields[KeywordField.tags] = item.tags.joined(separator: " ") }
-        if let category = item.category, !category.isEmpty { fields[KeywordField.category] = category }
         if case .file(let path) = item.image, let name = path.split(separator: "/").last, !name.isEmpty {
             fields[KeywordField.fileName] = String(name)
         }

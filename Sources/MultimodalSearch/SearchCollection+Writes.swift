@@ -76,7 +76,7 @@ extension SearchCollection {
                 for item in items where !given.contains(item.id) && !KeywordDocument(item: item).isEmpty {
                     throw SearchError(
                         .invalidArgument,
-                        "item \(item.id) has caption, tags, category or a file name but no keyword document in this write")
+                        "item \(item.id) has a caption, tags or a file name but no keyword document in this write")
                 }
                 documents = keywords.filter { !$0.isEmpty }
             } else {

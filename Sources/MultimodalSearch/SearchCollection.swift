@@ -34,7 +34,7 @@ import Synchronization
 ///
 /// The keyword index is written after the vector indices, durable in its own
 /// log; an item written since the checkpoint whose text should be in it
-/// (caption, tags, category or file name) but is not was interrupted the
+/// (caption, tags or file name) but is not was interrupted the
 /// same way and is removed the same way.
 ///
 /// **Checkpoints** bound what opening replays: ``checkpoint()`` flushes every

@@ -11,7 +11,7 @@ extension SearchEngine {
     /// whose picture cannot be read or decoded is skipped (listed in the
     /// report with the reason), as is one with neither caption nor picture;
     /// the rest are indexed. With a keyword index, each item's caption,
-    /// tags, category and picture file name are indexed as keywords, and with
+    /// tags and picture file name are indexed as keywords, and with
     /// an ``Configuration/imageTextExtractor`` the text found inside its
     /// picture too (``KeywordField/pictureText``). With a collection, what
     /// the report lists as indexed is on disk when this returns.
