@@ -38,7 +38,8 @@ for item in items {   // a picture path that is not on disk: embed the caption, 
 
 // Keywords and caption embeddings, reciprocal rank fusion (k 60), keywords weighted twice for this query.
 let query = SearchQuery(text: "brass legs", k: 3, fusion: .reciprocalRank(weights: [SearchSource.keyword: 2]))
-for result in try engine.search(query) {
+let results = try engine.search(query)
+for result in results {
     print(result.id, result.item.caption ?? "", result.keywordScore ?? 0, result.matchedTerms)   // e.g. ["caption": ["brass", "leg"]]
 }
 let bySKU = try engine.search(SearchQuery(text: "SKU-QX7731.jpg", k: 1))   // the file name is a keyword field
@@ -52,7 +53,7 @@ let calibration = try engine.fitCalibration(
 try collection.setCalibration(calibration)                     // stored with the collection
 let sure = try engine.search(SearchQuery(text: "brass legs", k: 3, minScores: [SearchSource.keyword: 0.5], minRelevance: 0.5))
 // END README
-precondition(try engine.search(query).first?.id == 1, "the table with brass legs leads")
+precondition(results.first?.id == 1, "the table with brass legs leads")
 precondition(bySKU.first?.id == 2, "the file name finds the oak table")
 precondition(sure.allSatisfy { $0.explanation[SearchSource.relevance]! >= 0.5 })
 print("cut at relevance 0.5:", sure.map(\.id))
