@@ -49,6 +49,12 @@ let package = Package(
             pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"]), .brew(["libpng"])]
         ),
+        // Text inside pictures (ImageDecoding's TesseractTextExtractor); language data from tesseract-ocr-LANG.
+        .systemLibrary(
+            name: "CTesseract",
+            pkgConfig: "tesseract",
+            providers: [.apt(["libtesseract-dev", "tesseract-ocr-eng"]), .brew(["tesseract"])]
+        ),
 
         // MARK: C kernels (run-time dispatched SIMD)
 
@@ -78,13 +84,13 @@ let package = Package(
         ),
         .target(name: "Ranking", dependencies: ["SearchCore", "Tensor", "StoragePrimitives"]),
         .target(name: "Encoders", dependencies: ["SearchCore", "Tensor", "ImageDecoding", "StoragePrimitives"]),
-        .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG"]),
+        .target(name: "ImageDecoding", dependencies: ["SearchCore", "CTurboJPEG", "CPNG", "CTesseract"]),
         .target(name: "ModelStore", dependencies: ["SearchCore"]),
         .target(
             name: "MultimodalSearch",
             dependencies: [
-                "SearchCore", "Tensor", "Evaluation", "ANNIndex", "Ranking", "Encoders", "ImageDecoding", "ModelStore",
-                "StoragePrimitives",
+                "SearchCore", "Tensor", "Evaluation", "ANNIndex", "LexicalIndex", "Ranking", "Encoders", "ImageDecoding",
+                "ModelStore", "StoragePrimitives",
             ]
         ),
 
@@ -124,7 +130,11 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "_TestSupport"]),
-        .testTarget(name: "MultimodalSearchTests", dependencies: ["MultimodalSearch", "_TestSupport"]),
+        .testTarget(
+            name: "MultimodalSearchTests",
+            dependencies: ["MultimodalSearch", "_TestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "RankingTests",
             dependencies: ["Ranking", "Evaluation", "_TestSupport"],

@@ -48,6 +48,17 @@ let package = Package(
             path: "Sources/DurableCatalog"
         ),
         .executableTarget(
+            name: "hybrid-search",
+            dependencies: [
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "Encoders", package: sdk),
+                .product(name: "Evaluation", package: sdk),
+                .product(name: "Ranking", package: sdk),
+                .product(name: "MultimodalSearch", package: sdk),
+            ],
+            path: "Sources/HybridSearch"
+        ),
+        .executableTarget(
             name: "persistent-vectors",
             dependencies: [
                 .product(name: "SearchCore", package: sdk),

@@ -128,6 +128,24 @@ with open(f"{work}/qrels.txt", "w") as qrels, open(f"{work}/base.run", "w") as b
 PY
 "$mms" compare --qrels "$work/qrels.txt" "$work/base.run" "$work/better.run" --html "$work/compare.html" >"$work/compare.txt"
 check "mms compare finds the better run better" 'grep -E "^ +better +[0-9.]+ +\+0\.[0-9]+ .*<0\.0001" "$work/compare.txt" >/dev/null'
+# Hybrid search: text inside pictures (pictures rendered by scripts/fixtures/make_ocr_fixtures.py), indexed with
+# --ocr, found by that text through the keyword index; matches and cut-offs are printed.
+mkdir -p "$work/ocr/signs"
+cp Tests/MultimodalSearchTests/Fixtures/ocr/*.png "$work/ocr/signs/"
+"$mms" index "$work/ocr" --store "$work/ocr-store" --ocr >"$work/ocr.txt" 2>&1
+check "--ocr reads the text of the five pictures that have some" 'grep -q "Text found inside 5 of the new pictures" "$work/ocr.txt"'
+"$mms" search "high voltage" --store "$work/ocr-store" -k 1 >"$work/ocr-search.txt"
+check "a picture is found by the text inside it" 'grep -q "signs/warning.png" "$work/ocr-search.txt"'
+check "the keyword match is shown by field" 'grep -q "matched pictureText: high" "$work/ocr-search.txt"'
+"$mms" search "walnut shelf" --store "$work/ocr-store" -k 5 --weight caption=0 --min-score keyword=0.1 >"$work/ocr-cut.txt"
+check "keywords alone with a score cut-off return only the matching picture" 'grep -q "^1 results" "$work/ocr-cut.txt" && grep -q "cut-offs: keyword ≥ 0.1" "$work/ocr-cut.txt"'
+# Item ids follow sorted file names: 2 label, 3 poster, 4 shop-sign, 5 street, 6 warning.
+printf 'q1\tdanger high voltage\nq2\tjazz festival\nq3\tmaple street\nq4\topen shelf\n' >"$work/ocr-queries.tsv"
+printf 'q1 0 6 1\nq2 0 3 1\nq3 0 5 1\nq4 0 4 1\n' >"$work/ocr-qrels"
+"$mms" calibrate --store "$work/ocr-store" --queries "$work/ocr-queries.tsv" --qrels "$work/ocr-qrels" >"$work/calibrate.txt" 2>&1
+check "mms calibrate stores a calibration" '[[ -s "$work/ocr-store/calibration.json" ]] && grep -q "keyword" "$work/calibrate.txt"'
+"$mms" search "high voltage" --store "$work/ocr-store" -k 5 --min-relevance 0.5 >"$work/ocr-relevance.txt"
+check "--min-relevance keeps the judged picture and says what it cut at" 'grep -q "signs/warning.png" "$work/ocr-relevance.txt" && grep -q "relevance ≥ 0.5" "$work/ocr-relevance.txt"'
 
 if ((fail)); then
     cat "$work/out.txt" "$work/err.txt" >&2

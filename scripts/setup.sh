@@ -6,7 +6,8 @@ set -euo pipefail
 
 # libcurl4 is the HTTP client under Foundation's URLSession on Linux (ModelStore).
 # libstemmer-dev: the Snowball stemmers (LexicalIndex); it ships no pkg-config file.
-packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev libstemmer-dev pkg-config libcurl4)
+# libtesseract-dev and tesseract-ocr-eng: text inside pictures (Tesseract 5 and its English model).
+packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev libstemmer-dev libtesseract-dev tesseract-ocr-eng pkg-config libcurl4)
 # --with-browser: headless Chromium too, which the tests use to render mms's HTML page.
 # --with-arm64: an arm64 cross compiler, its C library and qemu-user, with which
 # scripts/test-arm64-kernels.sh checks the NEON kernels on an emulated CPU.
@@ -36,7 +37,7 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-for module in openblas liblz4 libturbojpeg libpng; do
+for module in openblas liblz4 libturbojpeg libpng tesseract; do
     if ! pkg-config --exists "$module"; then
         echo "setup: pkg-config cannot find $module after installing; check the apt output above" >&2
         exit 1

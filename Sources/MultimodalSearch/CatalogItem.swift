@@ -1,3 +1,4 @@
+import Ranking
 import SearchCore
 
 /// Where an item's picture comes from.
@@ -56,13 +57,33 @@ public struct SearchQuery: Sendable {
     public var k: Int
     /// The person searching, for engagement-aware ranking.
     public var userID: String?
+    /// How this query's retrievers combine, with their weights; nil uses the
+    /// engine's ``SearchEngine/Configuration/fusion``. A retriever weighted 0
+    /// is not asked at all (`weights: [SearchSource.caption: 0]` searches by
+    /// keywords alone).
+    public var fusion: ScoreFusion?
+    /// Per retriever (``SearchSource``), the lowest score of its own kind it
+    /// may contribute: a similarity for a vector retriever (cosine in
+    /// [−1, 1]), a BM25 score for the keyword retriever. Lower ones are
+    /// dropped before fusion.
+    public var minScores: [String: Double]
+    /// The lowest calibrated probability of relevance a result may have:
+    /// a candidate's is the largest its retrievers' calibrated scores give
+    /// (``RelevanceCalibration``). Nil: no cut-off.
+    public var minRelevance: Double?
 
     /// A query by text, by picture, or both, for the `k` best results.
-    public init(text: String? = nil, image: ImageSource? = nil, k: Int = 10, userID: String? = nil) {
+    public init(
+        text: String? = nil, image: ImageSource? = nil, k: Int = 10, userID: String? = nil, fusion: ScoreFusion? = nil,
+        minScores: [String: Double] = [:], minRelevance: Double? = nil
+    ) {
         self.text = text
         self.image = image
         self.k = k
         self.userID = userID
+        self.fusion = fusion
+        self.minScores = minScores
+        self.minRelevance = minRelevance
     }
 }
 
@@ -72,11 +93,32 @@ public struct SearchResult: Sendable {
     public var id: VectorID
     /// The final score; larger is better.
     public var score: Double
-    /// Per-stage scores: each retriever's similarity (`"caption"`, `"image"`,
-    /// `"text→image"`), `"fusion"`, `"engagement"`, and what later stages add.
+    /// Per-stage scores: each retriever's score (`"caption"`, `"image"`,
+    /// `"text→image"` similarities, `"keyword"` BM25), `"fusion"`,
+    /// `"relevance"` under a calibrated cut-off, `"engagement"`, and what
+    /// later stages add (keys in ``SearchSource``).
     public var explanation: [String: Double]
     /// The item as ingested.
     public var item: CatalogItem
+    /// The keyword index's score, when the keyword retriever found the item.
+    public var keywordScore: Double?
+    /// The query terms (as the keyword index analysed them) the item
+    /// matched, by keyword field (``KeywordField``); empty when the keyword
+    /// retriever did not find it.
+    public var matchedTerms: [String: [String]]
+
+    /// A result.
+    public init(
+        id: VectorID, score: Double, explanation: [String: Double], item: CatalogItem, keywordScore: Double? = nil,
+        matchedTerms: [String: [String]] = [:]
+    ) {
+        self.id = id
+        self.score = score
+        self.explanation = explanation
+        self.item = item
+        self.keywordScore = keywordScore
+        self.matchedTerms = matchedTerms
+    }
 }
 
 /// What ``SearchEngine/ingest(_:)`` did.
@@ -91,4 +133,12 @@ public struct IngestReport: Sendable {
     public var captionEmbeddings: [VectorID: [Float]] = [:]
     /// The unit-length picture embedding of each indexed item, with an image encoder.
     public var imageEmbeddings: [VectorID: [Float]] = [:]
+    /// Text found inside each indexed item's picture, with an image text
+    /// extractor (``SearchEngine/Configuration/imageTextExtractor``); absent
+    /// where none was found.
+    public var pictureText: [VectorID: String] = [:]
+    /// Pictures whose text could not be read (their items are indexed
+    /// without it), each with the reason: a timeout or a picture too large
+    /// for the extractor's bounds, for instance.
+    public var pictureTextErrors: [(id: VectorID, error: SearchError)] = []
 }

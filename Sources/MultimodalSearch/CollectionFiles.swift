@@ -6,6 +6,8 @@ import StoragePrimitives
 struct CollectionFiles {
     static let schemaName = "schema.json"
     static let lastRecoveryName = "last-recovery.txt"
+    static let keywordsName = "keywords"
+    static let calibrationName = "calibration.json"
 
     let directory: String
 
@@ -22,7 +24,7 @@ struct CollectionFiles {
 
     /// Whether `name` is one of the files a collection writes.
     static func isCollectionFile(_ name: String) -> Bool {
-        [schemaName, lastRecoveryName, "vectors"].contains(name) || generation(of: name) != nil
+        [schemaName, lastRecoveryName, "vectors", keywordsName, calibrationName].contains(name) || generation(of: name) != nil
     }
 
     func path(_ name: String) -> String { directory + "/" + name }

@@ -6,11 +6,13 @@ import Synchronization
 /// a ``SearchCollection`` keeps.
 final class MemoryCatalog: Sendable {
     let indices: [String: any VectorIndex]
+    let keywords: (any KeywordRetriever)?
     let engagement: EngagementStore
     private let items = Mutex<[VectorID: CatalogItem]>([:])
 
-    init(indices: [String: any VectorIndex], engagement: EngagementStore) {
+    init(indices: [String: any VectorIndex], keywords: (any KeywordRetriever)?, engagement: EngagementStore) {
         self.indices = indices
+        self.keywords = keywords
         self.engagement = engagement
     }
 
@@ -18,7 +20,7 @@ final class MemoryCatalog: Sendable {
 
     func item(_ id: VectorID) -> CatalogItem? { items.withLock { $0[id] } }
 
-    func add(_ batch: [CatalogItem], vectors: [String: FieldRows]) throws(SearchError) {
+    func add(_ batch: [CatalogItem], vectors: [String: FieldRows], keywords documents: [KeywordDocument]?) throws(SearchError) {
         for (name, rows) in vectors where !rows.ids.isEmpty {
             guard let index = indices[name] else { throw SearchError(.invalidArgument, "no vector field \"\(name)\"") }
             try index.add(rows.rows, ids: rows.ids)
@@ -29,6 +31,13 @@ final class MemoryCatalog: Sendable {
             let dropped = batch.map(\.id).filter { !has.contains($0) }
             if !dropped.isEmpty { try index.remove(dropped) }
         }
+        if let keywords {
+            let documents = (documents ?? batch.map { KeywordDocument(item: $0) }).filter { !$0.isEmpty }
+            if !documents.isEmpty { try keywords.add(documents) }
+            let has = Set(documents.map(\.id))
+            let dropped = batch.map(\.id).filter { !has.contains($0) && keywords.contains($0) }
+            if !dropped.isEmpty { try keywords.remove(dropped) }
+        }
         items.withLock { all in
             for item in batch { all[item.id] = item }
         }
@@ -36,6 +45,7 @@ final class MemoryCatalog: Sendable {
 
     func remove(_ ids: [VectorID]) throws(SearchError) -> Int {
         for index in indices.values { try index.remove(ids) }
+        try keywords?.remove(ids)
         return items.withLock { all in ids.reduce(0) { $0 + (all.removeValue(forKey: $1) == nil ? 0 : 1) } }
     }
 }
@@ -66,6 +76,13 @@ enum EngineStore: Sendable {
         }
     }
 
+    var keywords: (any KeywordRetriever)? {
+        switch self {
+        case .memory(let m): m.keywords
+        case .collection(let c): c.keywords
+        }
+    }
+
     func item(_ id: VectorID) throws(SearchError) -> CatalogItem? {
         switch self {
         case .memory(let m): m.item(id)
@@ -73,10 +90,10 @@ enum EngineStore: Sendable {
         }
     }
 
-    func add(_ items: [CatalogItem], vectors: [String: FieldRows]) throws(SearchError) {
+    func add(_ items: [CatalogItem], vectors: [String: FieldRows], keywords: [KeywordDocument]? = nil) throws(SearchError) {
         switch self {
-        case .memory(let m): try m.add(items, vectors: vectors)
-        case .collection(let c): try c.add(items, vectors: vectors)
+        case .memory(let m): try m.add(items, vectors: vectors, keywords: keywords)
+        case .collection(let c): try c.add(items, vectors: vectors, keywords: keywords)
         }
     }
 

@@ -65,6 +65,31 @@ struct IngestStage: Sendable {
         return batch
     }
 
+    /// The text inside each picture of `items`, by the configuration's image
+    /// text extractor, on every core; a picture whose text cannot be read is
+    /// listed in `report.pictureTextErrors` and its item indexed without it.
+    /// Nil when there is no extractor.
+    func pictureTexts(_ items: [CatalogItem], report: inout IngestReport) -> [VectorID: String]? {
+        guard let extractor = configuration.imageTextExtractor else { return nil }
+        let pictured = items.filter { $0.image != nil }
+        let found = Mutex<[VectorID: String]>([:])
+        let failures = Self.parallel(count: pictured.count) { (i) throws(SearchError) in
+            let item = pictured[i]
+            let image: RGBImage
+            if case .pixels(let pixels) = item.image! {
+                image = pixels
+            } else {
+                image = try ImageDecoder.decode(try Self.encodedBytes(item.image!), options: configuration.decoding)
+            }
+            let text = try extractor.text(in: image)
+            if !text.isEmpty { found.withLock { $0[item.id] = text } }
+        }
+        for (i, error) in failures.sorted(by: { $0.key < $1.key }) { report.pictureTextErrors.append((pictured[i].id, error)) }
+        let texts = found.withLock { $0 }
+        for (id, text) in texts { report.pictureText[id] = text }
+        return texts
+    }
+
     /// Unit-length embeddings of `texts`, end to end, through the cache, in
     /// batches of ``SearchEngine/Configuration/batchSize``.
     func textEmbeddings(

@@ -27,6 +27,10 @@ extension SearchCollection {
     ///   - items: the items, each identifier once.
     ///   - vectors: by field name, the rows of the items that have a vector
     ///     in that field (an item may have none).
+    ///   - keywords: the items' keyword documents, when the collection has a
+    ///     keyword index; nil derives each from its item
+    ///     (``KeywordDocument/init(item:pictureText:)``). An item without a
+    ///     document here, or with an empty one, is not found by keywords.
     /// - Throws: ``SearchCore/SearchError`` — `.invalidArgument` for an
     ///   unknown field, a row for an item not in `items`, a repeated
     ///   identifier or a closed collection; `.dimensionMismatch` and
@@ -34,7 +38,7 @@ extension SearchCollection {
     ///   before anything is written); `.io` when the disk refuses.
     /// - Complexity: one log commit, then one index write per field:
     ///   O(batch · log n) distance evaluations.
-    public func add(_ items: [CatalogItem], vectors: [String: FieldRows]) throws(SearchError) {
+    public func add(_ items: [CatalogItem], vectors: [String: FieldRows], keywords: [KeywordDocument]? = nil) throws(SearchError) {
         var bits = [VectorID: UInt8](minimumCapacity: items.count)
         for item in items {
             guard bits.updateValue(0, forKey: item.id) == nil else {
@@ -62,6 +66,23 @@ extension SearchCollection {
                 bits[id] = b | (1 << f)
             }
         }
+        var documents: [KeywordDocument] = []
+        if self.keywords != nil {
+            if let keywords {
+                for document in keywords where bits[document.id] == nil {
+                    throw SearchError(.invalidArgument, "a keyword document for item \(document.id), which is not in this write")
+                }
+                let given = Set(keywords.filter { !$0.isEmpty }.map(\.id))
+                for item in items where !given.contains(item.id) && !KeywordDocument(item: item).isEmpty {
+                    throw SearchError(
+                        .invalidArgument,
+                        "item \(item.id) has a caption, tags or a file name but no keyword document in this write")
+                }
+                documents = keywords.filter { !$0.isEmpty }
+            } else {
+                documents = items.map { KeywordDocument(item: $0) }.filter { !$0.isEmpty }
+            }
+        }
         let stored = items.map { StoredItem(item: $0, vectorFields: bits[$0.id]!) }
         try writer.withLock { _ throws(SearchError) in
             let replaced = try commit(.put(stored)) { s in
@@ -78,6 +99,12 @@ extension SearchCollection {
                     if let field = vectors[spec.name], !field.ids.isEmpty { try indices[f].add(field.rows, ids: field.ids) }
                     let dropped = replaced.filter { bits[$0]! & (1 << f) == 0 && indices[f].contains($0) }
                     if !dropped.isEmpty { try indices[f].remove(dropped) }
+                }
+                if let index = self.keywords {
+                    if !documents.isEmpty { try index.add(documents) }
+                    let has = Set(documents.map(\.id))
+                    let dropped = replaced.filter { !has.contains($0) && index.contains($0) }
+                    if !dropped.isEmpty { try index.remove(dropped) }
                 }
             } catch {
                 // The items are logged but not all their vectors arrived: take them out again.
@@ -130,6 +157,7 @@ extension SearchCollection {
             guard !closed else { return }
             if dirty { try checkpointLocked() }
             for index in indices { index.close() }
+            keywords?.close()
             state.withLock { s in
                 s.log.close()
                 s.closed = true
@@ -166,6 +194,10 @@ extension SearchCollection {
             let indexed = present.filter { index.contains($0) }
             if !indexed.isEmpty { try index.remove(indexed) }
         }
+        if let keywords {
+            let indexed = present.filter { keywords.contains($0) }
+            if !indexed.isEmpty { try keywords.remove(indexed) }
+        }
         return present.count
     }
 
@@ -179,6 +211,7 @@ extension SearchCollection {
             return (s.generation, s.snapshot, s.overlay)
         }
         for index in indices { try index.flush() }
+        try keywords?.flush()
         let all = try Self.merge(snapshot, overlay)
         let files = CollectionFiles(directory: directory)
         let next = generation + 1

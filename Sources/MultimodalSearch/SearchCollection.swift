@@ -4,7 +4,8 @@ import Ranking
 import SearchCore
 import Synchronization
 
-/// A durable collection: items, one vector index per field, and engagement,
+/// A durable collection: items, one vector index per field, a keyword
+/// index, relevance calibration and engagement,
 /// in one directory, opened in milliseconds with no graph rebuild.
 ///
 /// Layout:
@@ -16,6 +17,8 @@ import Synchronization
 /// | `engagement-G.snapshot` | the engagement store at checkpoint G (checksummed) |
 /// | `log-G.wal` | items written and removed and engagement recorded since checkpoint G (a ``ANNIndex/WriteAheadLog``) |
 /// | `vectors/NAME/` | one ``ANNIndex/PersistentIndex`` per vector field: mapped segments plus a logged head |
+/// | `keywords/` | the keyword index (``KeywordRetriever``), when ``Options/keywordIndex`` makes one; a collection opened with one for the first time indexes its items' text then |
+/// | `calibration.json` | score → probability of relevance per retriever (``RelevanceCalibration``), once set |
 /// | `last-recovery.txt` | the last ``CollectionRecovery`` that repaired anything |
 ///
 /// **Durability.** Every write returns once it is on disk: items are logged
@@ -29,8 +32,13 @@ import Synchronization
 /// Removals are logged first, then applied to the indices, and re-applied
 /// on replay.
 ///
+/// The keyword index is written after the vector indices, durable in its own
+/// log; an item written since the checkpoint whose text should be in it
+/// (caption, tags or file name) but is not was interrupted the
+/// same way and is removed the same way.
+///
 /// **Checkpoints** bound what opening replays: ``checkpoint()`` flushes every
-/// index's head to a segment, writes `items-(G+1)` and `engagement-(G+1)`
+/// index's head to a segment (the keyword index's too), writes `items-(G+1)` and `engagement-(G+1)`
 /// and starts `log-(G+1)`; the item snapshot, renamed into place last, is the
 /// commit point. One runs by itself when the log passes
 /// ``Options/checkpointLogBytes``, and ``close()`` runs one.
@@ -64,14 +72,20 @@ public final class SearchCollection: Sendable {
         public var recoveryPolicy: RecoveryPolicy
         /// The engagement store's half-life and limits.
         public var engagement: EngagementStore.Configuration
+        /// Opens (or creates) the keyword index in the directory it is given
+        /// (`keywords/` inside the collection), with the collection's recovery
+        /// policy; nil keeps no keyword index.
+        public var keywordIndex: KeywordIndexFactory?
 
         /// Options with the defaults above.
         public init(
             index: HNSWIndex.Configuration = HNSWIndex.Configuration(), headVectors: Int = 10_000,
             checkpointLogBytes: Int = 16 << 20, verification: SegmentReader.Verification = .structure,
             recoveryPolicy: RecoveryPolicy = .repairTornTail,
-            engagement: EngagementStore.Configuration = EngagementStore.Configuration()
+            engagement: EngagementStore.Configuration = EngagementStore.Configuration(),
+            keywordIndex: KeywordIndexFactory? = nil
         ) {
+            self.keywordIndex = keywordIndex
             self.recoveryPolicy = recoveryPolicy
             self.index = index
             self.headVectors = headVectors
@@ -93,6 +107,10 @@ public final class SearchCollection: Sendable {
     public let recovery: CollectionRecovery
     /// One index per schema field, in schema order.
     let indices: [PersistentIndex]
+    /// The keyword index, if the options make one.
+    public let keywords: (any KeywordRetriever)?
+    /// The stored relevance calibration (see ``setCalibration(_:)``).
+    let storedCalibration: Mutex<RelevanceCalibration?>
 
     struct State {
         var generation: UInt64
@@ -173,6 +191,16 @@ public final class SearchCollection: Sendable {
         }
         self.indices = indices
         self.engagement = engagement
+        let newKeywordIndex = options.keywordIndex != nil && !files.exists(CollectionFiles.keywordsName)
+        let keywords = try options.keywordIndex.map { make throws(SearchError) in
+            try make(files.path(CollectionFiles.keywordsName), options.recoveryPolicy)
+        }
+        self.keywords = keywords
+        storedCalibration = Mutex(
+            files.exists(CollectionFiles.calibrationName)
+                ? try RelevanceCalibration.decode(
+                    try files.read(CollectionFiles.calibrationName), path: files.path(CollectionFiles.calibrationName))
+                : nil)
 
         // Replay the log into an overlay over the snapshot.
         var overlay: [VectorID: StoredItem?] = [:]
@@ -200,6 +228,10 @@ public final class SearchCollection: Sendable {
             let stale = removedSinceCheckpoint.filter { index.contains($0) }
             if !stale.isEmpty { try index.remove(Array(stale)) }
         }
+        if let keywords {
+            let stale = removedSinceCheckpoint.filter { keywords.contains($0) }
+            if !stale.isEmpty { try keywords.remove(Array(stale)) }
+        }
         // A write whose vectors did not all arrive was never acknowledged: remove all of its
         // items (a write is all or nothing, like the log record that holds it).
         var interruptedRecords = Set<Int>()
@@ -207,6 +239,9 @@ public final class SearchCollection: Sendable {
             for (f, index) in indices.enumerated() where stored.vectorFields & (1 << f) != 0 && !index.contains(id) {
                 interruptedRecords.insert(putBy[id]!)
                 break
+            }
+            if let keywords, !newKeywordIndex, !KeywordDocument(item: stored.item).isEmpty, !keywords.contains(id) {
+                interruptedRecords.insert(putBy[id]!)
             }
         }
         let interrupted = putBy.filter { interruptedRecords.contains($0.value) }.map(\.key).sorted()
@@ -217,6 +252,18 @@ public final class SearchCollection: Sendable {
             for index in indices {
                 let present = interrupted.filter { index.contains($0) }
                 if !present.isEmpty { try index.remove(present) }
+            }
+            if let keywords {
+                let present = interrupted.filter { keywords.contains($0) }
+                if !present.isEmpty { try keywords.remove(present) }
+            }
+        }
+        // A collection opened with a keyword index for the first time: index its items' text once.
+        if let keywords, newKeywordIndex {
+            let documents = try Self.merge(snapshot, overlay).values.map { KeywordDocument(item: $0.item) }.filter { !$0.isEmpty }
+            if !documents.isEmpty {
+                try keywords.add(documents)
+                try keywords.flush()
             }
         }
         var count = snapshot.count
@@ -299,8 +346,12 @@ public final class SearchCollection: Sendable {
     /// (a field's index counts as one entry).
     public func files() -> [(name: String, bytes: Int)] {
         let files = CollectionFiles(directory: directory)
-        var out = files.list().filter { $0 != "vectors" }.map { (name: $0, bytes: files.size($0)) }
+        var out = files.list().filter { $0 != "vectors" && $0 != CollectionFiles.keywordsName }.map { (name: $0, bytes: files.size($0)) }
         for (field, index) in zip(schema.fields, indices) { out.append((name: "vectors/" + field.name, bytes: index.diskBytes)) }
+        if keywords != nil {
+            let folder = CollectionFiles(directory: files.path(CollectionFiles.keywordsName))
+            out.append((name: CollectionFiles.keywordsName, bytes: folder.list().reduce(0) { $0 + folder.size($1) }))
+        }
         return out.sorted { $0.name < $1.name }
     }
 }

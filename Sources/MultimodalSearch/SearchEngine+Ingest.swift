@@ -10,8 +10,11 @@ extension SearchEngine {
     /// batch policy cuts them), its captions in one text-encoder call; both through the content-hash cache. An item
     /// whose picture cannot be read or decoded is skipped (listed in the
     /// report with the reason), as is one with neither caption nor picture;
-    /// the rest are indexed. With a collection, what the report lists as
-    /// indexed is on disk when this returns.
+    /// the rest are indexed. With a keyword index, each item's caption,
+    /// tags and picture file name are indexed as keywords, and with
+    /// an ``Configuration/imageTextExtractor`` the text found inside its
+    /// picture too (``KeywordField/pictureText``). With a collection, what
+    /// the report lists as indexed is on disk when this returns.
     ///
     /// - Throws: ``SearchCore/SearchError`` when an encoder or the index
     ///   fails for the batch as a whole (nothing of that batch is indexed),
@@ -62,7 +65,11 @@ extension SearchEngine {
     private func ingestBatch(_ items: [CatalogItem], report: inout IngestReport) throws(SearchError) {
         let batch = try ingestion.embed(items, report: &report)
         guard !batch.accepted.isEmpty else { return }
-        try store.add(batch.accepted, vectors: batch.vectors)
+        var documents: [KeywordDocument]?
+        if store.keywords != nil, let texts = ingestion.pictureTexts(batch.accepted, report: &report) {
+            documents = batch.accepted.map { KeywordDocument(item: $0, pictureText: texts[$0.id]) }
+        }
+        try store.add(batch.accepted, vectors: batch.vectors, keywords: documents)
         report.indexed += batch.accepted.map(\.id)
     }
 

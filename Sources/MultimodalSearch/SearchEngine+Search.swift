@@ -5,20 +5,34 @@ import SearchCore
 extension SearchEngine {
     /// Searches by text, by picture, or both, among items `filter` allows.
     ///
-    /// Each retriever (caption; picture; text → picture with a CLIP text
-    /// tower) proposes ``Configuration/candidatesPerRetriever`` candidates
-    /// scored by its own index's metric; the lists are fused
-    /// (``Configuration/fusion``), the ranking pipeline runs — engagement
-    /// first, then ``Configuration/rerankers`` — and the top `query.k` come
-    /// back with every stage's score in `explanation`. Items the searching
+    /// Each retriever (caption; text → picture with a CLIP text tower;
+    /// keywords, when there is a keyword index; picture) proposes
+    /// ``Configuration/candidatesPerRetriever`` candidates scored by its own
+    /// index (a vector metric's similarity, or BM25); each list loses what
+    /// falls below its ``SearchQuery/minScores`` entry; the lists are fused
+    /// (``SearchQuery/fusion``, else ``Configuration/fusion``); candidates
+    /// whose calibrated relevance is below ``SearchQuery/minRelevance`` are
+    /// dropped; the ranking pipeline runs — engagement first, then
+    /// ``Configuration/rerankers`` — and the top `query.k` come back with
+    /// every stage's score in `explanation`, and the keyword score and
+    /// matched terms of those the keyword index found. Items the searching
     /// user hid never come back to that user.
     ///
+    /// ```swift
+    /// // Keywords and caption embeddings, keywords weighted twice, after min-max normalisation:
+    /// let query = SearchQuery(
+    ///     text: "brass floor lamp", k: 10,
+    ///     fusion: .weighted(weights: [SearchSource.keyword: 2], normalization: .minMax))
+    /// for result in try engine.search(query) { print(result.id, result.keywordScore ?? 0, result.matchedTerms) }
+    /// ```
+    ///
     /// - Throws: ``SearchCore/SearchError`` for `k <= 0`, a query with neither
-    ///   text nor picture, an unreadable query picture, or a picture query
-    ///   without an image encoder.
+    ///   text nor picture, an unreadable query picture, a picture query
+    ///   without an image encoder, or a `minRelevance` without a calibration
+    ///   for any of the query's retrievers.
     public func search<Filter: SearchFilter>(_ query: SearchQuery, filter: Filter) throws(SearchError) -> [SearchResult] {
         let retrievers = try prepare(query)
-        let fused = try self.query.candidates(retrievers, filter: filter)
+        let fused = try self.query.candidates(retrievers, query: query, calibration: calibration, filter: filter)
         return try self.query.rank(fused, query: query, retrievers: retrievers)
     }
 
@@ -31,7 +45,7 @@ extension SearchEngine {
     public func search<Filter: SearchFilter>(_ query: SearchQuery, filter: Filter) async throws(SearchError) -> [SearchResult] {
         let retrievers = try prepare(query)
         try Self.checkCancellation("after the query was embedded")
-        let fused = try self.query.candidates(retrievers, filter: filter)
+        let fused = try self.query.candidates(retrievers, query: query, calibration: calibration, filter: filter)
         try Self.checkCancellation("after retrieval")
         return try self.query.rank(fused, query: query, retrievers: retrievers)
     }
@@ -45,6 +59,12 @@ extension SearchEngine {
         guard query.k > 0 else { throw SearchError(.invalidArgument, "k must be at least 1, got \(query.k)") }
         guard query.text != nil || query.image != nil else {
             throw SearchError(.invalidArgument, "a query needs text, a picture, or both")
+        }
+        if let p = query.minRelevance, !(0...1).contains(p) {
+            throw SearchError(.invalidArgument, "minRelevance is a probability in [0, 1], got \(p)")
+        }
+        if let bad = query.minScores.first(where: { $0.value.isNaN }) {
+            throw SearchError(.invalidArgument, "the minimum score of retriever \(bad.key) is NaN")
         }
         return try self.query.retrievers(for: query)
     }

@@ -59,6 +59,17 @@ public final class SearchEngine: Sendable {
         public var batchSize: Int
         /// Query embeddings kept (least recently used dropped first).
         public var queryCacheCapacity: Int
+        /// Makes the keyword index of an engine kept in memory (a
+        /// collection's is its own, see ``SearchCollection/Options/keywordIndex``);
+        /// nil keeps none. With one, text queries also retrieve by keywords
+        /// (source ``SearchSource/keyword``).
+        public var makeKeywordIndex: (@Sendable () throws(SearchError) -> any KeywordRetriever)?
+        /// Finds text inside pictures at ingest, for the keyword field
+        /// ``KeywordField/pictureText``; nil (the default) does not look.
+        public var imageTextExtractor: (any ImageTextExtractor)?
+        /// Score → relevance calibration for an engine kept in memory; a
+        /// collection's is the one stored with it (``SearchCollection/calibration``).
+        public var calibration: RelevanceCalibration?
 
         /// A configuration: only the text encoder is required.
         public init(
@@ -70,8 +81,13 @@ public final class SearchEngine: Sendable {
             },
             fusion: ScoreFusion = .reciprocalRank(), candidatesPerRetriever: Int = 100,
             engagementWeights: EngagementWeights = EngagementWeights(), engagementStrength: Double = 1,
-            rerankers: [any Reranker] = [], batchSize: Int = 32, queryCacheCapacity: Int = 1_024
+            rerankers: [any Reranker] = [], batchSize: Int = 32, queryCacheCapacity: Int = 1_024,
+            makeKeywordIndex: (@Sendable () throws(SearchError) -> any KeywordRetriever)? = nil,
+            imageTextExtractor: (any ImageTextExtractor)? = nil, calibration: RelevanceCalibration? = nil
         ) {
+            self.makeKeywordIndex = makeKeywordIndex
+            self.imageTextExtractor = imageTextExtractor
+            self.calibration = calibration
             self.textEncoder = textEncoder
             self.textEncoderName = textEncoderName
             self.imageEncoder = imageEncoder
@@ -123,7 +139,11 @@ public final class SearchEngine: Sendable {
         try Self.validate(configuration)
         var indices: [String: any VectorIndex] = [:]
         for field in Self.schema(for: configuration).fields { indices[field.name] = try configuration.makeIndex(field) }
-        self.init(configuration: configuration, store: .memory(MemoryCatalog(indices: indices, engagement: engagement)), collection: nil, cache: cache)
+        let keywords = try configuration.makeKeywordIndex.map { make throws(SearchError) in try make() }
+        self.init(
+            configuration: configuration,
+            store: .memory(MemoryCatalog(indices: indices, keywords: keywords, engagement: engagement)), collection: nil,
+            cache: cache)
     }
 
     /// An engine over a durable collection: what it ingests, removes and
@@ -180,6 +200,13 @@ public final class SearchEngine: Sendable {
 
     /// The picture index (image encoder space), when there is an image encoder.
     public var imageIndex: (any VectorIndex)? { store.index(VectorField.image) }
+
+    /// The keyword index, when the engine (or its collection) keeps one.
+    public var keywordIndex: (any KeywordRetriever)? { store.keywords }
+
+    /// The calibration relevance cut-offs use: the collection's stored one,
+    /// else the configuration's.
+    public var calibration: RelevanceCalibration? { collection?.calibration ?? configuration.calibration }
 
     /// The number of searchable items.
     public var count: Int { store.count }

@@ -23,6 +23,15 @@ public enum ScoreFusion: Sendable, Hashable {
     case distributionBased(weights: [String: Double] = [:])
 }
 
+extension ScoreFusion {
+    /// The weight this method gives `source` (1 unless its weights say otherwise).
+    public func weight(of source: String) -> Double {
+        switch self {
+        case .reciprocalRank(_, let weights), .weighted(let weights, _), .distributionBased(let weights): weights[source] ?? 1
+        }
+    }
+}
+
 extension CandidateSet {
     /// The candidates ordered by fused score, best first; each carries its
     /// per-source scores in `explanation` (keyed by source) and the fused one

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ImageDecoding
 import MultimodalSearch
 import SearchCore
 
@@ -21,9 +22,20 @@ struct IndexCommand: AsyncParsableCommand {
     @Option(help: "Items per encoder batch.")
     var batch: Int = 32
 
+    @Flag(help: "Also read the text inside each picture (Tesseract) into the keyword field pictureText, so a search finds a picture by the words written in it. Bounded per picture: 4096×4096 pixels and 10 s; a picture over a bound is indexed without its text, with a warning.")
+    var ocr = false
+
+    @Option(help: "Tesseract languages for --ocr, e.g. eng or eng+deu. Default: every installed one.")
+    var ocrLanguages: String?
+
     func run() async throws {
         let catalog = try FolderCatalog(root: URL(fileURLWithPath: folder))
-        let (engine, collection) = try await options.open()
+        var extractor: TesseractTextExtractor?
+        if ocr {
+            extractor = try TesseractTextExtractor(languages: ocrLanguages.map { $0.split(separator: "+").map(String.init) })
+            print("Reading text inside pictures with Tesseract \(TesseractTextExtractor.version) (\(extractor!.languages.joined(separator: "+"))).")
+        }
+        let (engine, collection) = try await options.open(ocr: extractor)
         let existing = try collection.items()
         let done = Set(existing.compactMap { $0.metadata["file"] })
         var nextID = (existing.map(\.id.rawValue).max() ?? 0) + (existing.isEmpty ? 0 : 1)
@@ -35,6 +47,7 @@ struct IndexCommand: AsyncParsableCommand {
         let progress = Progress(total: pending.count)
         var skipped: [(String, SearchError)] = []
         var indexed = 0
+        var withText = 0
         var start = 0
         while start < pending.count {
             let slice = pending[start..<min(start + max(1, batch), pending.count)]
@@ -56,6 +69,11 @@ struct IndexCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("warning: skipped \(path): \(error)\n".utf8))
                 skipped.append((path, error))
             }
+            for (id, error) in report.pictureTextErrors {
+                progress.clearLine()
+                FileHandle.standardError.write(Data("warning: no text read from \(paths[id] ?? "\(id)"): \(error)\n".utf8))
+            }
+            withText += report.pictureText.count
             indexed += report.indexed.count
             start += slice.count
             progress.update(done: start)
@@ -63,6 +81,7 @@ struct IndexCommand: AsyncParsableCommand {
         try collection.close()
         progress.finish()
         print("Indexed \(indexed) new pictures; the store holds \(collection.count). Skipped \(skipped.count).")
+        if ocr { print("Text found inside \(withText) of the new pictures.") }
         for (path, error) in skipped { print("  skipped \(path): \(error)") }
     }
 }

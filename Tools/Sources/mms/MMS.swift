@@ -12,6 +12,9 @@ struct MMS: AsyncParsableCommand {
             with --clip DIR, pictures are embedded by CLIP's image tower too and text queries also search
             the pictures.
             """,
-        subcommands: [IndexCommand.self, SearchCommand.self, EvalCommand.self, CompareCommand.self, BakeoffCommand.self, InfoCommand.self]
+        subcommands: [
+            IndexCommand.self, SearchCommand.self, EvalCommand.self, CompareCommand.self, BakeoffCommand.self,
+            CalibrateCommand.self, InfoCommand.self,
+        ]
     )
 }

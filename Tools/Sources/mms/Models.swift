@@ -17,16 +17,20 @@ struct StoreOptions: ParsableArguments {
 
     /// Builds the engine over this store's collection: creates it when new,
     /// migrates a store of the older format once (its files kept in
-    /// `format1-backup/`), and refuses one built with other models.
-    func open() async throws -> (SearchEngine, SearchCollection) {
-        let configuration = try await models.configuration()
+    /// `format1-backup/`), and refuses one built with other models. The
+    /// collection keeps a keyword index (`keywords/`); with `ocr`, ingest
+    /// also indexes the text inside pictures.
+    func open(ocr: (any ImageTextExtractor)? = nil) async throws -> (SearchEngine, SearchCollection) {
+        var configuration = try await models.configuration()
+        configuration.imageTextExtractor = ocr
         let schema = SearchEngine.schema(for: configuration)
         if SearchCollection.holdsLegacyStore(store) {
             print("\(store) is a store of the older format; migrating it to a collection (once; its files go to \(store)/format1-backup) …")
             let migrated = try SearchCollection.migrate(legacyStore: store, schema: schema)
             print("migrated \(migrated) items")
         }
-        let collection = try SearchCollection(directory: store, schema: schema)
+        let collection = try SearchCollection(
+            directory: store, schema: schema, options: SearchCollection.Options(keywordIndex: LexicalKeywordIndex.factory()))
         if !collection.recovery.isClean {
             FileHandle.standardError.write(Data("note: opening \(store) repaired damage:\n\(collection.recovery)\n".utf8))
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MultimodalSearch
+import Ranking
 import SearchCore
 
 /// `mms search "text" [--image FILE] --store <dir>`.
@@ -26,14 +27,54 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: "Also write an HTML page of thumbnails, captions and scores to this file.")
     var html: String?
 
+    @Option(help: "How retrievers combine: rrf (reciprocal rank, k 60), minmax or zscore (weighted sum after that normalisation), dbsf (distribution-based).")
+    var fusion: String = "rrf"
+
+    @Option(help: "A retriever's weight in fusion, source=weight (sources: caption, keyword, image, text→image); 0 leaves it out, e.g. --weight caption=0 searches by keywords alone.")
+    var weight: [String] = []
+
+    @Option(help: "A retriever's lowest score, source=score (cosine similarity for caption/image, BM25 for keyword); lower ones are cut before fusion.")
+    var minScore: [String] = []
+
+    @Option(help: "The lowest calibrated probability of relevance a result may have (see `mms calibrate`).")
+    var minRelevance: Double?
+
     func validate() throws {
         if text == nil && image == nil { throw ValidationError("give query text, --image FILE, or both") }
         if k < 1 { throw ValidationError("-k must be at least 1") }
+        if let p = minRelevance, !(0...1).contains(p) { throw ValidationError("--min-relevance is a probability in [0, 1]") }
+        _ = try fusionMethod()
+        _ = try Self.pairs(minScore, "--min-score")
+    }
+
+    static func pairs(_ terms: [String], _ option: String) throws -> [String: Double] {
+        var out: [String: Double] = [:]
+        for term in terms {
+            let parts = term.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let value = Double(parts[1]), value.isFinite else {
+                throw ValidationError("\(option) \(term): write source=number")
+            }
+            out[parts[0]] = value
+        }
+        return out
+    }
+
+    func fusionMethod() throws -> ScoreFusion {
+        let weights = try Self.pairs(weight, "--weight")
+        switch fusion {
+        case "rrf": return .reciprocalRank(weights: weights)
+        case "minmax": return .weighted(weights: weights, normalization: .minMax)
+        case "zscore": return .weighted(weights: weights, normalization: .zScore)
+        case "dbsf": return .distributionBased(weights: weights)
+        default: throw ValidationError("--fusion \(fusion): use rrf, minmax, zscore or dbsf")
+        }
     }
 
     func run() async throws {
         let (engine, collection) = try await options.open()
-        let query = SearchQuery(text: text, image: image.map(ImageSource.file), k: k)
+        let query = SearchQuery(
+            text: text, image: image.map(ImageSource.file), k: k, fusion: try fusionMethod(),
+            minScores: try Self.pairs(minScore, "--min-score"), minRelevance: minRelevance)
         let started = ContinuousClock.now
         let results: [SearchResult]
         if filter.isEmpty {
@@ -44,10 +85,26 @@ struct SearchCommand: AsyncParsableCommand {
         }
         let elapsed = ContinuousClock.now - started
         print("\(results.count) results for \(describe()) in \(elapsed.formatted(.units(allowed: [.milliseconds], fractionalPart: .show(length: 1)))):")
+        print("fusion: \(fusion)\(weight.isEmpty ? "" : " (" + weight.joined(separator: ", ") + ")")"
+            + (engine.keywordIndex == nil ? "; no keyword index" : ""))
+        if !minScore.isEmpty || minRelevance != nil {
+            var cuts = minScore.map { "\($0.replacingOccurrences(of: "=", with: " ≥ "))" }
+            if let minRelevance {
+                let models = (engine.calibration?.models ?? [:]).sorted { $0.key < $1.key }.map { source, model in
+                    if case .platt = model { "\(source) platt" } else { "\(source) isotonic" }
+                }
+                cuts.append("relevance ≥ \(minRelevance) (calibrated: \(models.isEmpty ? "none" : models.joined(separator: ", ")))")
+            }
+            print("cut-offs: " + cuts.joined(separator: "; "))
+        }
         for (rank, r) in results.enumerated() {
             let parts = r.explanation.keys.sorted().map { "\($0) \(String(format: "%.3f", r.explanation[$0]!))" }
             print(String(format: "%2d. %.4f  ", rank + 1, r.score) + "\(r.item.caption ?? "")  [\(r.item.category ?? "")]")
             print("      \(r.item.metadata["file"] ?? "")  (\(parts.joined(separator: ", ")))")
+            if !r.matchedTerms.isEmpty {
+                let matches = r.matchedTerms.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value.joined(separator: " "))" }
+                print("      keyword \(String(format: "%.3f", r.keywordScore ?? 0)) matched " + matches.joined(separator: "; "))
+            }
         }
         if let html {
             try HTMLReport.write(results, title: describe(), to: URL(fileURLWithPath: html))

@@ -1,0 +1,3 @@
+// Tesseract's C API (Debian's libtesseract-dev 5.x, pkg-config `tesseract`):
+// text recognition for ImageDecoding's TesseractTextExtractor.
+#include <tesseract/capi.h>
