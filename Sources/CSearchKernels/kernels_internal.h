@@ -29,11 +29,20 @@ void mms_portable_softmax_f32(float *x, size_t n);
 void mms_portable_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
                                 float scale, int causal, float *scratch, float *out, size_t ldo);
 
+/// C (+)= bias and activation alone (k = 0), shared by the GEMMs.
+void mms_sgemm_bias_only(size_t m, size_t n, const float *bias, int activation, float *c, size_t ldc,
+                         int accumulate);
+
 extern const mms_kernel_table mms_portable_table;
 #if defined(__x86_64__) || defined(_M_X64)
 #define MMS_HAVE_X86_VARIANTS 1
 extern const mms_kernel_table mms_avx2_table;
 extern const mms_kernel_table mms_avx512_table;
+// The packed GEMM's kernels (m, n, k > 0; see mms_sgemm_nt_packed).
+void mms_sgemm_avx2(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                    const float *bias, int activation, float *c, size_t ldc, int accumulate);
+void mms_sgemm_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                      const float *bias, int activation, float *c, size_t ldc, int accumulate);
 void mms_avx512_activation_f32(float *x, size_t n, int activation);
 void mms_avx512_softmax_f32(float *x, size_t n);
 void mms_avx512_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,

@@ -53,8 +53,11 @@ public enum WeightPrecision: String, Sendable, Hashable, CaseIterable {
 enum LinearWeight: Sendable {
     case float32(LinearLayerMatrix)
     case float16(Tensor<Half>)
-    /// Codes `[out, in]` and one scale per output row.
+    /// Codes `[out, in]` and one scale per output row, dequantised for each GEMM
+    /// (where the INT8 GEMM has no vector form).
     case int8(Tensor<Int8>, scales: [Float])
+    /// The same codes packed for the INT8 GEMM (AVX2, AVX-512 VNNI).
+    case int8Packed(Int8LinearMatrix)
 
     init(_ weight: Tensor<Float>, precision: WeightPrecision) throws(SearchError) {
         switch precision {
@@ -62,7 +65,8 @@ enum LinearWeight: Sendable {
         case .float16: self = .float16(weight.toHalf())
         case .int8:
             let q = try weight.quantizedInt8(along: .rows)
-            self = .int8(q.codes, scales: q.scales)
+            self = Int8LinearMatrix.isFast
+                ? .int8Packed(Int8LinearMatrix(codes: q.codes, scales: q.scales)) : .int8(q.codes, scales: q.scales)
         }
     }
 
@@ -71,15 +75,17 @@ enum LinearWeight: Sendable {
         case .float32(let m): [m.outputs, m.inputs]
         case .float16(let t): t.shape
         case .int8(let t, _): t.shape
+        case .int8Packed(let m): [m.outputs, m.inputs]
         }
     }
 
-    /// Bytes of weight storage (codes and scales).
+    /// Bytes of weight storage (codes and scales; packed, also column sums and padding).
     var byteCount: Int {
         switch self {
         case .float32(let m): m.byteCount
         case .float16(let t): 2 * t.count
         case .int8(let t, let scales): t.count + 4 * scales.count
+        case .int8Packed(let m): m.byteCount
         }
     }
 
@@ -88,8 +94,8 @@ enum LinearWeight: Sendable {
     func widen(rows: Range<Int>, into tile: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let columns = shape[1]
         switch self {
-        case .float32:
-            preconditionFailure("FP32 weights are multiplied in place, not widened")
+        case .float32, .int8Packed:
+            preconditionFailure("FP32 and packed INT8 weights are multiplied in place, not widened")
         case .float16(let t):
             t.withUnsafeBufferPointer {
                 kernels.convert($0.baseAddress! + rows.lowerBound * columns, to: tile, count: rows.count * columns)
