@@ -21,9 +21,9 @@ static inline int8_t mms_quantize_one(float value, float inverse_scale) {
     return (int8_t)rintf(v);
 }
 
-// The transformer kernels in portable C (transformer_portable.c), shared by
-// the portable and AVX2 tables, their AVX-512 forms (transformer_avx512.c) and
-// their NEON forms (transformer_neon.c).
+// The transformer kernels in portable C (transformer_portable.c) and their
+// AVX2, AVX-512 and NEON forms (transformer_avx2.c, transformer_avx512.c,
+// transformer_neon.c).
 void mms_portable_activation_f32(float *x, size_t n, int activation);
 void mms_portable_softmax_f32(float *x, size_t n);
 void mms_portable_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
@@ -43,6 +43,10 @@ void mms_sgemm_avx2(size_t m, size_t n, size_t k, const float *a, size_t lda, co
                     const float *bias, int activation, float *c, size_t ldc, int accumulate);
 void mms_sgemm_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                       const float *bias, int activation, float *c, size_t ldc, int accumulate);
+void mms_avx2_activation_f32(float *x, size_t n, int activation);
+void mms_avx2_softmax_f32(float *x, size_t n);
+void mms_avx2_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
+                            float scale, int causal, float *scratch, float *out, size_t ldo);
 void mms_avx512_activation_f32(float *x, size_t n, int activation);
 void mms_avx512_softmax_f32(float *x, size_t n);
 void mms_avx512_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
