@@ -162,7 +162,8 @@ __attribute__((target("avx2,fma"))) static void row_codes_avx2(const float *row,
 
 static void choose_quantizer(row_range_fn *range, row_codes_fn *codes) {
 #if defined(MMS_HAVE_X86_VARIANTS)
-    if (mms_kernels()->level >= MMS_KERNEL_AVX2) {
+    const mms_kernel_level level = mms_kernels()->level;
+    if (level == MMS_KERNEL_AVX2 || level == MMS_KERNEL_AVX512) {
         *range = row_range_avx2;
         *codes = row_codes_avx2;
         return;

@@ -65,10 +65,13 @@ static void sgemm_portable(size_t m, size_t n, size_t k, const float *a, size_t 
     }
 }
 
-/// The level the packed GEMM runs at: the process's table, AVX2 or AVX-512 (portable otherwise).
+/// The process's kernel level: the packed GEMM runs at AVX2 or AVX-512 (the callers use BLAS otherwise).
 static mms_kernel_level active_level(void) { return mms_kernels()->level; }
 
-int mms_sgemm_packed_available(void) { return active_level() >= MMS_KERNEL_AVX2; }
+int mms_sgemm_packed_available(void) {
+    const mms_kernel_level level = active_level();
+    return level == MMS_KERNEL_AVX2 || level == MMS_KERNEL_AVX512;
+}
 
 int mms_sgemm_nt_packed_level(mms_kernel_level level, size_t m, size_t n, size_t k, const float *a, size_t lda,
                               const float *packed, const float *bias, int activation, float *c, size_t ldc,
@@ -107,7 +110,7 @@ static float *allocate_floats(size_t count) {
 
 int mms_sgemm_nt_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                         float *c, size_t ldc, int accumulate) {
-    if (active_level() < MMS_KERNEL_AVX512) return 0;
+    if (active_level() != MMS_KERNEL_AVX512) return 0;
     if (m == 0 || n == 0 || k == 0) return mms_sgemm_nt_packed(m, n, k, a, lda, b, NULL, 0, c, ldc, accumulate);
     float *packed = allocate_floats(mms_sgemm_packed_count(n, k));
     if (packed == NULL) return 0;

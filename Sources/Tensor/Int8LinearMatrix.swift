@@ -52,7 +52,7 @@ public struct Int8LinearMatrix: Sendable {
     /// Whether the INT8 GEMM has a vector form on this machine (AVX2 or AVX-512,
     /// as `MMS_KERNELS` allows) — where it is faster than the FP32 one. Elsewhere
     /// the portable form is correct but slow; callers dequantise instead.
-    public static var isFast: Bool { Kernels.active.level >= .avx2 }
+    public static var isFast: Bool { Kernels.active.level == .avx2 || Kernels.active.level == .avx512 }
 
     /// Bytes of weight storage: the packed codes (outputs padded to a multiple
     /// of 32, inputs to a multiple of 4), column sums and scales.
