@@ -183,15 +183,17 @@ def run(args):
         for batch in (1, 16):
             feed = {"ids": ids[:batch]}
             results[f"clip_text_{precision}_batch{batch}"] = batch / median_seconds(lambda: s.run(None, feed), args.samples)
-        s = session("minilm" + suffix, 1)
-        for batch in (1, 32):
-            chosen = texts[:batch]
+        for threads in (1, 2):
+            s = session("minilm" + suffix, threads)
+            for batch in (1, 32):
+                chosen = texts[:batch]
 
-            def embed():
-                x = tokenizer(chosen, padding=True, truncation=True, max_length=256, return_tensors="np")
-                s.run(None, {k: x[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")})
+                def embed():
+                    x = tokenizer(chosen, padding=True, truncation=True, max_length=256, return_tensors="np")
+                    s.run(None, {k: x[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")})
 
-            results[f"minilm_{precision}_batch{batch}"] = batch / median_seconds(embed, args.samples)
+                name = f"minilm_{precision}_batch{batch}" + ("_threads2" if threads == 2 else "")
+                results[name] = batch / median_seconds(embed, args.samples)
 
     photo = os.path.join(args.dir, "photo-12mp.jpg")
     mean = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)

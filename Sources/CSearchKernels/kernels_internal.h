@@ -21,19 +21,32 @@ static inline int8_t mms_quantize_one(float value, float inverse_scale) {
     return (int8_t)rintf(v);
 }
 
-// The transformer kernels in portable C (transformer_portable.c), shared by
-// the portable and AVX2 tables, their AVX-512 forms (transformer_avx512.c) and
-// their NEON forms (transformer_neon.c).
+// The transformer kernels in portable C (transformer_portable.c) and their
+// AVX2, AVX-512 and NEON forms (transformer_avx2.c, transformer_avx512.c,
+// transformer_neon.c).
 void mms_portable_activation_f32(float *x, size_t n, int activation);
 void mms_portable_softmax_f32(float *x, size_t n);
 void mms_portable_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
                                 float scale, int causal, float *scratch, float *out, size_t ldo);
+
+/// C (+)= bias and activation alone (k = 0), shared by the GEMMs.
+void mms_sgemm_bias_only(size_t m, size_t n, const float *bias, int activation, float *c, size_t ldc,
+                         int accumulate);
 
 extern const mms_kernel_table mms_portable_table;
 #if defined(__x86_64__) || defined(_M_X64)
 #define MMS_HAVE_X86_VARIANTS 1
 extern const mms_kernel_table mms_avx2_table;
 extern const mms_kernel_table mms_avx512_table;
+// The packed GEMM's kernels (m, n, k > 0; see mms_sgemm_nt_packed).
+void mms_sgemm_avx2(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                    const float *bias, int activation, float *c, size_t ldc, int accumulate);
+void mms_sgemm_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
+                      const float *bias, int activation, float *c, size_t ldc, int accumulate);
+void mms_avx2_activation_f32(float *x, size_t n, int activation);
+void mms_avx2_softmax_f32(float *x, size_t n);
+void mms_avx2_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,
+                            float scale, int causal, float *scratch, float *out, size_t ldo);
 void mms_avx512_activation_f32(float *x, size_t n, int activation);
 void mms_avx512_softmax_f32(float *x, size_t n);
 void mms_avx512_attention_f32(const float *q, const float *k, const float *v, size_t stride, size_t n, size_t d,

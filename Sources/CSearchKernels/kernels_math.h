@@ -1,7 +1,7 @@
 // Element-wise math shared by the kernel variants and the GEMM epilogue: e^x
 // and the transformer activations, as a scalar function every variant can use
-// and a 16-lane AVX-512 form (x86-64) and a 4-lane NEON form (arm64). Not part
-// of the API.
+// and 16-lane AVX-512 and 8-lane AVX2 forms (x86-64) and a 4-lane NEON form
+// (arm64). Not part of the API.
 //
 // Accuracy: e^x is Cephes' expf — Cody–Waite reduction by ln 2, a degree-6
 // polynomial, the exponent put back through the bit pattern — within 2 ulp on
@@ -139,6 +139,69 @@ MMS_MATH512 static inline __m512 mms_activate512(__m512 v, int activation) {
         return v;
     }
 }
+#define MMS_MATH256 __attribute__((target("avx2,fma"), always_inline))
+
+/// e^x for eight lanes: the same reduction and polynomial as `mms_exp512`.
+MMS_MATH256 static inline __m256 mms_exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(MMS_EXP_LOW)), _mm256_set1_ps(MMS_EXP_HIGH));
+    const __m256 shifter = _mm256_set1_ps(MMS_ROUNDING_SHIFTER);
+    const __m256 k = _mm256_fmadd_ps(x, _mm256_set1_ps(MMS_LOG2E), shifter);
+    const __m256 n = _mm256_sub_ps(k, shifter);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(MMS_LN2_HIGH), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(MMS_LN2_LOW), r);
+    __m256 p = _mm256_set1_ps(1.98756915e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.39819995e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665796e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.66666655e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i bits = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_sub_epi32(_mm256_castps_si256(k), _mm256_castps_si256(shifter)), _mm256_set1_epi32(127)),
+        23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
+}
+
+MMS_MATH256 static inline __m256 mms_erf256(__m256 x) {
+    const __m256 sign = _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u)));
+    const __m256 a = _mm256_andnot_ps(sign, x);
+    const __m256 one = _mm256_set1_ps(1.0f);
+    const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(_mm256_set1_ps(0.3275911f), a, one));
+    __m256 y = _mm256_set1_ps(1.061405429f);
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(-1.453152027f));
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(1.421413741f));
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(-0.284496736f));
+    y = _mm256_fmadd_ps(y, t, _mm256_set1_ps(0.254829592f));
+    const __m256 e = mms_exp256(_mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), a), a));
+    y = _mm256_fnmadd_ps(_mm256_mul_ps(y, t), e, one);
+    return _mm256_or_ps(y, sign);
+}
+
+/// Eight values through `activation` (an `mms_activation`).
+MMS_MATH256 static inline __m256 mms_activate256(__m256 v, int activation) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    switch (activation) {
+    case MMS_ACTIVATION_GELU: {
+        const __m256 e = mms_erf256(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
+        return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(one, e));
+    }
+    case MMS_ACTIVATION_GELU_TANH: {
+        const __m256 cube = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
+        const __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f), _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), cube, v));
+        const __m256 e = mms_exp256(_mm256_add_ps(u, u));
+        const __m256 two = _mm256_set1_ps(2.0f);
+        const __m256 tanh1 = _mm256_sub_ps(two, _mm256_div_ps(two, _mm256_add_ps(e, one)));
+        return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), tanh1);
+    }
+    case MMS_ACTIVATION_QUICK_GELU: {
+        const __m256 e = mms_exp256(_mm256_mul_ps(v, _mm256_set1_ps(-1.702f)));
+        return _mm256_div_ps(v, _mm256_add_ps(one, e));
+    }
+    default:
+        return v;
+    }
+}
+
 #endif
 
 

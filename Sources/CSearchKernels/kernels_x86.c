@@ -579,9 +579,9 @@ const mms_kernel_table mms_avx2_table = {
     .f16_to_f32 = avx2_f16_to_f32,
     .quantize_i8 = avx2_quantize_i8,
     .dequantize_i8 = avx2_dequantize_i8,
-    .activation_f32 = mms_portable_activation_f32,
-    .softmax_f32 = mms_portable_softmax_f32,
-    .attention_f32 = mms_portable_attention_f32,
+    .activation_f32 = mms_avx2_activation_f32,
+    .softmax_f32 = mms_avx2_softmax_f32,
+    .attention_f32 = mms_avx2_attention_f32,
 };
 
 // MARK: - AVX-512

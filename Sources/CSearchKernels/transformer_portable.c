@@ -1,6 +1,5 @@
 // Transformer kernels in portable C: activations, softmax, one head's
-// attention. The portable and AVX2 tables use them (the AVX2 table has no
-// forms of its own: on AVX2 machines OpenBLAS's GEMMs dominate the towers).
+// attention, for the portable table (AVX2 and AVX-512 have their own forms).
 
 #include "kernels_internal.h"
 #include "kernels_math.h"

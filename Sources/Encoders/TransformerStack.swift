@@ -212,7 +212,10 @@ struct TransformerStack: Sendable {
         let keptOffset = scoresOffset + rounded(Kernels.attentionScratchCount(tokens: longest, headWidth: geometry.headWidth))
         let tileOffset = keptOffset + rounded(3 * keptCount * w)
         let widest = Swift.max(w, geometry.mlpWidth)
-        let tileCount = precision == .float32 ? 0 : Swift.max(Self.widenedTileFloats, Self.weightBlockRows * widest)
+        // Widened FP16/INT8 rows, or the INT8 GEMM's quantised activations (a byte per element
+        // of the widest input, 4-byte groups, plus a scale and zero point per row).
+        let tileCount = precision == .float32
+            ? 0 : Swift.max(Self.widenedTileFloats, Self.weightBlockRows * widest, tokens * (widest + 3 + 8) / 4 + 16)
         let total = tileOffset + tileCount
         scratch.withBuffer(count: total) { base in
             let normed = base, qkv = base + qkvOffset, context = base + contextOffset
@@ -278,10 +281,12 @@ struct TransformerStack: Sendable {
     /// (for FP16 and INT8 weights, one per tile of widened rows, see ``widenedTileFloats``).
     ///
     /// FP32 weights go through ``Tensor/LinearLayerMatrix/apply(_:rows:xStride:bias:activation:accumulate:into:yStride:kernels:)``
-    /// (packed: bias and activation in the AVX-512 kernel's epilogue), except that a
-    /// few tokens against row-major weights stream them through the dot kernels.
+    /// (packed: bias and activation in the AVX2 or AVX-512 kernel's epilogue), except that a
+    /// few tokens against row-major weights stream them through the dot kernels. Packed
+    /// INT8 weights go through ``Tensor/Int8LinearMatrix`` (activations quantised per row).
     ///
-    /// - Parameter tile: room for `widenedTileRows(inWidth:)` × `in` floats when the weights are not FP32.
+    /// - Parameter tile: room for `widenedTileRows(inWidth:)` × `in` floats when the weights are not FP32,
+    ///   and for the INT8 GEMM's scratch (``Tensor/Int8LinearMatrix/scratchByteCount(rows:)``).
     private func linear(
         _ x: UnsafePointer<Float>, tokens: Int, _ weight: LinearWeight, _ bias: Tensor<Float>,
         activation: KernelActivation, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
@@ -289,6 +294,14 @@ struct TransformerStack: Sendable {
     ) {
         let outWidth = weight.shape[0], inWidth = weight.shape[1]
         let kernels = Kernels.active
+        if case .int8Packed(let matrix) = weight {
+            bias.withUnsafeBufferPointer { b in
+                matrix.apply(
+                    x, rows: tokens, bias: b.baseAddress!, activation: activation, accumulate: accumulate, into: y,
+                    scratch: UnsafeMutableRawPointer(tile))
+            }
+            return
+        }
         if case .float32(let matrix) = weight, matrix.isPacked || tokens > Self.smallBatchTokens {
             bias.withUnsafeBufferPointer { b in
                 matrix.apply(
@@ -337,7 +350,7 @@ struct TransformerStack: Sendable {
                                 for j in 0..<rows { row[j] += out[j] }
                             }
                         }
-                    case .int8:
+                    case .int8, .int8Packed:
                         weight.widen(rows: block..<(block + rows), into: tile, kernels: kernels)
                         for t in 0..<tokens {
                             kernels.dot(x + t * inWidth, rows: tile, stride: inWidth, rowCount: rows, count: inWidth, into: out)

@@ -7,29 +7,29 @@ import Tensor
 /// nearly all of a tower's arithmetic and, with the token embeddings, nearly
 /// all of its memory. The projections are stored as the mode says; a text
 /// tower's token-embedding table is FP16 in both reduced modes (rows are
-/// looked up, not multiplied, and widen exactly). Activations, layer norms,
-/// biases, positional embeddings and the final projection stay in single
-/// precision; each product accumulates in single precision.
+/// looked up, not multiplied, and widen exactly). Layer norms, biases,
+/// positional embeddings and the final projection stay in single precision.
+/// FP16 products accumulate in single precision; INT8 ones, on AVX2 and
+/// AVX-512 CPUs, quantise each row of activations to 8 bits as they go
+/// (7 on AVX2, see ``Tensor/Int8LinearMatrix``) and accumulate exactly in
+/// int32.
 ///
-/// | mode | weight bytes | worst cosine to ``float32``, all-MiniLM-L6-v2 (tests assert) |
+/// | mode | weight bytes | worst cosine to ``float32``, all-MiniLM-L6-v2 / tiny CLIP image tower (tests assert ≥) |
 /// | --- | --- | --- |
 /// | ``float32`` | 4 | 1 |
-/// | ``float16`` | 2 | 0.999999 (≥ 0.9999) |
-/// | ``int8`` | 1 (+ one scale per output channel) | 0.998 (≥ 0.99) |
+/// | ``float16`` | 2 | 0.999999 / 0.999999 (≥ 0.9999) |
+/// | ``int8`` | 1 (+ a scale and a column sum per output channel) | AVX-512 0.997 / 0.99998, AVX2 0.995 / 0.99998 (≥ 0.99) |
 ///
 /// ViT-B/32's blocks hold 340 MB in FP32, 170 MB in FP16, 85 MB in INT8.
 ///
-/// Speed: FP32 weights are packed once, at load, for the AVX-512 GEMM (see
-/// ``Tensor/LinearLayerMatrix``); the reduced weights are widened to single
-/// precision a tile at a time and each tile is packed and multiplied by the
-/// same kernel (OpenBLAS on two threads or without AVX-512), so FP16 and INT8
-/// run somewhat below FP32 (`mms-bench encoders`, batch 16 on one thread, one
-/// run: ViT-B/32 21.3 and 23.3 images/s against 26.9; MiniLM 883 and 908
-/// texts/s against 1,004); they save memory, not time. INT8 would
-/// pay in time only through a blocked VNNI GEMM micro-kernel (onnxruntime's
-/// INT8 ViT-B/32 runs about twice its FP32), which `Tensor` does not have yet;
-/// its row-at-a-time int8 dot ends every output with a horizontal reduction
-/// and needs the activations quantised too, so it was not tried as a GEMM.
+/// Speed: FP32 weights are packed once, at load, for the package's AVX2 or
+/// AVX-512 GEMM (see ``Tensor/LinearLayerMatrix``); INT8 weights are packed
+/// once for its INT8 GEMM (AVX-512 VNNI `vpdpbusd`, AVX2 `vpmaddubsw`), which
+/// runs several times the FP32 kernel's multiply-adds per instruction, so INT8
+/// is the fastest mode there (`mms-bench encoders`; README's figures). FP16
+/// tiles are widened to single precision and multiplied by the FP32 kernel
+/// (OpenBLAS on two threads or without AVX-512): FP16 saves memory, not time.
+/// On CPUs without AVX2 (and on arm64) INT8 tiles are dequantised the same way.
 ///
 /// ```swift
 /// let small = try BERTTextEncoder(directory: "all-MiniLM-L6-v2", precision: .int8)
@@ -43,18 +43,22 @@ public enum WeightPrecision: String, Sendable, Hashable, CaseIterable {
     case float16
     /// Symmetric INT8 with one scale per output channel (`max|row| / 127`, as
     /// ``Tensor/Int8Matrix`` with ``Tensor/QuantizationAxis/rows``): a quarter
-    /// of the memory. Weight-only: activations stay in single precision, tiles
-    /// are dequantised before each GEMM.
+    /// of the memory. On AVX2 and AVX-512 CPUs the products run on the INT8 GEMM,
+    /// the activations quantised per row as they enter it; elsewhere tiles are
+    /// dequantised before each FP32 GEMM.
     case int8
 }
 
 /// One Linear layer's `[out, in]` weight matrix, stored as a ``WeightPrecision`` says
-/// (FP32 packed for the AVX-512 GEMM where it runs, see ``Tensor/LinearLayerMatrix``).
+/// (FP32 packed for the AVX2/AVX-512 GEMM where it runs, see ``Tensor/LinearLayerMatrix``).
 enum LinearWeight: Sendable {
     case float32(LinearLayerMatrix)
     case float16(Tensor<Half>)
-    /// Codes `[out, in]` and one scale per output row.
+    /// Codes `[out, in]` and one scale per output row, dequantised for each GEMM
+    /// (where the INT8 GEMM has no vector form).
     case int8(Tensor<Int8>, scales: [Float])
+    /// The same codes packed for the INT8 GEMM (AVX2, AVX-512 VNNI).
+    case int8Packed(Int8LinearMatrix)
 
     init(_ weight: Tensor<Float>, precision: WeightPrecision) throws(SearchError) {
         switch precision {
@@ -62,7 +66,8 @@ enum LinearWeight: Sendable {
         case .float16: self = .float16(weight.toHalf())
         case .int8:
             let q = try weight.quantizedInt8(along: .rows)
-            self = .int8(q.codes, scales: q.scales)
+            self = Int8LinearMatrix.isFast
+                ? .int8Packed(Int8LinearMatrix(codes: q.codes, scales: q.scales)) : .int8(q.codes, scales: q.scales)
         }
     }
 
@@ -71,15 +76,17 @@ enum LinearWeight: Sendable {
         case .float32(let m): [m.outputs, m.inputs]
         case .float16(let t): t.shape
         case .int8(let t, _): t.shape
+        case .int8Packed(let m): [m.outputs, m.inputs]
         }
     }
 
-    /// Bytes of weight storage (codes and scales).
+    /// Bytes of weight storage (codes and scales; packed, also column sums and padding).
     var byteCount: Int {
         switch self {
         case .float32(let m): m.byteCount
         case .float16(let t): 2 * t.count
         case .int8(let t, let scales): t.count + 4 * scales.count
+        case .int8Packed(let m): m.byteCount
         }
     }
 
@@ -88,8 +95,8 @@ enum LinearWeight: Sendable {
     func widen(rows: Range<Int>, into tile: UnsafeMutablePointer<Float>, kernels: Kernels) {
         let columns = shape[1]
         switch self {
-        case .float32:
-            preconditionFailure("FP32 weights are multiplied in place, not widened")
+        case .float32, .int8Packed:
+            preconditionFailure("FP32 and packed INT8 weights are multiplied in place, not widened")
         case .float16(let t):
             t.withUnsafeBufferPointer {
                 kernels.convert($0.baseAddress! + rows.lowerBound * columns, to: tile, count: rows.count * columns)

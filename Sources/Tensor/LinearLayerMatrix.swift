@@ -4,8 +4,8 @@ import Dispatch
 
 /// A linear layer's weight, `[outputs, inputs]` as PyTorch stores it, kept in
 /// the layout the fastest product here wants: packed into the column panels
-/// of this package's AVX-512 kernel where that kernel runs (packed once, at
-/// load), row-major for OpenBLAS elsewhere. Either way it computes
+/// of this package's GEMM where its AVX2 or AVX-512 kernel runs (packed once,
+/// at load; one layout for both), row-major for OpenBLAS elsewhere. Either way it computes
 /// `y = f(x·Wᵀ + b)` (or `y = f(y + x·Wᵀ + b)`), the bias and activation
 /// applied as each tile of `y` is written when packed.
 ///
@@ -18,19 +18,19 @@ public struct LinearLayerMatrix: Sendable {
     public let outputs: Int
     /// Columns of the weight: the layer's input width.
     public let inputs: Int
-    /// Whether the weight is packed for the AVX-512 kernel (else row-major for OpenBLAS).
+    /// Whether the weight is packed for the package's GEMM (else row-major for OpenBLAS).
     public let isPacked: Bool
     @usableFromInline let storage: Tensor<Float>
 
-    /// Prepares `weight` (`[outputs, inputs]`), packing it when the AVX-512 kernel
-    /// runs on this CPU (and `MMS_KERNELS` allows it), or when `packed` says so.
+    /// Prepares `weight` (`[outputs, inputs]`), packing it when the AVX2 or AVX-512
+    /// kernel runs on this CPU (and `MMS_KERNELS` allows it), or when `packed` says so.
     ///
     /// - Parameter packed: force a layout (tests); packing where the kernel
     ///   cannot run is a precondition failure.
     public init(_ weight: Tensor<Float>, packed: Bool? = nil) {
         precondition(weight.shape.count == 2, "a linear layer's weight is a matrix, not \(weight.shape)")
         let pack = packed ?? Self.packingAvailable
-        precondition(!pack || Self.packingAvailable, "the packed AVX-512 GEMM is not available on this CPU")
+        precondition(!pack || Self.packingAvailable, "the packed GEMM is not available on this CPU")
         outputs = weight.shape[0]
         inputs = weight.shape[1]
         isPacked = pack
@@ -46,7 +46,7 @@ public struct LinearLayerMatrix: Sendable {
         }
     }
 
-    /// Whether weights are packed for the AVX-512 kernel on this machine.
+    /// Whether weights are packed for the package's GEMM on this machine (AVX2 or AVX-512).
     public static var packingAvailable: Bool { mms_sgemm_packed_available() != 0 }
 
     /// Bytes of weight storage (packing pads the outputs to a multiple of 32).
@@ -62,7 +62,7 @@ public struct LinearLayerMatrix: Sendable {
     /// of `x` (`inputs` wide, row stride `xStride`) into `y` (`outputs` wide, row
     /// stride `yStride`); `bias` is `outputs` floats or nil. Unchecked: the inner call.
     ///
-    /// Packed, the product runs on the AVX-512 kernel, split by whole panels of
+    /// Packed, the product runs on the AVX2 or AVX-512 kernel, split by whole panels of
     /// output columns over `threads` threads (``BLAS/threadCount`` when nil) when
     /// large enough — each output is summed in the same order however it is
     /// split; else the bias is written or added first, OpenBLAS adds the product

@@ -164,9 +164,9 @@ uint32_t mms_crc32c_portable(uint32_t crc, const void *data, size_t n);
 
 /// C[m×n] = A[m×k]·Bᵀ (or C += A·Bᵀ when `accumulate`), B stored [n×k]
 /// row-major, all row-major with the given row strides; single-threaded,
-/// AVX-512. Returns 1 when done, 0 when this CPU (or MMS_KERNELS) rules out
-/// AVX-512 or memory is short — then nothing was written and the caller
-/// uses BLAS.
+/// AVX-512 (B packed into a temporary first). Returns 1 when done, 0 when this
+/// CPU (or MMS_KERNELS) rules out AVX-512 or memory is short — then nothing
+/// was written and the caller uses BLAS.
 int mms_sgemm_nt_avx512(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *b, size_t ldb,
                         float *c, size_t ldc, int accumulate);
 
@@ -183,21 +183,87 @@ static inline size_t mms_sgemm_packed_count(size_t n, size_t k) {
 /// weight) for `mms_sgemm_nt_packed`: panel j holds rows 32j … 32j+31 of B
 /// as a k × 32 row-major block (element (p, c) at `packed[32j·k + 32p + c]`),
 /// rows past n zero. Columns `j0…` of the product (j0 a multiple of 32) read
-/// the packed matrix from `packed + j0·k`. Portable C: packing is layout, not
-/// arithmetic, so a matrix packed anywhere serves every CPU that runs the kernel.
+/// the packed matrix from `packed + j0·k`. Portable C, and one layout for every
+/// variant (portable, AVX2, AVX-512): a matrix packed anywhere serves them all.
 void mms_sgemm_pack_b(size_t n, size_t k, const float *b, size_t ldb, float *packed);
 
-/// Whether `mms_sgemm_nt_packed` runs on this CPU (AVX-512, not ruled out by MMS_KERNELS).
+/// Whether `mms_sgemm_nt_packed` runs on this CPU: AVX2 + FMA or AVX-512, not
+/// ruled out by MMS_KERNELS (where only portable C runs, BLAS is faster).
 int mms_sgemm_packed_available(void);
 
 /// C[m×n] = act(A·Bᵀ + bias), or C = act(C + A·Bᵀ + bias) when `accumulate`,
 /// with B packed by `mms_sgemm_pack_b` (`packed` may be offset to a panel, see
 /// there), `bias` n floats or NULL, `activation` an `mms_activation`;
-/// single-threaded, AVX-512 (8 × 32 register tiles, B blocks kept in L2, A
-/// read in place), allocating nothing. Returns 1 when done, 0 when unavailable
-/// (see `mms_sgemm_packed_available`) — then nothing was written.
+/// single-threaded, allocating nothing, on the process's kernel level: AVX-512
+/// (8 × 32 register tiles) or AVX2 (6 × 16), B blocks kept in L2, A read in
+/// place. Returns 1 when done, 0 when unavailable (see
+/// `mms_sgemm_packed_available`) — then nothing was written.
 int mms_sgemm_nt_packed(size_t m, size_t n, size_t k, const float *a, size_t lda, const float *packed,
                         const float *bias, int activation, float *c, size_t ldc, int accumulate);
+
+/// `mms_sgemm_nt_packed` on the kernel of `level` (portable C included: it
+/// runs everywhere), whatever MMS_KERNELS says. Returns 0, writing nothing,
+/// when this CPU lacks `level`.
+int mms_sgemm_nt_packed_level(mms_kernel_level level, size_t m, size_t n, size_t k, const float *a, size_t lda,
+                              const float *packed, const float *bias, int activation, float *c, size_t ldc,
+                              int accumulate);
+
+/// Columns per panel of an INT8 B packed by `mms_gemm_i8_pack_b`.
+#define MMS_GEMM_I8_PANEL 32
+
+/// k rounded up to a whole group of four: the packed depth of an INT8 B and
+/// the least row stride of quantised activations.
+static inline size_t mms_gemm_i8_depth(size_t k) { return (k + 3) & ~(size_t)3; }
+
+/// n rounded up to whole panels: the length of the column sums, and of the
+/// per-column scales `mms_gemm_u8s8_packed` reads (padding scales may be anything finite).
+static inline size_t mms_gemm_i8_padded_columns(size_t n) {
+    return (n + MMS_GEMM_I8_PANEL - 1) / MMS_GEMM_I8_PANEL * MMS_GEMM_I8_PANEL;
+}
+
+/// Bytes of an INT8 B of `n` rows and `k` columns packed.
+static inline size_t mms_gemm_i8_packed_bytes(size_t n, size_t k) {
+    return mms_gemm_i8_padded_columns(n) * mms_gemm_i8_depth(k);
+}
+
+/// Packs INT8 B [n×k] (a linear layer's `[out, in]` codes, row stride `ldb`)
+/// for `mms_gemm_u8s8_packed`: panel j (rows 32j … 32j+31 of B) starts at
+/// `packed + 32j·depth`; in it, k runs in groups of four and group g holds,
+/// for each of the 32 columns c, B[32j+c][4g…4g+3] at `128g + 4c`. Rows past
+/// n and steps past k are zero. Writes `mms_gemm_i8_padded_columns(n)`
+/// column sums Σ_p B[j][p] (0 for padding). Portable C, one layout for every variant.
+void mms_gemm_i8_pack_b(size_t n, size_t k, const int8_t *b, size_t ldb, int8_t *packed, int32_t *column_sums);
+
+/// The largest activation code `mms_gemm_u8s8_packed_level(level, …)` takes:
+/// 255, or 127 at the AVX2 level (whose `vpmaddubsw` would saturate on a pair
+/// of larger codes).
+int mms_gemm_i8_activation_max(mms_kernel_level level);
+
+/// Quantises rows of A [m×k] (row stride `lda`) for the INT8 GEMM, each row
+/// on its own (dynamic, asymmetric): with lo = min(0, min row), hi = max(0,
+/// max row), scale = (hi − lo)/max_code, zero point z = rint(−lo/scale) and
+/// code = clamp(rint(x/scale) + z, 0, max_code), so x ≈ scale·(code − z) and
+/// 0 is exact. Writes codes to `q` (row stride `ldq` ≥ `mms_gemm_i8_depth(k)`,
+/// zero past k), `scales[i]` and `zero_points[i]`. An all-zero row gets codes 0,
+/// z 0. `max_code` is `mms_gemm_i8_activation_max` of the level that will multiply.
+void mms_gemm_i8_quantize_a(size_t m, size_t k, const float *a, size_t lda, int max_code, uint8_t *q, size_t ldq,
+                            float *scales, int32_t *zero_points);
+
+/// C[m×n] = act(sa_i·sb_j·(Σ_p u[i][p]·w[j][p] − z_i·colsum_j) + bias_j), or
+/// that plus C first when `accumulate`: a linear layer on INT8 weights `w`
+/// (packed with their column sums by `mms_gemm_i8_pack_b`, one scale `sb_j`
+/// per output column in `b_scales`, padded to whole panels) and activations
+/// quantised by `mms_gemm_i8_quantize_a` (codes `qa`, row stride `ldq`,
+/// `a_scales`, `a_zeros`). The integer sums are exact; only the epilogue rounds.
+/// For columns from j0 (a multiple of 32) pass `packed + j0·depth` and the
+/// sums, scales and bias from j0. Single-threaded, allocating nothing:
+/// AVX-512 VNNI `vpdpbusd` (8 × 32 tiles), AVX2 `vpmaddubsw` + `vpmaddwd`
+/// (4 × 16; codes ≤ 127), or portable C, as `level` says. Returns 0, writing
+/// nothing, when this CPU lacks `level`.
+int mms_gemm_u8s8_packed_level(mms_kernel_level level, size_t m, size_t n, size_t k, const uint8_t *qa, size_t ldq,
+                               const float *a_scales, const int32_t *a_zeros, const int8_t *packed,
+                               const int32_t *column_sums, const float *b_scales, const float *bias, int activation,
+                               float *c, size_t ldc, int accumulate);
 
 /// Prefetch the cache lines of `bytes` bytes starting at `address` into L1.
 static inline void mms_prefetch(const void *address, size_t bytes) {
