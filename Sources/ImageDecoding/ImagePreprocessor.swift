@@ -45,23 +45,30 @@ public struct ImagePreprocessor: Sendable, Hashable {
     /// the committed fixtures of 64 to 1411 pixels a side check.
     ///
     /// A reduced-scale decode is a different picture from a full decode
-    /// followed by Pillow's antialiasing resize, and the difference grows with
-    /// the image. Measured with headroom 2 on the committed JPEG fixtures
-    /// (`mms-bench preprocess`, in CLIP's normalised units, where one grey
-    /// level is about 0.015), against the exact path:
+    /// followed by Pillow's antialiasing resize. Measured with headroom 2 on
+    /// the committed JPEG fixtures (detailed synthetic photos; `mms-bench
+    /// preprocess`), against the exact path, in CLIP's normalised units (one
+    /// grey level is about 0.015) and as the cosine between the two ViT-B/32
+    /// embeddings (full-size geometry, seeded random weights):
     ///
-    /// | JPEG | max abs | mean abs | cosine, ViT-B/32 (seeded) |
-    /// | --- | --- | --- | --- |
-    /// | 500 × 375 and smaller | 0 (no reduced scale fits) | 0 | 1 |
-    /// | 512 × 512 | DEV512 |
-    /// | 1024 × 768 | DEV1024 |
-    /// | 1411 × 1411 | DEV1411 |
+    /// | JPEG | scale | max abs | mean abs | cosine |
+    /// | --- | --- | --- | --- | --- |
+    /// | 64², 224², 500 × 375, 640 × 480, 480 × 640 | full (none fits) | 0 | 0 | 1 |
+    /// | 512 × 512 | 7/8 | 0.42 | 0.043 | 0.99991 |
+    /// | 800 × 600, progressive | 3/4 | 0.35 | 0.034 | 0.99987 |
+    /// | 901 × 677, 4:2:0 | 3/4 | 0.32 | 0.038 | 0.99984 |
+    /// | 1024 × 768 | 5/8 | 0.19 | 0.025 | 0.99998 |
+    /// | 1411 × 1411 | 3/8 | 0.89 | 0.028 | 0.99978 |
     ///
-    /// In return a 12-megapixel photo decodes and preprocesses several times
-    /// faster (`mms-bench encoders`, `decode_preprocess_12mp_dct`). Set it
-    /// where that matters more than agreement with the reference (2 keeps
-    /// the resize filter fed with twice the detail it keeps; 1 is faster
-    /// and further off).
+    /// The worst pixel grows with the image (more detail is folded into each
+    /// DCT block); the embeddings move little, but retrieval that must match
+    /// the reference (parity checks, embeddings mixed with ones computed in
+    /// Python) needs the exact path. In return a large JPEG decodes and
+    /// preprocesses faster: about 2× at 1411 × 1411 and several times at
+    /// 12 megapixels (`mms-bench encoders`, `decode_preprocess_12mp_dct`);
+    /// at 7/8 (a 512-pixel side) it can be slower than the full decode.
+    /// Set it where speed on large photos matters more than agreement with
+    /// the reference; 1 is faster still and further off.
     public var dctHeadroom: Double?
 
     /// A preprocessor with these parameters (see the properties).

@@ -140,8 +140,8 @@ struct ResamplingTests {
                 #expect(worst <= 0.05, "max abs difference \(worst)")
             } else {
                 // A half-size decode straight from the DCT coefficients is a slightly
-                // different picture (measured: mean 0.032, about two grey levels); the
-                // default headroom of 2 avoids this by keeping twice the target size.
+                // different picture (measured: mean 0.032, about two grey levels), which is
+                // why the default decodes at full size and DCT scaling is opt-in.
                 #expect(mean <= 0.05, "mean abs difference \(mean) with DCT scaling")
             }
         }
