@@ -19,7 +19,10 @@ struct PreprocessCommand: ParsableCommand {
             dctHeadroom = --headroom. For each it prints the largest and mean absolute difference of the model inputs
             (CLIP's normalised units; one grey level is about 0.015), the cosine of the two ViT-B/32 embeddings (seeded
             random weights, full-size geometry, shared with `mms-bench encoders`), and decode + preprocess images/s of
-            each path on one thread; the exact path is the anchor, so the ratio is fast ÷ exact.
+            each path on one thread; the exact path is the anchor, so the ratio is fast ÷ exact. Then the same for
+            the picture set `mms-bench image-ingest` uses (seeded scenes of 300–800 pixels a side, JPEG and PNG), the
+            two paths taking turns within each sample, beside one ViT-B/32 forward pass per picture: what the default's
+            full-size decode costs an ingest.
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -27,6 +30,7 @@ struct PreprocessCommand: ParsableCommand {
     @Option(help: "The fast path's dctHeadroom.") var headroom = 2.0
     @Option(help: "The image fixtures folder.") var fixtures = "Tests/ImageDecodingTests/Fixtures"
     @Option(help: "Where the ViT-B/32 weights go (gitignored).") var data = "bench-data/encoders"
+    @Option(help: "Pictures in the ingest set.") var ingestPictures = 64
 
     struct Manifest: Decodable {
         struct Entry: Decodable {
@@ -87,9 +91,38 @@ struct PreprocessCommand: ParsableCommand {
                 "preprocess_\(stem)_dct\(headroom)", 1e9 / fastNs, "images/s", anchor: "exact (default)", anchorValue: 1e9 / exactNs,
                 note: String(format: "%@; inputs max |Δ| %.4f, mean |Δ| %.5f; ViT-B/32 cosine %.8f", entry.note, maxDifference, meanDifference, cosine)))
         }
+        // The ingest benchmark's pictures: both paths alternate within each sample.
+        let pictures = try ImageIngestCommand.syntheticPictures(count: ingestPictures, seed: 2026)
+        var slots = [Float](repeating: 0, count: size)
+        var times: [[Double]] = [[], []]
+        for sample in 0...samples {
+            for (k, encoder) in [exact, fast].enumerated() {
+                let start = Clock.now()
+                try slots.withUnsafeMutableBufferPointer { slot in
+                    for picture in pictures { try encoder.preprocess(picture, into: slot) }
+                }
+                if sample > 0 { times[k].append(Double(Clock.now() - start) / Double(pictures.count)) }  // sample 0 warms up
+            }
+        }
+        let (exactSet, fastSet) = (Clock.median(times[0]), Clock.median(times[1]))
+        var embedding = [Float](repeating: 0, count: d)
+        let forward = try Clock.medianNanoseconds(samples: max(3, samples / 3), operations: 1) {
+            try slots.withUnsafeBufferPointer { px in try embedding.withUnsafeMutableBufferPointer { try exact.embed(preprocessed: px, count: 1, into: $0) } }
+        }
+        let share = (exactSet - fastSet) / (exactSet + forward)
+        print(String(
+            format: "ingest set (%d pictures, 300–800 px): exact %.1f, fast %.1f images/s on one thread; one ViT-B/32 forward %.1f ms; the exact path adds %.1f%% to decode + preprocess + forward",
+            pictures.count, 1e9 / exactSet, 1e9 / fastSet, forward / 1e6, 100 * share))
+        results.append(BenchResult(
+            "preprocess_ingest_set_dct\(headroom)", 1e9 / fastSet, "images/s", anchor: "exact (default)", anchorValue: 1e9 / exactSet,
+            note: "image-ingest's \(pictures.count) seeded JPEG/PNG pictures of 300–800 px, one thread, the two paths alternating"))
         let report = BenchReport(
             suite: "preprocess", machine: .current(kernels: Kernels.active.level.description), results: results,
-            summary: ["dct_fast_path_worst_cosine": worstCosine, "dct_fast_path_worst_input_difference": Double(worstPixel)])
+            summary: [
+                "dct_fast_path_worst_cosine": worstCosine, "dct_fast_path_worst_input_difference": Double(worstPixel),
+                "ingest_set_exact_over_fast_preprocess_time": exactSet / fastSet,
+                "ingest_exact_path_added_share_with_forward": share,
+            ])
         report.printTable()
         if let json { try report.write(json: json) }
     }
