@@ -59,6 +59,16 @@ let package = Package(
             path: "Sources/HybridSearch"
         ),
         .executableTarget(
+            name: "zero-shot-tagging",
+            dependencies: [
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "Encoders", package: sdk),
+                .product(name: "Ranking", package: sdk),
+                .product(name: "MultimodalSearch", package: sdk),
+            ],
+            path: "Sources/ZeroShotTagging"
+        ),
+        .executableTarget(
             name: "persistent-vectors",
             dependencies: [
                 .product(name: "SearchCore", package: sdk),

@@ -48,9 +48,10 @@ public struct CLIPImageEncoder: ImageEncoder {
     public var maximumPixelCount = 4096 * 4096
     /// How encoded and RGB inputs become the model's input: by default
     /// OpenAI CLIP's (shorter side to the model's image size with Pillow's
-    /// bicubic, centre crop, CLIP's mean and std), decoding a JPEG at a
-    /// reduced DCT scale when its shorter side stays at least
-    /// ``ImageDecoding/ImagePreprocessor/dctHeadroom`` × the image size.
+    /// bicubic, centre crop, CLIP's mean and std), every JPEG decoded at full
+    /// size so the input equals Pillow's; set
+    /// ``ImageDecoding/ImagePreprocessor/dctHeadroom`` for the faster,
+    /// inexact reduced-scale decode.
     public var preprocessor: ImagePreprocessor
     /// How a large batch is cut into forward passes and spread over threads
     /// (passes of at most 64 items, one at a time, by default).

@@ -37,16 +37,44 @@ public struct ImagePreprocessor: Sendable, Hashable {
     public var filter: ResamplingFilter
     /// How the crop offset is rounded.
     public var cropRounding: CropRounding
-    /// When decoding a JPEG for this preprocessor, decode at a reduced DCT
-    /// scale whose shorter side is still at least `dctHeadroom × shortSide`
-    /// (nil: always decode at full size, for bit-exact agreement with a full
-    /// decode). 2 keeps the antialiasing filter fed with real detail.
+    /// The fast path, off by default: when set, a JPEG is decoded at a reduced
+    /// DCT scale (1/2, 1/4, 1/8 …, straight from the coefficients) whose
+    /// shorter side is still at least `dctHeadroom × shortSide`, before the
+    /// bicubic resize. nil (the default) decodes every JPEG at full size, so
+    /// the model input equals Pillow's CLIP preprocessing bit for bit, as
+    /// the committed fixtures of 64 to 1411 pixels a side check.
+    ///
+    /// A reduced-scale decode is a different picture from a full decode
+    /// followed by Pillow's antialiasing resize. Measured with headroom 2 on
+    /// the committed JPEG fixtures (detailed synthetic photos; `mms-bench
+    /// preprocess`), against the exact path, in CLIP's normalised units (one
+    /// grey level is about 0.015) and as the cosine between the two ViT-B/32
+    /// embeddings (full-size geometry, seeded random weights):
+    ///
+    /// | JPEG | scale | max abs | mean abs | cosine |
+    /// | --- | --- | --- | --- | --- |
+    /// | 64², 224², 500 × 375, 640 × 480, 480 × 640 | full (none fits) | 0 | 0 | 1 |
+    /// | 512 × 512 | 7/8 | 0.42 | 0.043 | 0.99991 |
+    /// | 800 × 600, progressive | 3/4 | 0.35 | 0.034 | 0.99987 |
+    /// | 901 × 677, 4:2:0 | 3/4 | 0.32 | 0.038 | 0.99984 |
+    /// | 1024 × 768 | 5/8 | 0.19 | 0.025 | 0.99998 |
+    /// | 1411 × 1411 | 3/8 | 0.89 | 0.028 | 0.99978 |
+    ///
+    /// The worst pixel grows with the image (more detail is folded into each
+    /// DCT block); the embeddings move little, but retrieval that must match
+    /// the reference (parity checks, embeddings mixed with ones computed in
+    /// Python) needs the exact path. In return a large JPEG decodes and
+    /// preprocesses faster: about 2× at 1411 × 1411 and several times at
+    /// 12 megapixels (`mms-bench encoders`, `decode_preprocess_12mp_dct`);
+    /// at 7/8 (a 512-pixel side) it can be slower than the full decode.
+    /// Set it where speed on large photos matters more than agreement with
+    /// the reference; 1 is faster still and further off.
     public var dctHeadroom: Double?
 
     /// A preprocessor with these parameters (see the properties).
     public init(
         shortSide: Int, cropWidth: Int, cropHeight: Int, mean: [Float], std: [Float],
-        filter: ResamplingFilter = .bicubic, cropRounding: CropRounding = .torchvision, dctHeadroom: Double? = 2
+        filter: ResamplingFilter = .bicubic, cropRounding: CropRounding = .torchvision, dctHeadroom: Double? = nil
     ) {
         self.shortSide = shortSide
         self.cropWidth = cropWidth
@@ -58,7 +86,8 @@ public struct ImagePreprocessor: Sendable, Hashable {
         self.dctHeadroom = dctHeadroom
     }
 
-    /// OpenAI CLIP's preprocessing at 224 pixels.
+    /// OpenAI CLIP's preprocessing at 224 pixels, equal to Pillow's on every
+    /// picture (no DCT scaling; see ``dctHeadroom`` for the faster, inexact path).
     public static let clip = ImagePreprocessor(
         shortSide: 224, cropWidth: 224, cropHeight: 224,
         mean: [0.481_454_66, 0.457_827_5, 0.408_210_73],
@@ -128,8 +157,9 @@ public struct ImagePreprocessor: Sendable, Hashable {
         }
     }
 
-    /// Decodes a JPEG or PNG (upright, with DCT downscaling as ``dctHeadroom``
-    /// allows) and writes its model input into `output`.
+    /// Decodes a JPEG or PNG (upright; at full size unless ``dctHeadroom``
+    /// or `options.minimumShortSide` allows DCT downscaling) and writes its
+    /// model input into `output`.
     public func preprocess(
         encoded bytes: [UInt8], into output: UnsafeMutableBufferPointer<Float>,
         decoding options: DecodingOptions = .init()

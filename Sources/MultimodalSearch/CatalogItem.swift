@@ -141,4 +141,6 @@ public struct IngestReport: Sendable {
     /// without it), each with the reason: a timeout or a picture too large
     /// for the extractor's bounds, for instance.
     public var pictureTextErrors: [(id: VectorID, error: SearchError)] = []
+    /// The labels the configuration's tagging steps wrote into each item, with their scores.
+    public var labels: [VectorID: [LabelScore]] = [:]
 }

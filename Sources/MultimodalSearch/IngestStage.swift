@@ -50,6 +50,7 @@ struct IngestStage: Sendable {
             }
         }
         accepted.removeAll { failed.contains($0.id) }
+        if !configuration.tagging.isEmpty { try tag(&accepted, report: &report) }
 
         let captioned = accepted.filter { $0.caption != nil }
         let captionVectors = try textEmbeddings(
@@ -88,6 +89,17 @@ struct IngestStage: Sendable {
         let texts = found.withLock { $0 }
         for (id, text) in texts { report.pictureText[id] = text }
         return texts
+    }
+
+    /// Runs the configuration's tagging steps on every item with a picture
+    /// embedding, writing labels into the items and the report.
+    func tag(_ items: inout [CatalogItem], report: inout IngestReport) throws(SearchError) {
+        for i in items.indices {
+            guard let vector = report.imageEmbeddings[items[i].id] else { continue }
+            var written: [LabelScore] = []
+            for step in configuration.tagging { written += try step.tag(&items[i], embedding: vector) }
+            if !written.isEmpty { report.labels[items[i].id] = written }
+        }
     }
 
     /// Unit-length embeddings of `texts`, end to end, through the cache, in

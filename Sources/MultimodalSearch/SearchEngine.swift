@@ -70,6 +70,9 @@ public final class SearchEngine: Sendable {
         /// Score → relevance calibration for an engine kept in memory; a
         /// collection's is the one stored with it (``SearchCollection/calibration``).
         public var calibration: RelevanceCalibration?
+        /// Tagging steps run at ingest on each item's picture embedding, in
+        /// order (see ``ZeroShotTagging``); they need an image encoder.
+        public var tagging: [ZeroShotTagging]
 
         /// A configuration: only the text encoder is required.
         public init(
@@ -83,7 +86,8 @@ public final class SearchEngine: Sendable {
             engagementWeights: EngagementWeights = EngagementWeights(), engagementStrength: Double = 1,
             rerankers: [any Reranker] = [], batchSize: Int = 32, queryCacheCapacity: Int = 1_024,
             makeKeywordIndex: (@Sendable () throws(SearchError) -> any KeywordRetriever)? = nil,
-            imageTextExtractor: (any ImageTextExtractor)? = nil, calibration: RelevanceCalibration? = nil
+            imageTextExtractor: (any ImageTextExtractor)? = nil, calibration: RelevanceCalibration? = nil,
+            tagging: [ZeroShotTagging] = []
         ) {
             self.makeKeywordIndex = makeKeywordIndex
             self.imageTextExtractor = imageTextExtractor
@@ -102,6 +106,7 @@ public final class SearchEngine: Sendable {
             self.rerankers = rerankers
             self.batchSize = batchSize
             self.queryCacheCapacity = queryCacheCapacity
+            self.tagging = tagging
         }
     }
 
@@ -152,8 +157,9 @@ public final class SearchEngine: Sendable {
     /// - Throws: ``SearchCore/SearchError`` `.invalidArgument` when the
     ///   collection's schema is not ``schema(for:)`` of `configuration`
     ///   (other encoders; the message says how to re-embed), a batch size or
-    ///   candidate count below 1, or a cross-modal text tower whose dimension
-    ///   differs from the image encoder's.
+    ///   candidate count below 1, a cross-modal text tower whose dimension
+    ///   differs from the image encoder's, or a tagging step without an image
+    ///   encoder of its classifier's dimension.
     public convenience init(configuration: Configuration, collection: SearchCollection, cache: EmbeddingCache = EmbeddingCache())
         throws(SearchError)
     {
@@ -183,6 +189,7 @@ public final class SearchEngine: Sendable {
         guard configuration.engagementStrength.isFinite else {
             throw SearchError(.invalidArgument, "the engagement strength must be finite, got \(configuration.engagementStrength)")
         }
+        for step in configuration.tagging { try step.validate(imageDimension: configuration.imageEncoder?.dimension) }
         if let cross = configuration.crossModalTextEncoder {
             guard let image = configuration.imageEncoder, image.dimension == cross.dimension else {
                 throw SearchError(

@@ -43,9 +43,19 @@ enum Fixture {
             var top: Int
             var left: Int
         }
+        struct ClipJPEG: Decodable {
+            var file: String
+            var crop: String
+            var width: Int
+            var height: Int
+            var top: Int
+            var left: Int
+            var note: String
+        }
         var decode: [Decode]
         var resize: [Resize]
         var preprocess: [Preprocess]
+        var clip_jpeg: [ClipJPEG]
     }
 
     static let manifest: Manifest = {
@@ -53,7 +63,7 @@ enum Fixture {
             return try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: url("manifest.json")))
         } catch {
             // The manifest is committed beside the tests; without it every case below fails loudly.
-            return Manifest(decode: [], resize: [], preprocess: [])
+            return Manifest(decode: [], resize: [], preprocess: [], clip_jpeg: [])
         }
     }()
 

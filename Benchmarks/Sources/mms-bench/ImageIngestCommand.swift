@@ -30,6 +30,8 @@ struct ImageIngestCommand: ParsableCommand {
     @Option(help: "Threads (OpenBLAS, the packed GEMM's split and preprocessing).") var threads = 2
     @Option(help: "Where the ViT-B/32 weights go (gitignored).") var data = "bench-data/encoders"
     @Option(help: "Pictures per forward pass when batched (BatchPolicy.maximumBatchSize).") var passSize = 64
+    @Option(help: "Decode JPEGs at a reduced DCT scale with this headroom (the inexact fast path; default: exact).")
+    var dctHeadroom: Double?
 
     /// ViT-B/32 with seeded random weights, written once under `data`.
     static func seededViTB32(data: String) throws -> CLIPImageEncoder {
@@ -42,7 +44,8 @@ struct ImageIngestCommand: ParsableCommand {
     }
 
     func run() throws {
-        let encoder = try Self.seededViTB32(data: data)
+        var encoder = try Self.seededViTB32(data: data)
+        encoder.preprocessor.dctHeadroom = dctHeadroom
         let inputs = try Self.syntheticPictures(count: pictures, seed: 2026)
         let bytes = inputs.reduce(0) { total, input in
             if case .encoded(let b) = input { return total + b.count }
@@ -52,7 +55,8 @@ struct ImageIngestCommand: ParsableCommand {
         let result = try measureImageIngest(
             encoder: encoder, pictures: inputs, threads: threads, samples: samples, maximumBatchSize: passSize)
 
-        let note = "ViT-B/32 random weights, \(inputs.count) JPEG/PNG pictures of 300–800 px, \(threads) threads"
+        let note = "ViT-B/32 random weights, \(inputs.count) JPEG/PNG pictures of 300–800 px, \(threads) threads, "
+            + (dctHeadroom.map { "DCT-scaled decode (headroom \($0))" } ?? "exact (full-size) decode")
         var results = [
             BenchResult(
                 "image_ingest_batched", result.batchedImagesPerSecond, "images/s",

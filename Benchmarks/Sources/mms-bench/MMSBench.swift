@@ -14,6 +14,7 @@ struct MMSBench: ParsableCommand {
             KernelsCommand.self, ANNCommand.self, SegmentsCommand.self, RankingCommand.self, EncodersCommand.self,
             CollectionCommand.self, CollectionOpenCommand.self, SingleAddCommand.self, ImageIngestCommand.self,
             LexicalCommand.self, HybridCommand.self,
+            PreprocessCommand.self, WeightsCommand.self,
         ]
     )
 }
