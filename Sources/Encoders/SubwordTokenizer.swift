@@ -75,3 +75,21 @@ public struct TextFraming: Sendable, Equatable {
         return sequence
     }
 }
+
+/// XLM-RoBERTa's ids from the ids of its SentencePiece model
+/// (`sentencepiece.bpe.model`): fairseq's dictionary puts `<s>`, `<pad>`,
+/// `</s>` and `<unk>` at 0–3 and every other piece one past its
+/// SentencePiece id, so SentencePiece's `<unk>` (0) becomes 3 and piece `i`
+/// becomes `i + 1`. (A `tokenizer.json` already holds the shifted ids.)
+public struct FairseqOffsetTokenizer<Base: SubwordTokenizer>: SubwordTokenizer {
+    /// The SentencePiece tokenizer whose ids are shifted.
+    public let base: Base
+
+    /// Shifts `base`'s ids.
+    public init(_ base: Base) { self.base = base }
+
+    /// `base`'s ids, shifted into the fairseq dictionary.
+    public func encode(_ text: String) -> [Int32] {
+        base.encode(text).map { $0 == 0 ? 3 : $0 + 1 }
+    }
+}
