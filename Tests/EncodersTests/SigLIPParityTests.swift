@@ -130,3 +130,38 @@ struct SigLIPParityTests {
         #expect(plain.frame([5, 6, 7]) == [0, 5, 6, 2])
     }
 }
+
+extension SigLIPParityTests {
+    struct OpenCLIPReference: Decodable {
+        var token_ids: [[Int32]]
+        var images: Reference.Pixels
+        var image_embeddings: [Float]
+        var text_embeddings: [Float]
+    }
+
+    @Test("open_clip naming (timm trunk visual.trunk.…, text.…): image and text within 1e-4")
+    func openCLIPNaming() throws {
+        let reference = try Fixtures.json(OpenCLIPReference.self, "siglip_openclip_reference.json")
+        let weights = try Fixtures.path("siglip_openclip/open_clip_model.safetensors")
+        let vision = CLIPVisionConfiguration(
+            imageSize: 32, patchSize: 8, width: 64, layers: 2, heads: 4, mlpWidth: 128, activation: .geluTanh,
+            layerNormEpsilon: 1e-6, embeddingDimension: 64, pooling: .attentionPool)
+        let images = try CLIPImageEncoder(weights: SafetensorsFile(path: weights), configuration: vision)
+        #expect(images.naming == .openAI)
+        var out = [Float](repeating: 0, count: 3 * 64)
+        try out.withUnsafeMutableBufferPointer { try images.embed(images: Self.images(reference.images), into: $0) }
+        let imageDiff = maxAbsDifference(out, reference.image_embeddings)
+        #expect(imageDiff <= Self.tolerance, "open_clip SigLIP image embeddings differ by \(imageDiff)")
+
+        let textConfiguration = SigLIPTextConfiguration(
+            contextLength: 16, vocabularySize: 120, width: 48, layers: 2, heads: 4, mlpWidth: 96, embeddingDimension: 64)
+        let text = try SigLIPTextEncoder(weights: SafetensorsFile(path: weights), configuration: textConfiguration)
+        #expect(text.naming == .openAI)
+        var textOut = [Float](repeating: 0, count: reference.token_ids.count * 64)
+        try textOut.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: reference.token_ids, into: $0) }
+        let textDiff = maxAbsDifference(textOut, reference.text_embeddings)
+        #expect(textDiff <= Self.tolerance, "open_clip SigLIP text embeddings differ by \(textDiff)")
+        #expect(text.scoring != nil)
+        print("SigLIP parity (open_clip, tiny): image max |Δ| \(imageDiff), text max |Δ| \(textDiff)")
+    }
+}
