@@ -211,7 +211,8 @@ def prepare_multilingual_and_siglip(args, export):
 
         def __init__(self):
             super().__init__()
-            self.transformer = transformers.XLMRobertaModel(base, add_pooling_layer=False, attn_implementation="eager")
+            self.transformer = transformers.XLMRobertaModel._from_config(
+                base, attn_implementation="eager", add_pooling_layer=False)
             self.LinearTransformation = torch.nn.Linear(768, 640)
 
         def forward(self, input_ids, attention_mask):
