@@ -152,12 +152,25 @@ public struct ModelFolder: Sendable {
         return encoder
     }
 
+    /// The SentencePiece tokenizer of a SigLIP or multilingual folder:
+    /// `spiece.model` / `tokenizer.model`, or a Unigram `tokenizer.json`;
+    /// M-CLIP's `sentencepiece.bpe.model` with XLM-R's id shift
+    /// (``FairseqOffsetTokenizer``). Nil for CLIP layouts or when the folder has none.
+    public func subwordTokenizer() throws(SearchError) -> (any SubwordTokenizer)? {
+        guard let tokenizerPath, layout != .huggingFaceCLIP, layout != .openCLIP else { return nil }
+        if tokenizerPath.hasSuffix(".json") { return try SentencePieceTokenizer(tokenizerJSONAt: tokenizerPath) }
+        let model = try SentencePieceTokenizer(modelAt: tokenizerPath)
+        return layout == .multilingualCLIP ? FairseqOffsetTokenizer(model) : model
+    }
+
     /// The text tower: CLIP's with the BPE merges (`mergesPath`, else the
-    /// folder's `merges.txt`), SigLIP's or M-CLIP's with `tokenizer` (their
-    /// SentencePiece model; nil: token ids only).
+    /// folder's `merges.txt`), SigLIP's or M-CLIP's with `tokenizer` (by
+    /// default the folder's own, ``subwordTokenizer()``).
     public func textEncoder(
         tokenizer: (any SubwordTokenizer)? = nil, mergesPath: String? = nil, precision: WeightPrecision = .float32
     ) throws(SearchError) -> any TextEncoder {
+        var chosen = tokenizer
+        if chosen == nil { chosen = try subwordTokenizer() }
         switch layout {
         case .huggingFaceCLIP, .openCLIP:
             guard let merges = mergesPath ?? (tokenizerPath?.hasSuffix("merges.txt") == true ? tokenizerPath : nil) else {
@@ -169,10 +182,12 @@ public struct ModelFolder: Sendable {
                 ? try SigLIPConfiguration(huggingFaceConfigPath: directory + "/config.json").text
                 : try SigLIPConfiguration(openCLIPConfigPath: directory + "/open_clip_config.json").text
             return try SigLIPTextEncoder(
-                weights: SafetensorsFile(path: weightsPath), configuration: configuration, tokenizer: tokenizer,
+                weights: SafetensorsFile(path: weightsPath), configuration: configuration,
+                tokenizer: chosen,
                 framing: try sigLIPFraming(configuration), precision: precision)
         case .multilingualCLIP:
-            return try MultilingualCLIPTextEncoder(directory: directory, tokenizer: tokenizer, precision: precision)
+            return try MultilingualCLIPTextEncoder(
+                directory: directory, tokenizer: chosen, precision: precision)
         }
     }
 

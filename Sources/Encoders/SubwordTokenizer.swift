@@ -93,3 +93,6 @@ public struct FairseqOffsetTokenizer<Base: SubwordTokenizer>: SubwordTokenizer {
         base.encode(text).map { $0 == 0 ? 3 : $0 + 1 }
     }
 }
+
+/// SentencePiece is the subword model of SigLIP, SigLIP 2 and XLM-RoBERTa.
+extension SentencePieceTokenizer: SubwordTokenizer {}

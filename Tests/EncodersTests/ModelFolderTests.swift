@@ -67,6 +67,14 @@ struct ModelFolderTests {
         let folder = try ModelFolder(directory: Fixtures.path("siglip_hf"))
         #expect(folder.layout == .huggingFaceSigLIP)
         let text = try #require(try folder.textEncoder() as? SigLIPTextEncoder)
+        // The folder's spiece.model and SiglipTokenizer's framing give transformers' ids, so texts embed
+        // as the reference's ids do.
+        #expect(text.tokenizer != nil)
+        let reference = try Fixtures.json(SigLIPParityTests.Reference.self, "siglip_reference.json")
+        var viaTexts = [Float](repeating: 0, count: reference.texts.count * text.dimension)
+        try viaTexts.withUnsafeMutableBufferPointer { try text.embed(texts: reference.texts, into: $0) }
+        let textDiff = maxAbsDifference(viaTexts, reference.text_embeddings)
+        #expect(textDiff <= 1e-4, "texts through spiece.model differ from the reference ids' embeddings by \(textDiff)")
         let configuration = try SigLIPConfiguration(huggingFaceConfigPath: Fixtures.path("siglip_hf/config.json"))
         #expect(text.framing == TextFraming.sigLIP(configuration.text))
         let pickle = try Self.folder(["config.json": #"{"model_type": "siglip"}"#, "pytorch_model.bin": ""])

@@ -89,7 +89,7 @@ struct ModelOptions: ParsableArguments {
             case .huggingFaceCLIP, .openCLIP:
                 cross = try folder.textEncoder(mergesPath: mergesPath(clip: clip))
             case .huggingFaceSigLIP, .openCLIPSigLIP, .multilingualCLIP:
-                if let tokenizer = try subwordTokenizer(folder) {
+                if let tokenizer = try folder.subwordTokenizer() {
                     cross = try folder.textEncoder(tokenizer: tokenizer)
                 } else {
                     FileHandle.standardError.write(Data(
@@ -103,11 +103,6 @@ struct ModelOptions: ParsableArguments {
             imageEncoderName: imageName ?? "image")
         return configuration
     }
-}
-
-/// The SentencePiece tokenizer of a SigLIP or multilingual folder, when this build can read it.
-func subwordTokenizer(_ folder: ModelFolder) throws -> (any SubwordTokenizer)? {
-    nil
 }
 
 /// A local CLIP folder for `--clip`: the folder itself, or a Hugging Face
