@@ -129,7 +129,7 @@ let package = Package(
             dependencies: ["LexicalIndex", "_TestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "_TestSupport"]),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "Encoders", "ImageDecoding", "_TestSupport"]),
         .testTarget(
             name: "MultimodalSearchTests",
             dependencies: ["MultimodalSearch", "_TestSupport"],

@@ -9,7 +9,11 @@ Two steps, both run by `mms-bench encoders` in one invocation:
   all-MiniLM-L6-v2 (transformers' BertModel, mean pooling, L2); makes INT8
   copies with onnxruntime's dynamic quantisation (per-channel weights, the
   usual CPU recipe); writes a 12-megapixel test photo (4000 × 3000 JPEG,
-  quality 90) when it is missing. Needs torch, open_clip, transformers, onnx.
+  quality 90) when it is missing. Also builds, seeded, SigLIP base-patch16-224
+  (transformers' SiglipModel) and an M-CLIP XLM-R-base text tower with its
+  projection, saved as the hubs publish them into siglip-b16/ and
+  xlmr-mclip/ (mms-bench loads those folders), and exports SigLIP's image and
+  text towers and the XLM-R tower. Needs torch, open_clip, transformers, onnx.
 * ``run``: times onnxruntime (CPU execution provider, intra-op threads as
   asked, one inter-op thread) and Pillow on the same inputs; prints one JSON
   object, figures named as mms-bench names its own. Needs onnxruntime,
@@ -143,7 +147,94 @@ def prepare(args):
     export(Pooled(bert), (x["input_ids"], x["attention_mask"], x["token_type_ids"]),
            ["input_ids", "attention_mask", "token_type_ids"], dynamic, "minilm",
            os.path.join(args.minilm, "model.safetensors"))
+    prepare_multilingual_and_siglip(args, export)
     print(json.dumps({"prepared": args.dir}))
+
+
+def seeded(model, seed):
+    """Seeded weights of scale 0.02, layer-norm gains near 1 (as mms-bench's own random towers)."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.dim() == 1 and name.endswith("weight") and "norm" in name.lower():
+                p.copy_(1 + 0.02 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(0.02 * torch.randn(p.shape, generator=g))
+
+
+def prepare_multilingual_and_siglip(args, export):
+    import torch
+    import transformers
+    from safetensors.torch import save_file
+
+    siglip_dir = os.path.join(args.dir, "siglip-b16")
+    weights = os.path.join(siglip_dir, "model.safetensors")
+    config = transformers.SiglipConfig(
+        vision_config=dict(image_size=224, patch_size=16, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                           intermediate_size=3072, hidden_act="gelu_pytorch_tanh", layer_norm_eps=1e-6),
+        text_config=dict(vocab_size=32000, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=3072, max_position_embeddings=64, hidden_act="gelu_pytorch_tanh",
+                         layer_norm_eps=1e-6))
+    if os.path.exists(weights):
+        siglip = transformers.SiglipModel.from_pretrained(siglip_dir, attn_implementation="eager").eval()
+    else:
+        siglip = transformers.SiglipModel._from_config(config, attn_implementation="eager").eval()
+        seeded(siglip, 17)
+        siglip.save_pretrained(siglip_dir, safe_serialization=True)
+    siglip.requires_grad_(False)
+
+    class SigLIPTower(torch.nn.Module):
+        def __init__(self, image):
+            super().__init__()
+            self.model, self.image = siglip, image
+
+        def forward(self, x):
+            if self.image:
+                return torch.nn.functional.normalize(self.model.vision_model(pixel_values=x).pooler_output, dim=-1)
+            return torch.nn.functional.normalize(self.model.text_model(input_ids=x).pooler_output, dim=-1)
+
+    export(SigLIPTower(True), (torch.zeros(2, 3, 224, 224),), ["pixels"], {"pixels": {0: "batch"}}, "siglip-b16-image",
+           weights)
+    export(SigLIPTower(False), (torch.ones(2, 64, dtype=torch.long),), ["ids"], {"ids": {0: "batch"}}, "siglip-b16-text",
+           weights)
+
+    xlmr_dir = os.path.join(args.dir, "xlmr-mclip")
+    weights = os.path.join(xlmr_dir, "model.safetensors")
+    base = transformers.XLMRobertaConfig(
+        vocab_size=250002, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+        max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0,
+        eos_token_id=2)
+
+    class MultilingualCLIP(torch.nn.Module):
+        """M-CLIP's module: XLM-R, attention-masked mean, LinearTransformation; unit-length output."""
+
+        def __init__(self):
+            super().__init__()
+            self.transformer = transformers.XLMRobertaModel._from_config(
+                base, attn_implementation="eager", add_pooling_layer=False)
+            self.LinearTransformation = torch.nn.Linear(768, 640)
+
+        def forward(self, input_ids, attention_mask):
+            states = self.transformer(input_ids=input_ids, attention_mask=attention_mask)[0]
+            mask = attention_mask.unsqueeze(2).to(states.dtype)
+            pooled = (states * mask).sum(dim=1) / mask.sum(dim=1)
+            return torch.nn.functional.normalize(self.LinearTransformation(pooled), dim=-1)
+
+    mclip = MultilingualCLIP().eval()
+    if os.path.exists(weights):
+        from safetensors.torch import load_file
+        mclip.load_state_dict(load_file(weights))
+    else:
+        seeded(mclip, 19)
+        os.makedirs(os.path.join(xlmr_dir, "xlm-roberta"), exist_ok=True)
+        base.save_pretrained(os.path.join(xlmr_dir, "xlm-roberta"))
+        with open(os.path.join(xlmr_dir, "config.json"), "w") as f:
+            json.dump({"model_type": "M-CLIP", "modelBase": "xlm-roberta", "transformerDimensions": 768, "numDims": 640}, f)
+        save_file({k: v.contiguous() for k, v in mclip.state_dict().items()}, weights)
+    mclip.requires_grad_(False)
+    export(mclip, (torch.ones(2, 8, dtype=torch.long), torch.ones(2, 8, dtype=torch.long)), ["input_ids", "attention_mask"],
+           {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}, "xlmr-mclip", weights)
 
 
 def run(args):
@@ -194,6 +285,27 @@ def run(args):
 
                 name = f"minilm_{precision}_batch{batch}" + ("_threads2" if threads == 2 else "")
                 results[name] = batch / median_seconds(embed, args.samples)
+
+    siglip_pixels = np.random.default_rng(9).standard_normal((16, 3, 224, 224)).astype(np.float32)
+    for threads in (1, 2):
+        s = session("siglip-b16-image", threads)
+        for batch in (1, 16):
+            feed = {"pixels": siglip_pixels[:batch]}
+            results[f"siglip_b16_image_fp32_batch{batch}_threads{threads}"] = batch / median_seconds(
+                lambda: s.run(None, feed), args.samples)
+    siglip_ids = np.array(inputs["siglip_text_ids"], dtype=np.int64)
+    s = session("siglip-b16-text", 1)
+    for batch in (1, 16):
+        feed = {"ids": siglip_ids[:batch]}
+        results[f"siglip_b16_text_fp32_batch{batch}"] = batch / median_seconds(lambda: s.run(None, feed), args.samples)
+    xlmr = inputs["xlmr_ids"]
+    s = session("xlmr-mclip", 1)
+    for batch in (1, 16):
+        chosen = xlmr[:batch]
+        width = max(len(x) for x in chosen)
+        feed = {"input_ids": np.array([x + [1] * (width - len(x)) for x in chosen], dtype=np.int64),
+                "attention_mask": np.array([[1] * len(x) + [0] * (width - len(x)) for x in chosen], dtype=np.int64)}
+        results[f"xlmr_fp32_batch{batch}"] = batch / median_seconds(lambda: s.run(None, feed), args.samples)
 
     photo = os.path.join(args.dir, "photo-12mp.jpg")
     mean = np.array([0.48145466, 0.4578275, 0.40821073], dtype=np.float32)

@@ -21,12 +21,19 @@ public struct BERTConfiguration: Sendable, Equatable {
     public var layerNormEpsilon: Float
     /// `hidden_act`: `gelu` (erf form) in BERT.
     public var activation: Activation
+    /// The position embedding row of a sequence's first token: 0 in BERT;
+    /// `pad_token_id + 1` (2) in RoBERTa and XLM-RoBERTa, whose position ids
+    /// count from past the padding index.
+    public var positionOffset: Int
+
+    /// The longest sequence the positions allow: `maximumPositions − positionOffset`.
+    public var maximumTokens: Int { maximumPositions - positionOffset }
 
     /// A geometry given field by field; defaults are BERT's.
     public init(
         vocabularySize: Int, hiddenSize: Int, layers: Int, heads: Int, intermediateSize: Int,
         maximumPositions: Int = 512, typeVocabularySize: Int = 2, layerNormEpsilon: Float = 1e-12,
-        activation: Activation = .gelu
+        activation: Activation = .gelu, positionOffset: Int = 0
     ) {
         self.vocabularySize = vocabularySize
         self.hiddenSize = hiddenSize
@@ -37,20 +44,22 @@ public struct BERTConfiguration: Sendable, Equatable {
         self.typeVocabularySize = typeVocabularySize
         self.layerNormEpsilon = layerNormEpsilon
         self.activation = activation
+        self.positionOffset = positionOffset
     }
 
-    /// Reads a Hugging Face `config.json` of `model_type` `bert` (or a
-    /// BERT-shaped family: `roberta` and `xlm-roberta` are refused, their
-    /// positions are offset).
+    /// Reads a Hugging Face `config.json` of `model_type` `bert`, `roberta`
+    /// or `xlm-roberta` (the last two with ``positionOffset`` `pad_token_id + 1`).
     ///
     /// - Throws: ``SearchCore/SearchError/Code/unsupportedFormat`` for another
     ///   architecture or an unknown activation;
     ///   ``SearchCore/SearchError/Code/corruptData`` when a field is missing.
     public init(huggingFaceConfigPath path: String) throws(SearchError) {
         let json = try readJSON(path)
-        if let type = json["model_type"]?.stringValue, type != "bert" {
-            throw SearchError(.unsupportedFormat, "\(path): model_type \"\(type)\" is not a BERT encoder")
+        let type = json["model_type"]?.stringValue ?? "bert"
+        guard ["bert", "roberta", "xlm-roberta"].contains(type) else {
+            throw SearchError(.unsupportedFormat, "\(path): model_type \"\(type)\" is not a BERT, RoBERTa or XLM-RoBERTa encoder")
         }
+        let offset = type == "bert" ? 0 : (json["pad_token_id"]?.intValue ?? 1) + 1
         if let kind = json["position_embedding_type"]?.stringValue, kind != "absolute" {
             throw SearchError(.unsupportedFormat, "\(path): position_embedding_type \"\(kind)\" is not supported (absolute)")
         }
@@ -67,7 +76,10 @@ public struct BERTConfiguration: Sendable, Equatable {
             maximumPositions: json["max_position_embeddings"]?.intValue ?? 512,
             typeVocabularySize: json["type_vocab_size"]?.intValue ?? 2,
             layerNormEpsilon: Float(json["layer_norm_eps"]?.doubleValue ?? 1e-12),
-            activation: try Activation(huggingFace: json["hidden_act"]?.stringValue ?? "gelu"))
+            activation: try Activation(huggingFace: json["hidden_act"]?.stringValue ?? "gelu"), positionOffset: offset)
+        guard maximumTokens > 0 else {
+            throw SearchError(.corruptData, "\(path): max_position_embeddings leaves no positions past the padding index")
+        }
     }
 
     var geometry: TransformerGeometry {

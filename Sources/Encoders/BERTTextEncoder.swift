@@ -47,18 +47,12 @@ public struct BERTTextEncoder: TextEncoder {
     /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
     public var threadCount: Int?
 
-    /// FP16 unless ``precision`` is FP32.
-    let wordEmbeddings: EmbeddingTable
-    let positionEmbeddings: Tensor<Float>
-    let typeEmbeddings: Tensor<Float>
-    let embeddingNormWeight: Tensor<Float>
-    let embeddingNormBias: Tensor<Float>
-    let stack: TransformerStack
-
+    /// Embeddings and blocks.
+    let body: BERTBody
     /// How the transformer blocks' projection weights are stored (see ``WeightPrecision``).
     public let precision: WeightPrecision
     /// Bytes held by the transformer blocks' projection weights in ``precision``.
-    public var blockWeightByteCount: Int { stack.projectionByteCount }
+    public var blockWeightByteCount: Int { body.stack.projectionByteCount }
 
     /// The number of components of each embedding: the hidden size.
     public var dimension: Int { configuration.hiddenSize }
@@ -95,7 +89,7 @@ public struct BERTTextEncoder: TextEncoder {
             lowercase = tokenizerConfig["do_lower_case"]?.boolValue ?? true
             stripAccents = tokenizerConfig["strip_accents"]?.boolValue
         }
-        var length = configuration.maximumPositions
+        var length = configuration.maximumTokens
         if let sentenceConfig = try? readJSON(directory + "/sentence_bert_config.json"),
             let m = sentenceConfig["max_seq_length"]?.intValue
         {
@@ -103,7 +97,7 @@ public struct BERTTextEncoder: TextEncoder {
         }
         let tokenizer = try WordPieceTokenizer(
             vocabularyPath: directory + "/vocab.txt", lowercase: lowercase, stripAccents: stripAccents,
-            maximumLength: min(maximumLength ?? length, configuration.maximumPositions))
+            maximumLength: min(maximumLength ?? length, configuration.maximumTokens))
         try self.init(
             weights: SafetensorsFile(path: directory + "/model.safetensors"), configuration: configuration,
             tokenizer: tokenizer, pooling: pooling ?? .mean, normalizes: normalizes, precision: precision)
@@ -121,27 +115,14 @@ public struct BERTTextEncoder: TextEncoder {
     ) throws(SearchError) {
         let geometry = configuration.geometry
         try geometry.validate("BERT configuration")
-        guard tokenizer.maximumLength <= configuration.maximumPositions else {
+        guard tokenizer.maximumLength <= configuration.maximumTokens else {
             throw SearchError(
                 .invalidArgument,
-                "the tokenizer keeps \(tokenizer.maximumLength) tokens; the model has \(configuration.maximumPositions) positions")
+                "the tokenizer keeps \(tokenizer.maximumLength) tokens; the model takes \(configuration.maximumTokens)")
         }
         var loader = WeightLoader(file: weights)
         let prefix = loader.contains("bert.embeddings.word_embeddings.weight") ? "bert." : ""
-        let old = loader.contains(prefix + "embeddings.LayerNorm.gamma")
-        let (nw, nb) = old ? ("gamma", "beta") : ("weight", "bias")
-        let h = configuration.hiddenSize
-        wordEmbeddings = EmbeddingTable(
-            try loader.take(prefix + "embeddings.word_embeddings.weight", shape: [configuration.vocabularySize, h]),
-            precision: precision)
-        positionEmbeddings = try loader.take(
-            prefix + "embeddings.position_embeddings.weight", shape: [configuration.maximumPositions, h])
-        typeEmbeddings = try loader.take(
-            prefix + "embeddings.token_type_embeddings.weight", shape: [configuration.typeVocabularySize, h])
-        embeddingNormWeight = try loader.take(prefix + "embeddings.LayerNorm." + nw, shape: [h])
-        embeddingNormBias = try loader.take(prefix + "embeddings.LayerNorm." + nb, shape: [h])
-        stack = try TransformerStack(
-            loading: &loader, keys: .bert(prefix, normWeight: nw, normBias: nb), geometry: geometry, precision: precision)
+        body = try BERTBody(loading: &loader, prefix: prefix, configuration: configuration, precision: precision)
         try loader.finish(
             ignoringPrefixes: [prefix + "pooler.", "cls."], ignoringKeys: [prefix + "embeddings.position_ids"])
         self.configuration = configuration
@@ -173,60 +154,12 @@ public struct BERTTextEncoder: TextEncoder {
 
     /// One forward pass over `tokenIDs`.
     private func forward(_ tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
-        let h = configuration.hiddenSize
-        try SearchError.checkDimension(output.count, expected: tokenIDs.count * h, "the output buffer")
-        var sequences: [Range<Int>] = []
-        sequences.reserveCapacity(tokenIDs.count)
-        var tokens = 0
-        for ids in tokenIDs {
-            guard !ids.isEmpty, ids.count <= configuration.maximumPositions else {
-                throw SearchError(
-                    .invalidArgument, "a sequence has \(ids.count) tokens; this model takes 1…\(configuration.maximumPositions)")
-            }
-            for id in ids where id < 0 || Int(id) >= configuration.vocabularySize {
-                throw SearchError(.invalidArgument, "token id \(id) is outside the vocabulary of \(configuration.vocabularySize)")
-            }
-            sequences.append(tokens..<(tokens + ids.count))
-            tokens += ids.count
-        }
-        guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
-        var x = [Float](repeating: 0, count: tokens * h)
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            wordEmbeddings.withRows { wordRow in
-            positionEmbeddings.withUnsafeBufferPointer { position in
-            typeEmbeddings.withUnsafeBufferPointer { type in
-            embeddingNormWeight.withUnsafeBufferPointer { g in
-            embeddingNormBias.withUnsafeBufferPointer { b in
-                for (s, ids) in zip(sequences, tokenIDs) {
-                    for (p, id) in ids.enumerated() {
-                        let row = x + (s.lowerBound + p) * h
-                        wordRow(Int(id), row)
-                        let q = position.baseAddress! + p * h
-                        for j in 0..<h { row[j] = row[j] + q[j] + type[j] }
-                        FastMath.layerNorm(
-                            row, count: h, gamma: g.baseAddress!, beta: b.baseAddress!,
-                            epsilon: configuration.layerNormEpsilon)
-                    }
-                }
-            }}}}}
-            stack(x, sequences: sequences)
-            for (i, s) in sequences.enumerated() {
-                let out = output.baseAddress! + i * h
-                switch pooling {
-                case .mean:
-                    for j in 0..<h { out[j] = 0 }
-                    for t in s {
-                        let row = x + t * h
-                        for j in 0..<h { out[j] += row[j] }
-                    }
-                    let inverse = 1 / Float(s.count)
-                    for j in 0..<h { out[j] *= inverse }
-                case .classToken:
-                    out.update(from: x + s.lowerBound * h, count: h)
-                }
-                if normalizes { VectorMath.l2Normalize(UnsafeMutableBufferPointer(start: out, count: h)) }
+        try body.pooledStates(tokenIDs, pooling: pooling, into: output)
+        if normalizes {
+            let h = configuration.hiddenSize
+            for i in 0..<tokenIDs.count {
+                VectorMath.l2Normalize(UnsafeMutableBufferPointer(rebasing: output[(i * h)..<((i + 1) * h)]))
             }
         }
     }

@@ -46,12 +46,21 @@ public struct CLIPModelFiles: Sendable, Equatable {
 }
 
 extension CLIPImageEncoder {
-    /// Loads the image tower of the CLIP model in `directory` (see ``CLIPModelFiles``).
+    /// Loads the image tower of the CLIP or SigLIP model in `directory` (see
+    /// ``ModelFolder``), with the preprocessing the folder states.
+    ///
+    /// - Parameter quickGELU: for open_clip CLIP folders, overrides `quick_gelu`.
     public init(directory: String, quickGELU: Bool? = nil, precision: WeightPrecision = .float32) throws(SearchError) {
+        let folder = try ModelFolder(directory: directory)
+        guard let quickGELU, folder.layout == .openCLIP else {
+            self = try folder.imageEncoder(precision: precision)
+            return
+        }
         let files = try CLIPModelFiles(directory: directory, quickGELU: quickGELU)
         try self.init(
             weights: SafetensorsFile(path: files.weightsPath), configuration: files.configuration.vision,
             precision: precision)
+        if let preprocessor = folder.preprocessor { self.preprocessor = preprocessor }
     }
 }
 

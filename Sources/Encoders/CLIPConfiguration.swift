@@ -3,14 +3,30 @@ import SearchCore
 /// The two ways CLIP checkpoints name their tensors.
 public enum CLIPNaming: Sendable {
     /// OpenAI's CLIP and open_clip: `visual.conv1.weight`, `visual.transformer.resblocks.N…`,
-    /// `token_embedding.weight`, `transformer.resblocks.N…`, `visual.proj`, `text_projection`.
+    /// `token_embedding.weight`, `transformer.resblocks.N…`, `visual.proj`, `text_projection`;
+    /// open_clip's SigLIP: `visual.trunk.…` (timm), `text.…`.
     case openAI
     /// Hugging Face `CLIPModel`: `vision_model.embeddings…`, `vision_model.encoder.layers.N…`,
-    /// `text_model…`, `visual_projection.weight`, `text_projection.weight`.
+    /// `text_model…`, `visual_projection.weight`, `text_projection.weight`; `SiglipModel`:
+    /// the same towers with `vision_model.head.…` and `text_model.head.…`.
     case huggingFace
 }
 
-/// The geometry of CLIP's image tower, a vision transformer (Dosovitskiy et al. 2021).
+/// How a vision transformer turns its token states into one vector.
+public enum VisionPooling: Sendable, Equatable {
+    /// CLIP's: a learned class token before the patches, a layer norm before
+    /// the blocks, the class token's final state layer-normed and projected.
+    case classToken
+    /// SigLIP's: patches only (the patch convolution has a bias), no layer
+    /// norm before the blocks, every final state layer-normed, then
+    /// multihead attention pooling (MAP; Zhai et al. 2022): one learned probe
+    /// attends over the states, then a residual MLP behind a layer norm. The
+    /// pooled state is the embedding (no projection).
+    case attentionPool
+}
+
+/// The geometry of CLIP's image tower, a vision transformer (Dosovitskiy et al. 2021),
+/// and of SigLIP's (``VisionPooling/attentionPool``).
 public struct CLIPVisionConfiguration: Sendable, Equatable {
     /// The input side the positional embeddings were trained for (224).
     public var imageSize: Int
@@ -28,13 +44,16 @@ public struct CLIPVisionConfiguration: Sendable, Equatable {
     public var activation: Activation
     /// The layer norms' epsilon (1e-5).
     public var layerNormEpsilon: Float
-    /// The embedding's dimension after projection.
+    /// The embedding's dimension after projection (the width under attention pooling).
     public var embeddingDimension: Int
+    /// How the token states become the embedding (CLIP's class token by default).
+    public var pooling: VisionPooling
 
     /// A geometry given field by field.
     public init(
         imageSize: Int, patchSize: Int, width: Int, layers: Int, heads: Int, mlpWidth: Int,
-        activation: Activation, layerNormEpsilon: Float = 1e-5, embeddingDimension: Int
+        activation: Activation, layerNormEpsilon: Float = 1e-5, embeddingDimension: Int,
+        pooling: VisionPooling = .classToken
     ) {
         self.imageSize = imageSize
         self.patchSize = patchSize
@@ -45,10 +64,14 @@ public struct CLIPVisionConfiguration: Sendable, Equatable {
         self.activation = activation
         self.layerNormEpsilon = layerNormEpsilon
         self.embeddingDimension = embeddingDimension
+        self.pooling = pooling
     }
 
     /// Patches per side at the trained input size.
     public var gridSize: Int { imageSize / patchSize }
+
+    /// Tokens before the patches: CLIP's class token, or none.
+    var leadingTokens: Int { pooling == .classToken ? 1 : 0 }
 
     var geometry: TransformerGeometry {
         TransformerGeometry(
@@ -223,7 +246,11 @@ extension CLIPNaming {
 
     /// The naming a weight file uses, told by a tensor only that naming has.
     static func detect(_ header: SafetensorsHeader) throws(SearchError) -> CLIPNaming {
-        if header["visual.conv1.weight"] != nil || header["token_embedding.weight"] != nil { return .openAI }
+        if header["visual.conv1.weight"] != nil || header["token_embedding.weight"] != nil
+            || header["visual.trunk.patch_embed.proj.weight"] != nil
+        {
+            return .openAI
+        }
         if header["vision_model.embeddings.patch_embedding.weight"] != nil
             || header["text_model.embeddings.token_embedding.weight"] != nil
         {

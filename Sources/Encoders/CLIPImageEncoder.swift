@@ -61,13 +61,19 @@ public struct CLIPImageEncoder: ImageEncoder {
 
     /// `[width, 3·p·p]`: the patch convolution as a matrix, rows in (channel, y, x) order.
     let patchWeight: LinearLayerMatrix
-    let classEmbedding: Tensor<Float>
-    /// `[1 + grid², width]`.
+    /// The convolution's bias (SigLIP's; CLIP's has none).
+    let patchBias: Tensor<Float>?
+    /// CLIP's class token (nil under attention pooling).
+    let classEmbedding: Tensor<Float>?
+    /// `[leading + grid², width]`.
     let positionEmbeddings: Tensor<Float>
-    let preNormWeight, preNormBias: Tensor<Float>
+    /// CLIP's layer norm before the blocks (nil for SigLIP).
+    let preNormWeight, preNormBias: Tensor<Float>?
     let postNormWeight, postNormBias: Tensor<Float>
-    /// `[embeddingDimension, width]`.
-    let projection: Tensor<Float>
+    /// `[embeddingDimension, width]` (nil under attention pooling, whose output is the embedding).
+    let projection: Tensor<Float>?
+    /// SigLIP's attention-pooling head.
+    let poolingHead: AttentionPoolingHead?
     let stack: TransformerStack
     /// Decoded and preprocessed inputs, kept between calls (shared by copies of the encoder).
     let inputs = ScratchPool()
@@ -92,15 +98,16 @@ public struct CLIPImageEncoder: ImageEncoder {
     ) throws(SearchError) {
         try configuration.geometry.validate("CLIP vision configuration")
         let w = configuration.width, p = configuration.patchSize, e = configuration.embeddingDimension
-        let positions = configuration.gridSize * configuration.gridSize + 1
+        let positions = configuration.gridSize * configuration.gridSize + configuration.leadingTokens
         guard configuration.gridSize > 0 else {
             throw SearchError(.invalidArgument, "image size \(configuration.imageSize) is smaller than the patch \(p)")
         }
         let naming = try CLIPNaming.resolve(naming, weights.header)
         var loader = WeightLoader(file: weights)
-        switch naming {
-        case .openAI:
+        switch (configuration.pooling, naming) {
+        case (.classToken, .openAI):
             patchWeight = LinearLayerMatrix(try loader.take("visual.conv1.weight", shape: [w, 3, p, p]).reshaped([w, 3 * p * p]))
+            patchBias = nil
             classEmbedding = try loader.take("visual.class_embedding", elementsOf: [w])
             positionEmbeddings = try loader.take("visual.positional_embedding", shape: [positions, w])
             preNormWeight = try loader.take("visual.ln_pre.weight", shape: [w])
@@ -108,13 +115,15 @@ public struct CLIPImageEncoder: ImageEncoder {
             postNormWeight = try loader.take("visual.ln_post.weight", shape: [w])
             postNormBias = try loader.take("visual.ln_post.bias", shape: [w])
             projection = transposed(try loader.take("visual.proj", shape: [w, e]))
+            poolingHead = nil
             stack = try TransformerStack(loading: &loader, keys: .openAI("visual."), geometry: configuration.geometry, precision: precision)
             try loader.finish(
                 ignoringPrefixes: ["transformer.", "token_embedding.", "ln_final."],
                 ignoringKeys: ["logit_scale", "positional_embedding", "text_projection", "attn_mask"])
-        case .huggingFace:
+        case (.classToken, .huggingFace):
             patchWeight = LinearLayerMatrix(
                 try loader.take("vision_model.embeddings.patch_embedding.weight", shape: [w, 3, p, p]).reshaped([w, 3 * p * p]))
+            patchBias = nil
             classEmbedding = try loader.take("vision_model.embeddings.class_embedding", elementsOf: [w])
             positionEmbeddings = try loader.take("vision_model.embeddings.position_embedding.weight", shape: [positions, w])
             preNormWeight = try loader.take("vision_model.pre_layrnorm.weight", shape: [w])
@@ -122,11 +131,33 @@ public struct CLIPImageEncoder: ImageEncoder {
             postNormWeight = try loader.take("vision_model.post_layernorm.weight", shape: [w])
             postNormBias = try loader.take("vision_model.post_layernorm.bias", shape: [w])
             projection = try loader.take("visual_projection.weight", shape: [e, w])
+            poolingHead = nil
             stack = try TransformerStack(
                 loading: &loader, keys: .huggingFaceCLIP("vision_model."), geometry: configuration.geometry, precision: precision)
             try loader.finish(
                 ignoringPrefixes: ["text_model.", "text_projection."],
                 ignoringKeys: ["logit_scale", "vision_model.embeddings.position_ids"])
+        case (.attentionPool, _):
+            guard e == w else {
+                throw SearchError(
+                    .invalidArgument,
+                    "an attention-pooled tower's embedding is its width \(w), not \(e): it has no projection")
+            }
+            let names: SigLIPVisionKeys = naming == .huggingFace ? .huggingFace : .timm
+            patchWeight = LinearLayerMatrix(try loader.take(names.patchWeight, shape: [w, 3, p, p]).reshaped([w, 3 * p * p]))
+            patchBias = try loader.take(names.patchBias, shape: [w])
+            classEmbedding = nil
+            positionEmbeddings = try loader.take(names.positions, elementsOf: [positions, w])
+            preNormWeight = nil
+            preNormBias = nil
+            postNormWeight = try loader.take(names.postNorm + ".weight", shape: [w])
+            postNormBias = try loader.take(names.postNorm + ".bias", shape: [w])
+            projection = nil
+            stack = try TransformerStack(
+                loading: &loader, keys: names.blocks, geometry: configuration.geometry, precision: precision)
+            poolingHead = try AttentionPoolingHead(
+                loading: &loader, prefix: names.headPrefix, keys: names.head, geometry: configuration.geometry)
+            try loader.finish(ignoringPrefixes: names.otherTower, ignoringKeys: names.ignored)
         }
         self.configuration = configuration
         self.naming = naming
@@ -337,33 +368,40 @@ public struct CLIPImageEncoder: ImageEncoder {
         try SearchError.checkDimension(output.count, expected: count * configuration.embeddingDimension, "the output buffer")
         var sequences: [Range<Int>] = []
         sequences.reserveCapacity(count)
+        let leading = configuration.leadingTokens
         var tokens = 0
         for i in 0..<count {
             let (width, height) = sizeOf(i)
-            let length = 1 + (width / p) * (height / p)
+            let length = leading + (width / p) * (height / p)
             sequences.append(tokens..<(tokens + length))
             tokens += length
         }
         guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
         var x = [Float](repeating: 0, count: tokens * w)
-        var classStates = [Float](repeating: 0, count: count * w)
+        var pooledStates = [Float](repeating: 0, count: count * w)
         var resampled: (grid: (Int, Int), positions: Tensor<Float>)?
         let patchLength = 3 * p * p
-        let patchCount = tokens - count
+        let patchCount = tokens - leading * count
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
             // Every image's patches as rows of one matrix, embedded by one GEMM, then each
-            // sequence is the class token and its patches, plus the positional embeddings.
+            // sequence is the class token (CLIP) and its patches, plus the positional embeddings.
             patches.withBuffer(count: patchCount * (patchLength + w)) { scratch in
                 let columns = scratch, embedded = scratch + patchCount * patchLength
                 var row = 0
                 for (i, sequence) in sequences.enumerated() {
                     let (width, height) = sizeOf(i)
                     pixelsOf(i) { pixels in gatherPatches(pixels, width: width, height: height, into: columns + row * patchLength) }
-                    row += sequence.count - 1
+                    row += sequence.count - leading
                 }
-                patchWeight.apply(columns, rows: patchCount, bias: nil, into: embedded)
+                if let patchBias {
+                    patchBias.withUnsafeBufferPointer { b in
+                        patchWeight.apply(columns, rows: patchCount, bias: b.baseAddress!, into: embedded)
+                    }
+                } else {
+                    patchWeight.apply(columns, rows: patchCount, bias: nil, into: embedded)
+                }
                 row = 0
                 for (i, sequence) in sequences.enumerated() {
                     let (width, height) = sizeOf(i)
@@ -378,43 +416,63 @@ public struct CLIPImageEncoder: ImageEncoder {
                         resampled = ((gh, gw), positions)
                     }
                     positions.withUnsafeBufferPointer { pos in
-                        classEmbedding.withUnsafeBufferPointer { cls in
-                            let first = x + sequence.lowerBound * w
-                            for j in 0..<w { first[j] = cls[j] + pos[j] }
-                            for t in 1..<sequence.count {
-                                let out = first + t * w, q = pos.baseAddress! + t * w
-                                let patch = embedded + (row + t - 1) * w
-                                for j in 0..<w { out[j] = patch[j] + q[j] }
+                        let first = x + sequence.lowerBound * w
+                        if let classEmbedding {
+                            classEmbedding.withUnsafeBufferPointer { cls in
+                                for j in 0..<w { first[j] = cls[j] + pos[j] }
                             }
                         }
+                        for t in leading..<sequence.count {
+                            let out = first + t * w, q = pos.baseAddress! + t * w
+                            let patch = embedded + (row + t - leading) * w
+                            for j in 0..<w { out[j] = patch[j] + q[j] }
+                        }
                     }
-                    row += sequence.count - 1
+                    row += sequence.count - leading
                 }
             }
-            preNormWeight.withUnsafeBufferPointer { g in
-                preNormBias.withUnsafeBufferPointer { b in
-                    for t in 0..<tokens {
-                        FastMath.layerNorm(
-                            x + t * w, count: w, gamma: g.baseAddress!, beta: b.baseAddress!,
-                            epsilon: configuration.layerNormEpsilon)
-                    }
-                }
-            }
-            // Only the class tokens' final states are read (by the post-norm and projection).
-            stack(x, sequences: sequences, keeping: sequences.map(\.lowerBound))
-            classStates.withUnsafeMutableBufferPointer { states in
-                postNormWeight.withUnsafeBufferPointer { g in
-                    postNormBias.withUnsafeBufferPointer { b in
-                        for (i, s) in sequences.enumerated() {
-                            let state = states.baseAddress! + i * w
-                            state.update(from: x + s.lowerBound * w, count: w)
+            if let preNormWeight, let preNormBias {
+                preNormWeight.withUnsafeBufferPointer { g in
+                    preNormBias.withUnsafeBufferPointer { b in
+                        for t in 0..<tokens {
                             FastMath.layerNorm(
-                                state, count: w, gamma: g.baseAddress!, beta: b.baseAddress!,
+                                x + t * w, count: w, gamma: g.baseAddress!, beta: b.baseAddress!,
                                 epsilon: configuration.layerNormEpsilon)
                         }
                     }
                 }
-                project(states.baseAddress!, count: count, projection, into: output, normalizes: normalizes)
+            }
+            pooledStates.withUnsafeMutableBufferPointer { states in
+                let states = states.baseAddress!
+                postNormWeight.withUnsafeBufferPointer { g in
+                    postNormBias.withUnsafeBufferPointer { b in
+                        let g = g.baseAddress!, b = b.baseAddress!, eps = configuration.layerNormEpsilon
+                        if let poolingHead {
+                            // The head attends over every final state, each layer-normed first.
+                            stack(x, sequences: sequences)
+                            for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g, beta: b, epsilon: eps) }
+                            poolingHead(x, sequences: sequences, into: states)
+                        } else {
+                            // Only the class tokens' final states are read (by the post-norm and projection).
+                            stack(x, sequences: sequences, keeping: sequences.map(\.lowerBound))
+                            for (i, s) in sequences.enumerated() {
+                                let state = states + i * w
+                                state.update(from: x + s.lowerBound * w, count: w)
+                                FastMath.layerNorm(state, count: w, gamma: g, beta: b, epsilon: eps)
+                            }
+                        }
+                    }
+                }
+                if let projection {
+                    project(states, count: count, projection, into: output, normalizes: normalizes)
+                } else {
+                    output.baseAddress!.update(from: states, count: count * w)
+                    if normalizes {
+                        for i in 0..<count {
+                            VectorMath.l2Normalize(UnsafeMutableBufferPointer(rebasing: output[(i * w)..<((i + 1) * w)]))
+                        }
+                    }
+                }
             }
         }
     }
@@ -443,23 +501,23 @@ public struct CLIPImageEncoder: ImageEncoder {
     }
 
     /// The positional embeddings for a `rows × columns` grid: the class
-    /// position as stored, the patch positions resampled bicubically.
+    /// position (CLIP's) as stored, the patch positions resampled bicubically.
     func resampledPositions(rows: Int, columns: Int) -> Tensor<Float> {
-        let w = configuration.width, g = configuration.gridSize
-        var result = Tensor<Float>(shape: [1 + rows * columns, w])
+        let w = configuration.width, g = configuration.gridSize, leading = configuration.leadingTokens
+        var result = Tensor<Float>(shape: [leading + rows * columns, w])
         positionEmbeddings.withUnsafeBufferPointer { source in
             result.withUnsafeMutableBufferPointer { target in
-                for j in 0..<w { target[j] = source[j] }
+                for j in 0..<(leading * w) { target[j] = source[j] }
                 let ys = Bicubic.taps(input: g, output: rows)
                 let xs = Bicubic.taps(input: g, output: columns)
                 for r in 0..<rows {
                     for c in 0..<columns {
-                        let out = target.baseAddress! + (1 + r * columns + c) * w
+                        let out = target.baseAddress! + (leading + r * columns + c) * w
                         for j in 0..<w { out[j] = 0 }
                         for (yi, yw) in ys[r] {
                             for (xi, xw) in xs[c] {
                                 let weight = yw * xw
-                                let from = source.baseAddress! + (1 + yi * g + xi) * w
+                                let from = source.baseAddress! + (leading + yi * g + xi) * w
                                 for j in 0..<w { out[j] += weight * from[j] }
                             }
                         }

@@ -186,16 +186,21 @@ public struct CLIPTextEncoder: TextEncoder {
     }
 }
 
-/// `output[i] ← P·states[i]` for each row, `P` `[e, w]`, then optional L2 normalisation.
+/// `output[i] ← P·states[i] (+ b)` for each row, `P` `[e, w]`, then optional L2 normalisation.
 func project(
-    _ states: UnsafePointer<Float>, count: Int, _ projection: Tensor<Float>, into output: UnsafeMutableBufferPointer<Float>,
-    normalizes: Bool
+    _ states: UnsafePointer<Float>, count: Int, _ projection: Tensor<Float>, bias: Tensor<Float>? = nil,
+    into output: UnsafeMutableBufferPointer<Float>, normalizes: Bool
 ) {
     let e = projection.shape[0], w = projection.shape[1]
     projection.withUnsafeBufferPointer { p in
         BLAS.sgemm(
             m: count, n: e, k: w, a: states, lda: w, b: p.baseAddress!, ldb: w, transposeB: true,
             c: output.baseAddress!, ldc: e)
+    }
+    bias?.withUnsafeBufferPointer { b in
+        for i in 0..<count {
+            for j in 0..<e { output[i * e + j] += b[j] }
+        }
     }
     if normalizes {
         for i in 0..<count {

@@ -72,6 +72,12 @@ enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The elements of an array, else nil.
+    var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
     /// Parses one JSON text from UTF-8 bytes; trailing whitespace is allowed,
     /// anything else after the value is an error.
     static func parse(_ bytes: UnsafeRawBufferPointer, what: String) throws(SearchError) -> JSONValue {

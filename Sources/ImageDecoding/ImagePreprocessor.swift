@@ -22,6 +22,18 @@ public struct ImagePreprocessor: Sendable, Hashable {
         case floor
     }
 
+    /// How the picture is brought to the crop's size before cropping.
+    public enum ResizeMode: Sendable, Hashable {
+        /// The shorter side to ``shortSide``, the aspect ratio kept, then a
+        /// centre crop (OpenAI CLIP, Hugging Face `CLIPImageProcessor`,
+        /// open_clip's `resize_mode` `shortest`).
+        case shortestSide
+        /// Both sides straight to the crop's size, the aspect ratio not kept,
+        /// nothing cropped (Hugging Face `SiglipImageProcessor`, open_clip's
+        /// `resize_mode` `squash`).
+        case squash
+    }
+
     /// The length the shorter side is resized to; the longer side keeps the
     /// aspect ratio, truncated as torchvision does (`int(size · long / short)`).
     public var shortSide: Int
@@ -70,6 +82,8 @@ public struct ImagePreprocessor: Sendable, Hashable {
     /// Set it where speed on large photos matters more than agreement with
     /// the reference; 1 is faster still and further off.
     public var dctHeadroom: Double?
+    /// Shorter side then crop (the default), or straight to the crop's size.
+    public var resizeMode: ResizeMode = .shortestSide
 
     /// A preprocessor with these parameters (see the properties).
     public init(
@@ -98,6 +112,7 @@ public struct ImagePreprocessor: Sendable, Hashable {
 
     /// The resized size for an upright image of `width` × `height`.
     public func resizedSize(width: Int, height: Int) -> (width: Int, height: Int) {
+        if resizeMode == .squash { return (cropWidth, cropHeight) }
         if width <= height {
             return (shortSide, Int(Double(shortSide * height) / Double(width)))
         }

@@ -59,7 +59,7 @@ struct WeightLoadingTests {
         let path = Self.temporaryPath("config.json")
         defer { try? FileManager.default.removeItem(atPath: path) }
         func write(_ text: String) throws { try text.write(toFile: path, atomically: true, encoding: .utf8) }
-        try write(#"{"model_type": "roberta", "hidden_size": 8}"#)
+        try write(#"{"model_type": "deberta-v2", "hidden_size": 8}"#)
         #expect { _ = try BERTConfiguration(huggingFaceConfigPath: path) } throws: {
             ($0 as? SearchError)?.code == .unsupportedFormat
         }

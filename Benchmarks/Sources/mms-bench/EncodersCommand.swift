@@ -22,12 +22,15 @@ struct EncodersCommand: ParsableCommand {
             Its Python (torch, open_clip, transformers, onnx, onnxruntime, Pillow, pinned in
             Benchmarks/anchors/requirements-encoders.txt) is the venv `scripts/bench-env.sh encoders` makes.
             Ratios are ours ÷ anchor in items per second (above 1: we are faster).
-            The summary keys compare one thread, batch 16 images / 32 texts. On AVX2 and AVX-512 CPUs the
-            FP32 projections run on the package's packed GEMM (over 90% of ViT-B/32's time under perf) and
-            INT8 ones on its INT8 GEMM (VNNI on AVX-512), whatever the OpenBLAS core; FP16 tiles use the
-            packed AVX-512 kernel on one thread and OpenBLAS otherwise, where the OpenBLAS core in the
-            header (OPENBLAS_CORETYPE: Haswell's kernels use AVX2, SkylakeX's AVX-512) sets their pace.
-            MMS_KERNELS=avx2 runs our side as on a CPU without AVX-512.
+            SigLIP base-patch16-224 and an M-CLIP XLM-R-base text tower (with its 640-d projection) are built
+            seeded by the anchor's prepare step with transformers and saved as the hubs publish them
+            (siglip-b16/, xlmr-mclip/ under --data); both sides read those files.
+            The summary keys compare one thread, batch 16 images / 32 texts (16 for SigLIP text and XLM-R).
+            On AVX2 and AVX-512 CPUs the FP32 projections run on the package's packed GEMM (over 90% of
+            ViT-B/32's time under perf) and INT8 ones on its INT8 GEMM (VNNI on AVX-512), whatever the
+            OpenBLAS core; FP16 tiles use the packed AVX-512 kernel on one thread and OpenBLAS otherwise,
+            where the OpenBLAS core in the header (OPENBLAS_CORETYPE: Haswell's kernels use AVX2,
+            SkylakeX's AVX-512) sets their pace. MMS_KERNELS=avx2 runs our side as on a CPU without AVX-512.
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -36,7 +39,8 @@ struct EncodersCommand: ParsableCommand {
     @Option(help: "The Python for the anchor script.") var python = ".venv-bench-encoders/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/encoders_onnx_anchor.py"
     @Option(help: "Anchors: onnxruntime or none.") var anchors = "onnxruntime"
-    @Option(help: "Figures to run (comma-separated): image, text, minilm, decode.") var parts = "image,text,minilm,decode"
+    @Option(help: "Figures to run (comma-separated): image, text, minilm, decode, siglip, xlmr.")
+    var parts = "image,text,minilm,decode,siglip,xlmr"
 
     static let sentences = [
         "a photo of a cat", "a kitten sitting on a table", "a man in a space suit", "a photo of an astronaut",
@@ -73,8 +77,20 @@ struct EncodersCommand: ParsableCommand {
             let length = Int.random(in: 6...16, using: &random)
             return [49_406] + (0..<(length - 2)).map { _ in Int32.random(in: 256..<49_000, using: &random) } + [49_407]
         }
-        try JSONSerialization.data(withJSONObject: ["clip_text_ids": clipIDs.map { $0.map(Int.init) }, "minilm_texts": texts32])
-            .write(to: URL(fileURLWithPath: data + "/inputs.json"))
+        // SigLIP's text as trained: content, </s> (1), padded with it to 64; XLM-R's <s> … </s>, unpadded.
+        let siglipIDs: [[Int32]] = (0..<16).map { _ in
+            let length = Int.random(in: 6...16, using: &random)
+            let content = (0..<length).map { _ in Int32.random(in: 3..<32_000, using: &random) }
+            return content + [Int32](repeating: 1, count: 64 - length)
+        }
+        let xlmrIDs: [[Int32]] = (0..<16).map { _ in
+            let length = Int.random(in: 6...16, using: &random)
+            return [0] + (0..<(length - 2)).map { _ in Int32.random(in: 4..<250_000, using: &random) } + [2]
+        }
+        try JSONSerialization.data(withJSONObject: [
+            "clip_text_ids": clipIDs.map { $0.map(Int.init) }, "minilm_texts": texts32,
+            "siglip_text_ids": siglipIDs.map { $0.map(Int.init) }, "xlmr_ids": xlmrIDs.map { $0.map(Int.init) },
+        ]).write(to: URL(fileURLWithPath: data + "/inputs.json"))
         let vitPath = data + "/vit-b32.safetensors", textPath = data + "/clip-b32-text.safetensors"
         if !FileManager.default.fileExists(atPath: vitPath) {
             try SafetensorsFile.write(Self.randomViT(.vitB32), to: vitPath)
@@ -107,6 +123,22 @@ struct EncodersCommand: ParsableCommand {
             }
         }
         if wanted.contains("decode") { results += try decodeFigures(vitPath) }
+        // The anchor's prepare step writes these folders (seeded, as the hubs publish them).
+        let siglipFolder = data + "/siglip-b16", xlmrFolder = data + "/xlmr-mclip"
+        if wanted.contains("siglip") {
+            if FileManager.default.fileExists(atPath: siglipFolder + "/model.safetensors") {
+                results += try sigLIPFigures(siglipFolder, ids: siglipIDs)
+            } else {
+                print("\(siglipFolder) is missing (the anchor's prepare step writes it); skipping SigLIP")
+            }
+        }
+        if wanted.contains("xlmr") {
+            if FileManager.default.fileExists(atPath: xlmrFolder + "/model.safetensors") {
+                results += try xlmrFigures(xlmrFolder, ids: xlmrIDs)
+            } else {
+                print("\(xlmrFolder) is missing (the anchor's prepare step writes it); skipping XLM-R")
+            }
+        }
 
         if anchors != "none" {
             anchor.merge(try runAnchor(step: "run", miniLM: miniLM)) { Swift.max($0, $1) }
@@ -129,6 +161,9 @@ struct EncodersCommand: ParsableCommand {
             "vit_b32_int8_ratio_vs_onnxruntime": ratio("vit_b32_int8_batch16_threads1"),
             "minilm_int8_ratio_vs_onnxruntime": ratio("minilm_int8_batch32"),
             "decode_preprocess_ratio_vs_pil": ratio("decode_preprocess_12mp"),
+            "siglip_b16_fp32_ratio_vs_onnxruntime": ratio("siglip_b16_image_fp32_batch16_threads1"),
+            "siglip_b16_text_fp32_ratio_vs_onnxruntime": ratio("siglip_b16_text_fp32_batch16"),
+            "xlmr_fp32_ratio_vs_onnxruntime": ratio("xlmr_fp32_batch16"),
         ]
         BLAS.threadCount = 1
         let report = BenchReport(
@@ -219,6 +254,68 @@ struct EncodersCommand: ParsableCommand {
             }
         }
         BLAS.threadCount = 1
+        return results
+    }
+
+    /// SigLIP base-patch16-224 in FP32: images/s (preprocessed 224×224, batch 1 and 16, one and two
+    /// threads) and texts/s (64 padded tokens, ids given, batch 1 and 16, one thread).
+    func sigLIPFigures(_ directory: String, ids: [[Int32]]) throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        let folder = try ModelFolder(directory: directory)
+        var images = try folder.imageEncoder()
+        images.batching = BatchPolicy(maximumBatchSize: 16, concurrency: 1)
+        var random = BenchRandom(seed: 9)
+        let inputs = (0..<16).map { _ in ImageInput.preprocessed(random.floats(3 * 224 * 224), width: 224, height: 224) }
+        var out = [Float](repeating: 0, count: 16 * images.dimension)
+        for threads in [1, 2] {
+            BLAS.threadCount = threads
+            for batch in [1, 16] {
+                let chosen = Array(inputs.prefix(batch))
+                let e = images
+                let ns = try Clock.medianNanoseconds(samples: samples, operations: batch) {
+                    try out.withUnsafeMutableBufferPointer { buffer in
+                        try e.embed(images: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * e.dimension)]))
+                    }
+                }
+                results.append(BenchResult("siglip_b16_image_fp32_batch\(batch)_threads\(threads)", 1e9 / ns, "images/s",
+                    note: "random weights, 224×224, 196 patches, attention-pooling head"))
+            }
+        }
+        BLAS.threadCount = 1
+        guard let text = try folder.textEncoder() as? SigLIPTextEncoder else {
+            throw ValidationError("\(directory) did not load as a SigLIP text tower")
+        }
+        var textOut = [Float](repeating: 0, count: ids.count * text.dimension)
+        for batch in [1, 16] {
+            let chosen = Array(ids.prefix(batch))
+            let ns = try Clock.medianNanoseconds(samples: samples, operations: batch) {
+                try textOut.withUnsafeMutableBufferPointer { buffer in
+                    try text.embed(tokenIDs: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * text.dimension)]))
+                }
+            }
+            results.append(BenchResult("siglip_b16_text_fp32_batch\(batch)", 1e9 / ns, "texts/s",
+                note: "random weights, 64 tokens (padded as trained), ids given"))
+        }
+        return results
+    }
+
+    /// Texts/s for the M-CLIP XLM-R-base tower with its projection in FP32, ids given (6–16 tokens;
+    /// onnxruntime pads to the longest with a mask), one thread.
+    func xlmrFigures(_ directory: String, ids: [[Int32]]) throws -> [BenchResult] {
+        var results: [BenchResult] = []
+        BLAS.threadCount = 1
+        let encoder = try MultilingualCLIPTextEncoder(directory: directory)
+        var out = [Float](repeating: 0, count: ids.count * encoder.dimension)
+        for batch in [1, 16] {
+            let chosen = Array(ids.prefix(batch))
+            let ns = try Clock.medianNanoseconds(samples: samples, operations: batch) {
+                try out.withUnsafeMutableBufferPointer { buffer in
+                    try encoder.embed(tokenIDs: chosen, into: UnsafeMutableBufferPointer(rebasing: buffer[0..<(batch * encoder.dimension)]))
+                }
+            }
+            results.append(BenchResult("xlmr_fp32_batch\(batch)", 1e9 / ns, "texts/s",
+                note: "random weights, XLM-R base + 640-d projection, 6–16 tokens, ids given"))
+        }
         return results
     }
 

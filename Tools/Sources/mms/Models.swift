@@ -43,7 +43,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "A sentence-transformers model folder (config.json, vocab.txt, model.safetensors). Default: $MMS_TEXT_MODEL, else the all-MiniLM-L6-v2 copy that scripts/fetch-test-models.sh unpacks.")
     var textModel: String?
 
-    @Option(help: "A CLIP model: a local folder (Hugging Face or open_clip layout), or a Hugging Face repository id such as openai/clip-vit-base-patch32, downloaded into the model cache on first use. Without it, search is by caption text.")
+    @Option(help: "An image–text model: a local folder (Hugging Face CLIP or SigLIP, open_clip, or multilingual CLIP with image-tower/), or a Hugging Face repository id such as openai/clip-vit-base-patch32, downloaded into the model cache on first use. Without it, search is by caption text.")
     var clip: String?
 
     @Option(help: "CLIP's BPE merges for the text tower. Default: merges.txt in the --clip folder, else the copy scripts/fetch-test-models.sh unpacks.")
@@ -79,12 +79,23 @@ struct ModelOptions: ParsableArguments {
         let textName = "bert:" + URL(fileURLWithPath: textModelPath).standardizedFileURL.lastPathComponent
             + ":\(text.dimension)"
         var image: CLIPImageEncoder?
-        var cross: CLIPTextEncoder?
+        var cross: (any TextEncoder)?
         var imageName: String?
         if let requested = clip {
             let clip = try await resolveCLIP(requested)
-            image = try CLIPImageEncoder(directory: clip)
-            cross = try CLIPTextEncoder(directory: clip, mergesPath: mergesPath(clip: clip))
+            let folder = try ModelFolder(directory: clip)
+            image = try folder.imageEncoder()
+            switch folder.layout {
+            case .huggingFaceCLIP, .openCLIP:
+                cross = try folder.textEncoder(mergesPath: mergesPath(clip: clip))
+            case .huggingFaceSigLIP, .openCLIPSigLIP, .multilingualCLIP:
+                if let tokenizer = try folder.subwordTokenizer() {
+                    cross = try folder.textEncoder(tokenizer: tokenizer)
+                } else {
+                    FileHandle.standardError.write(Data(
+                        "note: \(clip) has no tokenizer this build reads (\(folder.tokenizerPath ?? "none")); text queries search captions only\n".utf8))
+                }
+            }
             imageName = "clip:" + URL(fileURLWithPath: clip).standardizedFileURL.lastPathComponent
         }
         let configuration = SearchEngine.Configuration(
@@ -103,9 +114,10 @@ func resolveCLIP(_ requested: String) async throws -> String {
         return requested
     }
     let store = ModelStore()
-    let files = ["config.json", "model.safetensors", "merges.txt"].map { ModelFile($0) }
     print("Fetching \(requested) into \(store.cacheDirectory.path) …")
-    return try await store.fetch(requested, files: files) { path, received, total in
+    let (folder, layout) = try await store.fetchModel(requested) { path, received, total in
         if let total, total > 0, received == total { print("  \(path): \(received) bytes") }
-    }.path
+    }
+    print("  layout: \(layout.rawValue)")
+    return folder.path
 }
