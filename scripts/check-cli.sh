@@ -93,24 +93,25 @@ PY
 check "a format-1 store is migrated" 'grep -q "migrated 2 items" "$work/migrate.txt" && grep -q "items: 2 in 1 categories" "$work/migrate.txt"'
 check "the format-1 files are kept aside" '[[ -f "$work/old-store/format1-backup/items.jsonl" && ! -f "$work/old-store/store.json" ]]'
 
-# A bake-off on the three pictures: float32 against int8 codes, a passing and a failing gate,
+# A bake-off on the three pictures: float32 against int8 codes and hybrid search, a passing and a failing gate,
 # and the HTML report's charts laid out by headless Chromium.
 cat >"$work/bakeoff.json" <<JSON
 {"pictures": "pictures", "work": "bakeoff-work", "queries": {"categories": {"minItems": 1}}, "k": 3,
- "concurrency": 2, "passes": 2, "baseline": "f32", "candidates": [{"name": "f32"}, {"name": "int8", "encoding": "int8"}]}
+ "concurrency": 2, "passes": 2, "baseline": "f32",
+ "candidates": [{"name": "f32"}, {"name": "int8", "encoding": "int8"}, {"name": "hybrid", "keyword": true}]}
 JSON
 echo '{"rules": [{"measure": "ndcg_cut_10", "maxDrop": 1.0}, {"latency": "p99", "maxMilliseconds": 60000}]}' >"$work/pass.json"
 echo '{"rules": [{"latency": "p99", "maxMilliseconds": 0.000001}]}' >"$work/fail.json"
 status=0
 "$mms" bakeoff "$work/bakeoff.json" --gate "$work/pass.json" --html "$work/bakeoff.html" --json "$work/bakeoff-out.json" >"$work/bakeoff.txt" 2>&1 || status=$?
-check "a bake-off with a passing gate exits 0" '[[ $status -eq 0 ]] && grep -q "gate: passed (2 checks)" "$work/bakeoff.txt"'
+check "a bake-off with a passing gate exits 0" '[[ $status -eq 0 ]] && grep -q "gate: passed (4 checks)" "$work/bakeoff.txt"'
 check "the bake-off reports latency and cost per candidate" 'grep -q "p99 ms" "$work/bakeoff.txt" && grep -q "cpu_s_per_1k" "$work/bakeoff-out.json"'
 status=0
 "$mms" bakeoff "$work/bakeoff.json" --gate "$work/fail.json" >"$work/bakeoff-fail.txt" 2>&1 || status=$?
 check "a bake-off with a failing gate exits 1" '[[ $status -eq 1 ]] && grep -q "gate: FAILED" "$work/bakeoff-fail.txt"'
 if [[ -n "$browser" ]]; then
     dom=$("$browser" "${flags[@]}" --dump-dom "file://$work/bakeoff.html" 2>/dev/null || true)
-    check "every bake-off chart is laid out in headless Chromium (3/3)" '[[ "$dom" == *data-charts-drawn=\"3/3\"* ]]'
+    check "every bake-off chart is laid out in headless Chromium (5/5)" '[[ "$dom" == *data-charts-drawn=\"5/5\"* ]]'
 fi
 # Run files compared on a qrels file: the better run is significantly better.
 python3 - "$work" <<'PY'

@@ -23,8 +23,8 @@ struct BakeoffCommand: AsyncParsableCommand {
         discussion: """
             FILE is JSON: the pictures, the queries (category folders or a qrels file), the measures, the
             concurrency and passes of the timing, the baseline and each candidate's settings — encoding
-            (float32, float16, int8), m, efConstruction, ef, candidatesPerRetriever, fusion (rrf, minmax,
-            zscore, dbsf), engagementStrength, engagement (simulated sessions), textModel, rerankers (mmr,
+            (float32, float16, int8), m, efConstruction, ef, keyword (a BM25 index beside the vectors: hybrid
+            search), candidatesPerRetriever, fusion (rrf, minmax, zscore, dbsf), engagementStrength, engagement (simulated sessions), textModel, rerankers (mmr,
             collapse) — and optionally a gate file.
             Each candidate's collection is built under the work folder and reused while its build settings
             are unchanged; simulated engagement is recorded once, when its collection is built. Every
@@ -125,6 +125,8 @@ struct BakeoffCommand: AsyncParsableCommand {
         index.m = candidate.m ?? index.m
         index.efConstruction = candidate.efConstruction ?? index.efConstruction
         index.efSearch = candidate.ef ?? index.efSearch
+        let collectionOptions = SearchCollection.Options(
+            index: index, keywordIndex: candidate.keyword == true ? LexicalKeywordIndex.factory() : nil)
         var settings = configuration
         settings.queryCacheCapacity = 1  // every timed query pays for its encoding
         settings.candidatesPerRetriever = candidate.candidatesPerRetriever ?? settings.candidatesPerRetriever
@@ -151,7 +153,7 @@ struct BakeoffCommand: AsyncParsableCommand {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let collection = try SearchCollection(
                 directory: folder + "/collection", schema: SearchEngine.schema(for: settings),
-                options: SearchCollection.Options(index: index))
+                options: collectionOptions)
             let engine = try SearchEngine(configuration: settings, collection: collection, cache: cache)
             let items = catalog.entries.enumerated().map { n, entry in
                 CatalogItem(
@@ -174,7 +176,7 @@ struct BakeoffCommand: AsyncParsableCommand {
         }
         let collection = try SearchCollection(
             directory: folder + "/collection", schema: SearchEngine.schema(for: settings),
-            options: SearchCollection.Options(index: index))
+            options: collectionOptions)
         return try SearchEngine(configuration: settings, collection: collection, cache: cache)
     }
 

@@ -16,7 +16,8 @@ import Foundation
 ///     {"name": "f32"},
 ///     {"name": "int8", "encoding": "int8"},
 ///     {"name": "f32 + engagement", "engagement": {"sessions": 400, "seed": 1}},
-///     {"name": "f32 + mmr", "rerankers": ["mmr"], "mmrLambda": 0.8}
+///     {"name": "f32 + mmr", "rerankers": ["mmr"], "mmrLambda": 0.8},
+///     {"name": "hybrid", "keyword": true, "fusion": "rrf"}
 ///   ],
 ///   "gate": "gate.json"
 /// }
@@ -73,6 +74,9 @@ struct BakeoffDescription: Decodable {
         var ef: Int?
         /// Candidates each retriever hands to fusion. Default 100.
         var candidatesPerRetriever: Int?
+        /// Whether the collection keeps a BM25 keyword index beside its vectors, so text queries also
+        /// retrieve by keywords and the results are fused (hybrid search). Default false: dense only.
+        var keyword: Bool?
         /// How retrievers' results are fused: rrf (default), minmax, zscore or dbsf.
         var fusion: String?
         /// Weight of the engagement prior in ranking. Default 1.
@@ -99,7 +103,9 @@ struct BakeoffDescription: Decodable {
         }
 
         /// The settings that change what is built (the collection), as a stamp.
-        var buildStamp: String { "encoding=\(encoding ?? "float32") m=\(m ?? 16) efConstruction=\(efConstruction ?? 200)" }
+        var buildStamp: String {
+            "encoding=\(encoding ?? "float32") m=\(m ?? 16) efConstruction=\(efConstruction ?? 200) keyword=\(keyword ?? false)"
+        }
     }
 
     static func load(_ path: String) throws -> (BakeoffDescription, base: URL) {
