@@ -313,29 +313,22 @@ struct BakeoffQueries {
             var ids: [String: String] = [:]
             for (n, entry) in catalog.entries.enumerated() { ids[entry.relativePath] = String(n) }
             let judged = try Qrels(contentsOf: URL(fileURLWithPath: resolve(path)))
-            let lines = try String(contentsOfFile: resolve(textsPath), encoding: .utf8).split(separator: "\n")
-            for line in lines {
-                let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { throw ValidationError("\(textsPath): \"\(line)\" is not id<TAB>text") }
-                for (document, grade) in judged[parts[0]]?.grades ?? [:] {
+            for query in try QuerySets.texts(resolve(textsPath)) {
+                for (document, grade) in judged[query.id]?.grades ?? [:] {
                     guard let id = ids[document] else {
                         throw ValidationError("\(path): \(document) is not a picture under \(catalog.root.path)")
                     }
-                    try qrels.setGrade(grade, document: id, query: parts[0])
+                    try qrels.setGrade(grade, document: id, query: query.id)
                 }
-                cases.append(Case(id: parts[0], text: parts[1], judgements: qrels[parts[0]] ?? Judgements()))
+                cases.append(Case(id: query.id, text: query.text, judgements: qrels[query.id] ?? Judgements()))
             }
         } else {
             let minItems = description.queries?.categories?.minItems ?? 3
-            var byCategory: [String: [Int]] = [:]
-            for (n, entry) in catalog.entries.enumerated() where !entry.category.isEmpty {
-                byCategory[entry.category, default: []].append(n)
-            }
-            for (category, members) in byCategory.sorted(by: { $0.key < $1.key }) where members.count >= minItems {
-                let id = category.replacingOccurrences(of: " ", with: "_")
-                for n in members { try qrels.setGrade(1, document: String(n), query: id) }
-                let text = (category as NSString).lastPathComponent.replacingOccurrences(of: "_", with: " ")
-                cases.append(Case(id: id, text: text, judgements: qrels[id] ?? Judgements()))
+            let members = catalog.entries.enumerated().map { ($1.category, $0) }
+            for set in QuerySets.categories(members, minItems: minItems) {
+                let id = set.category.replacingOccurrences(of: " ", with: "_")
+                for n in set.ids { try qrels.setGrade(1, document: String(n), query: id) }
+                cases.append(Case(id: id, text: set.text, judgements: qrels[id] ?? Judgements()))
             }
         }
         guard !cases.isEmpty else { throw ValidationError("the bake-off has no queries (no category with enough pictures, or an empty texts file)") }

@@ -37,22 +37,16 @@ struct EvalCommand: AsyncParsableCommand {
         if let qrels {
             guard let queries else { throw ValidationError("--qrels needs --queries") }
             let judged = try Qrels(contentsOf: URL(fileURLWithPath: qrels))
-            let lines = try String(contentsOfFile: queries, encoding: .utf8).split(separator: "\n")
-            for line in lines {
-                let parts = line.split(separator: "\t", maxSplits: 1).map(String.init)
-                guard parts.count == 2 else { throw ValidationError("\(queries): \"\(line)\" is not id<TAB>text") }
+            for query in try QuerySets.texts(queries) {
                 var grades: [VectorID: Int] = [:]
-                for (doc, grade) in judged[parts[0]]?.grades ?? [:] {
+                for (doc, grade) in judged[query.id]?.grades ?? [:] {
                     if let id = UInt64(doc) { grades[VectorID(id)] = grade }
                 }
-                cases.append((parts[0], parts[1], Judgements(grades: grades)))
+                cases.append((query.id, query.text, Judgements(grades: grades)))
             }
         } else {
-            var byCategory: [String: [VectorID]] = [:]
-            for r in records { byCategory[r.category ?? "", default: []].append(r.id) }
-            for (category, ids) in byCategory.sorted(by: { $0.key < $1.key }) where ids.count >= minItems && !category.isEmpty {
-                let name = (category as NSString).lastPathComponent.replacingOccurrences(of: "_", with: " ")
-                cases.append((category, name, Judgements(relevant: ids)))
+            for set in QuerySets.categories(records.map { ($0.category ?? "", $0.id) }, minItems: minItems) {
+                cases.append((set.category, set.text, Judgements(relevant: set.ids)))
             }
         }
         guard !cases.isEmpty else { throw ValidationError("no queries: the store has no category with \(minItems) or more items") }
