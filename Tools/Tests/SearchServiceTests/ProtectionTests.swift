@@ -7,7 +7,7 @@ import Testing
 
 @Suite struct ProtectionTests {
     @Test func bodiesOverTheLimitAreRefused() async throws {
-        let server = try await RunningService.start { $0.maxBodyBytes = 4_096 }
+        let server = try await RunningService.start { $0.maxBodyBytes = 8_192 }
         let big = try await server.request(
             "POST", "/v1/search", body: Array(#"{"text": "\#(String(repeating: "a", count: 10_000))"}"#.utf8), contentType: "application/json")
         #expect(big.status == 413 && big.errorCode == "payloadTooLarge")

@@ -54,10 +54,10 @@ struct MeanColourEncoder: ImageEncoder {
         switch image {
         case .encoded(let bytes): rgb = try ImageDecoder.decode(bytes)
         case .rgb(let pixels): rgb = pixels
-        case .preprocessed(let values):
+        case .preprocessed(let values, _, _):
             for i in 0..<3 { output[i] = values[i] }
             return
-        @unknown default: throw SearchError(.unsupportedFormat, "unknown input")
+        @unknown default: throw SearchError(.unsupportedFormat, "the test encoder takes encoded pictures, pixels or its own preprocessing")
         }
         var sums: [Double] = [0, 0, 0]
         for (i, p) in rgb.pixels.enumerated() { sums[i % 3] += Double(p) }
@@ -106,8 +106,9 @@ final class RunningService: Sendable {
             directory: directory, schema: SearchEngine.schema(for: configuration),
             options: SearchCollection.Options(keywordIndex: LexicalKeywordIndex.factory()))
         let engine = try SearchEngine(configuration: configuration, collection: collection)
-        _ = try engine.ingest(items ?? Self.catalogue)
-        var serviceConfiguration = ServiceConfiguration(port: 0, apiKeys: [key])
+        _ = try await engine.ingest(items ?? Self.catalogue)
+        // Tests run in parallel on a loaded machine: a deadline that only the deadline test shortens.
+        var serviceConfiguration = ServiceConfiguration(port: 0, apiKeys: [key], deadline: .seconds(60))
         configure(&serviceConfiguration)
         let service = SearchService(engine: engine, collection: collection, configuration: serviceConfiguration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)

@@ -6,7 +6,7 @@ import Testing
 @testable import SearchService
 
 @Suite struct WriteRouteTests {
-    static let item: [String: Any] = ["items": [["id": 42, "caption": "a brass floor lamp", "category": "home", "tags": ["brass"]]]]
+    static var item: [String: Any] { ["items": [["id": 42, "caption": "a brass floor lamp", "category": "home", "tags": ["brass"]]]] }
 
     @Test func writesWithoutOrWithAWrongKeyAreRefused() async throws {
         let server = try await RunningService.start()
