@@ -269,6 +269,7 @@ def main():
             stages: Array.from(li.querySelectorAll('table.why tbody tr')).map(r => r.dataset.stage),
             values: Array.from(li.querySelectorAll('table.why td.value')).map(td => td.textContent),
             terms: Array.from(li.querySelectorAll('.terms mark')).map(m => m.textContent),
+            places: (li.querySelector('.places') || {}).textContent || '',
             img: li.querySelector('img.thumb') ? li.querySelector('img.thumb').getAttribute('src') : null }))""")
         answer = http(base + "/v1/search", {"text": args.query, "k": 12})
         check("the word query renders one card per result the API returns",
@@ -284,6 +285,23 @@ def main():
               all(set(c["stages"]) == {k for k, v in r["explanation"].items() if isinstance(v, (int, float))}
                   and len(c["stages"]) >= 2 for c, r in zip(cards, answer["results"])),
               str([c["stages"] for c in cards][:3]))
+        def ordinal(n):
+            return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+        def expected_places(result):
+            parts = []
+            for key in ("caption", "text→image", "image", "keyword"):
+                value = result["explanation"].get(key)
+                if isinstance(value, (int, float)):
+                    higher = sum(1 for r in answer["results"]
+                                 if isinstance(r["explanation"].get(key), (int, float)) and r["explanation"][key] > value)
+                    parts.append(f"{ordinal(higher + 1)} by {key}")
+            return parts
+
+        check("every card says where each retriever's score places it among the results",
+              all(all(part in c["places"] for part in expected_places(r)) and expected_places(r)
+                  for c, r in zip(cards, answer["results"])),
+              str([(c["places"], expected_places(r)) for c, r in zip(cards, answer["results"])][:2]))
         matched_api = [sorted(t for ts in r.get("matchedTerms", {}).values() for t in ts) for r in answer["results"]]
         check("matched keywords are shown as the API returns them",
               [sorted(c["terms"]) for c in cards] == matched_api and any(matched_api), str(matched_api[:3]))

@@ -77,7 +77,8 @@ public enum SearchPage {
         .why td { text-align: right; padding: 0.05em 0; }
         .why td.bar { width: 40%; padding-left: 0.4em; }
         .why meter { width: 100%; height: 0.7em; }
-        .terms { font-size: 0.85em; margin: 0; }
+        .terms, .places { font-size: 0.85em; margin: 0; }
+        .places { color: #0d3b80; }
         .terms mark { background: #fff1b8; padding: 0 0.2em; border-radius: 3px; }
         .meta { font-size: 0.8em; color: var(--muted); margin: 0; overflow-wrap: anywhere; }
         .actions { display: flex; gap: 0.5em; margin-top: auto; }
@@ -248,6 +249,23 @@ public enum SearchPage {
             return table;
           }
 
+          // The retrievers' scores, in the order fusion reads them.
+          const retrievers = ["caption", "text→image", "image", "keyword"];
+
+          // "1st by caption · 3rd by keyword": where each retriever's score places the
+          // item among the results shown; fusion (RRF by default) ranks by these places.
+          function places(result, all) {
+            const explanation = result.explanation && typeof result.explanation === "object" ? result.explanation : {};
+            const parts = retrievers.filter((key) => typeof explanation[key] === "number").map((key) => {
+              const higher = all.filter((r) => typeof (r.explanation || {})[key] === "number" && r.explanation[key] > explanation[key]);
+              return `${ordinal(higher.length + 1)} by ${key}`;
+            });
+            const missing = retrievers.filter((key) => all.some((r) => typeof (r.explanation || {})[key] === "number")
+              && typeof explanation[key] !== "number");
+            for (const key of missing) parts.push(`not found by ${key}`);
+            return parts.length ? element("p", { class: "places" }, parts.join(" · ")) : null;
+          }
+
           function matched(result) {
             const terms = result.matchedTerms && typeof result.matchedTerms === "object" ? result.matchedTerms : {};
             const fields = Object.keys(terms).filter((f) => Array.isArray(terms[f]) && terms[f].length);
@@ -279,6 +297,8 @@ public enum SearchPage {
             const rank = typeof result.rank === "number" ? result.rank : index + 1;
             item.append(element("h2", {}, element("span", { class: "rank" }, `${rank}. `), caption));
             item.append(element("p", { class: "score" }, "score ", element("strong", { class: "score-value" }, format(result.score))));
+            const place = places(result, all);
+            if (place) item.append(place);
             item.append(why(result, index, all));
             const terms = matched(result);
             if (terms) item.append(terms);
