@@ -337,6 +337,17 @@ def main():
         check("Space on a focused Hide hides that card",
               page.js("document.querySelector('#results > li.card:nth-child(2)').classList.contains('hidden-item')"))
         check("the server recorded the hide", events_recorded(base) == before + 2)
+        # The events reach the ranking: the same query for the same user now ranks with them.
+        user = page.js("document.getElementById('user').value")
+        again = {r["id"]: r for r in http(base + "/v1/search", {"text": args.query, "k": 12, "userID": user})["results"]}
+        saved = again.get(int(first_id)) if first_id else None
+        check("the saved item now carries a positive engagement score for this user",
+              saved is not None and saved["explanation"].get("engagement", 0) > 0,
+              str(saved and saved["explanation"]))
+        hidden = again.get(int(cards[1]["id"])) if len(cards) > 1 else None
+        check("the hidden item is gone or demoted for this user",
+              len(cards) > 1 and (hidden is None or hidden["explanation"].get("engagement", 0) < 0),
+              str(hidden and hidden["explanation"]))
         logged = [e for e in browser.events if e.get("method") == "Network.requestWillBeSent"
                   and e["params"]["request"]["url"].endswith("/v1/events")]
         bodies = [json.loads(e["params"]["request"].get("postData", "{}")) for e in logged]
