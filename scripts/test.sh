@@ -29,7 +29,7 @@ python3 Benchmarks/anchors/make_ann_datasets.py --self-test /tmp/mms-ann-sets
 for metric in l2 cosine; do
     "$(swift build --package-path Benchmarks --show-bin-path)/mms-bench" ann --dataset "self-test-$metric" \
         --data-dir /tmp/mms-ann-sets --anchors none --efs 64 --rounds 1 --repeats 1 --encodings f32,i8-only \
-        --skip-filtered --json "/tmp/mms-ann-sets/$metric.json" | tail -n 4
+        --skip-filtered --json "/tmp/mms-ann-sets/$metric.json" | grep -E "^(data|mms-)"
     python3 -c 'import json, sys
 rows = {r["lib"]: r["recall"] for r in json.load(open(sys.argv[1]))["results"]}
 assert rows["mms-f32"] >= 0.9, f"recall@10 {rows} at ef 64 on a 2000-vector set: the files were misread"' \
