@@ -7,7 +7,8 @@
 #
 # Each environment is a venv in the repository root, where `mms-bench` looks
 # for it by default:
-#   .venv-bench           ann, segments (hnswlib, FAISS, USearch)    Benchmarks/anchors/requirements.txt
+#   .venv-bench           ann, segments (hnswlib, FAISS, USearch,    Benchmarks/anchors/requirements.txt
+#                         NGT, VSAG, ScaNN)
 #   .venv-bench-encoders  encoders (onnxruntime, PyTorch, Pillow)    Benchmarks/anchors/requirements-encoders.txt
 #   .venv-ranking         ranking (LightGBM)                         scripts/fixtures/requirements-ranking.txt
 #   .venv-lexical         lexical (tantivy, bm25s, PyStemmer)        scripts/fixtures/requirements-lexical.txt

@@ -1,28 +1,47 @@
 #!/usr/bin/env python3
-"""ANN anchors for `mms-bench ann`: hnswlib, FAISS and usearch on the same files.
+"""ANN anchors for `mms-bench ann`: the field's libraries on the very files our index reads.
 
-    ann_anchors.py run   --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs --out anchors.json
-    ann_anchors.py serve --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs
-    ann_anchors.py plot  --results combined.json --out recall_qps.png
+    ann_anchors.py serve --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs --metric l2 --libs hnswlib,faiss-hnsw
+    ann_anchors.py plot  --results report.json --out recall_qps.svg
+    ann_anchors.py list                       # every anchor, and whether it imports here
 
-`serve` builds every index, prints one JSON line {"event": "ready", "builds": [...]}, then answers each
-`measure EF` line on stdin with {"event": "measured", "ef": EF, "results": [...]}, until `quit`. mms-bench
-uses it to time the anchors right after its own index at the same ef, round after round, so a change in
-the machine's load during the run falls on both sides alike.
+`serve` builds every index named by --libs (on --threads threads), prints one JSON line
+{"event": "ready", "builds": [{"lib", "build_s", "memory_mb", "steps": [label, ...]}], "skipped": [...]},
+then answers each `measure STEP` line on stdin with {"event": "measured", "step": STEP, "results": [...]}:
+every anchor with a STEP-th point on its sweep is timed there (one batched search over all queries on one
+thread, best of --repeats after a warm-up; with --two-threads also on two), until `quit`. mms-bench times
+its own index at its STEP-th ef right before, so a change in the machine's load falls on both sides alike.
 
-`run` builds each library's HNSW index with the same M and efConstruction as
-ours on `--threads` threads, then for every ef times ONE batched search call
-over all queries on one thread (and again on two), so Python's per-call
-overhead is paid once per batch, not per query. Recall@k is computed against
-the exact ground truth written by mms-bench. Memory is the growth of the
-process's resident set while the index is built (the vectors already loaded).
+An anchor that cannot be imported or built is not fatal: it goes into "skipped" with the exact error, and
+mms-bench prints it.
 
-Output: {"results": [{"lib", "ef", "recall", "qps1", "qps2", "build_s", "memory_mb"}], "versions": {...}}.
+Each anchor is swept over the knob its documentation names for the speed/recall trade-off, with the build
+parameters its documentation (or ann-benchmarks' configuration for it) recommends for a set of this size:
+  hnswlib             M, efConstruction as ours; ef
+  faiss-hnsw          IndexHNSWFlat, M, efConstruction as ours; efSearch
+  faiss-hnsw-sq8      IndexHNSWSQ (QT_8bit), M, efConstruction as ours; efSearch
+  faiss-ivf-rabitq    IndexIVFRaBitQFastScan (nlist ≈ 4·√n, 8-bit query LUT) under IndexRefineFlat (exact
+                      re-ranking from the float vectors); (nprobe, k_factor)
+  usearch, usearch-i8 connectivity M, expansion_add efConstruction; expansion_search
+  ngt-onng            NGT's ANNG (edge 100) reshaped into an ONNG (out 10, in 120) with ngtpy.Optimizer, the
+                      graph NGT-QG quantizes; epsilon. (NGT-QG itself needs the `qbg` tool, absent from the
+                      PyPI wheel: see `list`.)
+  vsag-hgraph         pyvsag "hgraph", SQ8 base codes with fp32 re-ranking, max_degree 2·M, ef_construction as
+                      ours; ef_search (one knn_search call per query: pyvsag has no batch search)
+  scann               tree (√n leaves) + asymmetric hashing (2 dims/block, anisotropic threshold 0.2) +
+                      exact re-ordering; (leaves_to_search, pre_reorder_num_neighbors)
+
+Memory is the growth of the process's resident set while the index is built (the vectors already loaded).
+Recall@k is computed against the exact ground truth, as a set overlap of the first k.
 """
 import argparse
 import gc
 import json
+import math
+import os
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -41,9 +60,9 @@ def read_ivecs(path):
 
 
 def rss_bytes():
+    import resource
     with open("/proc/self/statm") as f:
         pages = int(f.read().split()[1])
-    import resource
     return pages * resource.getpagesize()
 
 
@@ -64,212 +83,418 @@ def best_time(call, repeats):
     return best
 
 
-class HnswlibAnchor:
+class Anchor:
+    """One library: build once, then `search(queries, k, step, threads)` at the step-th point of its sweep."""
+    name = "?"
+
+    def __init__(self, args, dim):
+        self.args, self.dim = args, dim
+        self.metric = args.metric  # "l2" or "ip" (cosine sets are normalised before they get here)
+
+    def steps(self):
+        return [str(ef) for ef in self.args.ef_list]
+
+
+class HnswlibAnchor(Anchor):
     name = "hnswlib"
 
-    def __init__(self, dim, m, ef_construction, seed):
-        import hnswlib
-        self.module = hnswlib
-        self.dim, self.m, self.ef_construction, self.seed = dim, m, ef_construction, seed
-
     def build(self, base, threads):
-        self.index = self.module.Index(space="ip", dim=self.dim)
-        self.index.init_index(max_elements=len(base), M=self.m, ef_construction=self.ef_construction,
-                              random_seed=self.seed)
+        import hnswlib
+        self.index = hnswlib.Index(space="l2" if self.metric == "l2" else "ip", dim=self.dim)
+        self.index.init_index(max_elements=len(base), M=self.args.m, ef_construction=self.args.ef_construction,
+                              random_seed=self.args.seed)
         self.index.add_items(base, np.arange(len(base)), num_threads=threads)
 
-    def search(self, queries, k, ef, threads):
-        self.index.set_ef(ef)
+    def search(self, queries, k, step, threads):
+        self.index.set_ef(max(self.args.ef_list[step], k))
         labels, _ = self.index.knn_query(queries, k=k, num_threads=threads)
         return labels
 
 
-class FaissAnchor:
-    name = "faiss"
+class FaissHNSWAnchor(Anchor):
+    """IndexHNSWFlat, or IndexHNSWSQ with 8-bit codes."""
 
-    def __init__(self, dim, m, ef_construction, seed):
-        import faiss
-        self.faiss = faiss
-        self.dim, self.m, self.ef_construction = dim, m, ef_construction
+    def __init__(self, args, dim, sq8):
+        super().__init__(args, dim)
+        self.sq8 = sq8
+        self.name = "faiss-hnsw-sq8" if sq8 else "faiss-hnsw"
 
     def build(self, base, threads):
-        self.faiss.omp_set_num_threads(threads)
-        self.index = self.faiss.IndexHNSWFlat(self.dim, self.m, self.faiss.METRIC_INNER_PRODUCT)
-        self.index.hnsw.efConstruction = self.ef_construction
+        import faiss
+        self.faiss = faiss
+        faiss.omp_set_num_threads(threads)
+        metric = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        if self.sq8:
+            self.index = faiss.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_8bit, self.args.m, metric)
+            self.index.train(base)
+        else:
+            self.index = faiss.IndexHNSWFlat(self.dim, self.args.m, metric)
+        self.index.hnsw.efConstruction = self.args.ef_construction
         self.index.add(base)
 
-    def search(self, queries, k, ef, threads):
+    def search(self, queries, k, step, threads):
         self.faiss.omp_set_num_threads(threads)
-        self.index.hnsw.efSearch = ef
+        self.index.hnsw.efSearch = max(self.args.ef_list[step], k)
         _, labels = self.index.search(queries, k)
         return labels
 
 
-class UsearchAnchor:
-    def __init__(self, dim, m, ef_construction, seed, dtype):
-        from usearch.index import Index
-        self.Index = Index
-        self.dim, self.m, self.ef_construction, self.dtype = dim, m, ef_construction, dtype
+class FaissRaBitQAnchor(Anchor):
+    """IVF + RaBitQ fast-scan codes, re-ranked exactly by IndexRefineFlat."""
+    name = "faiss-ivf-rabitq"
+    sweep = [(1, 2), (2, 2), (4, 2), (8, 3), (16, 3), (24, 4), (32, 4), (48, 5), (64, 6), (96, 8), (128, 10),
+             (192, 12), (256, 16)]
+
+    def steps(self):
+        return [f"nprobe={p},k_factor={f}" for p, f in self.sweep]
+
+    def build(self, base, threads):
+        import faiss
+        self.faiss = faiss
+        faiss.omp_set_num_threads(threads)
+        metric = faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT
+        self.nlist = max(16, int(4 * math.sqrt(len(base))))
+        self.quantizer = faiss.IndexFlat(self.dim, metric)
+        self.ivf = faiss.IndexIVFRaBitQFastScan(self.quantizer, self.dim, self.nlist, metric)
+        self.ivf.qb = 8
+        self.index = faiss.IndexRefineFlat(self.ivf)
+        self.index.train(base)
+        self.index.add(base)
+
+    def search(self, queries, k, step, threads):
+        self.faiss.omp_set_num_threads(threads)
+        nprobe, k_factor = self.sweep[step]
+        self.ivf.nprobe = min(nprobe, self.nlist)
+        params = self.faiss.IndexRefineSearchParameters(k_factor=k_factor)
+        _, labels = self.index.search(queries, k, params=params)
+        return labels
+
+
+class UsearchAnchor(Anchor):
+    def __init__(self, args, dim, dtype):
+        super().__init__(args, dim)
+        self.dtype = dtype
         self.name = "usearch" if dtype == "f32" else f"usearch-{dtype}"
 
     def build(self, base, threads):
-        # The vectors are unit length, so "cos" ranks exactly as "ip"; usearch's int8 cast is
-        # meant for cosine (it scales each vector by 127/|x|), so i8 runs with "cos".
-        metric = "ip" if self.dtype == "f32" else "cos"
-        self.index = self.Index(ndim=self.dim, metric=metric, dtype=self.dtype, connectivity=self.m,
-                                expansion_add=self.ef_construction, expansion_search=64)
+        from usearch.index import Index
+        if self.metric == "l2":
+            metric = "l2sq"
+        else:
+            # Unit vectors: "cos" ranks exactly as "ip"; usearch's int8 cast is meant for cosine (it scales
+            # each vector by 127/|x|), so i8 runs with "cos".
+            metric = "ip" if self.dtype == "f32" else "cos"
+        self.index = Index(ndim=self.dim, metric=metric, dtype=self.dtype, connectivity=self.args.m,
+                           expansion_add=self.args.ef_construction, expansion_search=64)
         self.index.add(np.arange(len(base)), base, threads=threads)
 
-    def search(self, queries, k, ef, threads):
-        self.index.expansion_search = ef
-        matches = self.index.search(queries, k, threads=threads)
-        return matches.keys
+    def search(self, queries, k, step, threads):
+        self.index.expansion_search = max(self.args.ef_list[step], k)
+        return self.index.search(queries, k, threads=threads).keys
 
 
-def run(args):
-    base = read_fvecs(args.base)
-    queries = read_fvecs(args.queries)
+class NGTAnchor(Anchor):
+    """NGT's ONNG, built in a temporary folder with ngtpy alone."""
+    name = "ngt-onng"
+    sweep = [0.8, 0.9, 0.95, 1.0, 1.02, 1.04, 1.06, 1.08, 1.1, 1.15, 1.2, 1.3]
+
+    def steps(self):
+        return [f"epsilon={e - 1:+.2f}" for e in self.sweep]
+
+    def build(self, base, threads):
+        import ngtpy
+        self.folder = tempfile.mkdtemp(prefix="mms-ngt-")
+        anng, onng = os.path.join(self.folder, "anng"), os.path.join(self.folder, "onng")
+        ngtpy.create(anng.encode(), self.dim, edge_size_for_creation=100, edge_size_for_search=-2,
+                     distance_type="L2" if self.metric == "l2" else "Inner Product", object_type="Float")
+        index = ngtpy.Index(anng)
+        index.batch_insert(base, num_threads=threads)
+        index.save()
+        index.close()
+        optimizer = ngtpy.Optimizer(num_of_outgoings=10, num_of_incomings=120, log_disabled=True)
+        # The degree adjustment alone (`ngt reconstruct-graph -mS`, as ann-benchmarks builds QG's graph):
+        # the optimizer's search-parameter and prefetch tuning runs queries of its own for minutes.
+        optimizer.set_processing_modes(search_parameter_optimization=False, prefetch_parameter_optimization=False,
+                                       accuracy_table_generation=False)
+        optimizer.execute(anng, onng)
+        self.index = ngtpy.Index(onng, read_only=True, log_disabled=True)
+
+    def search(self, queries, k, step, threads):
+        epsilon = self.sweep[step] - 1
+        out = np.empty((len(queries), k), dtype=np.int64)
+        for i, q in enumerate(queries):
+            found = self.index.search(q, size=k, epsilon=epsilon, with_distance=False)
+            out[i, :len(found)] = found
+            out[i, len(found):] = -1
+        return out
+
+    def __del__(self):
+        shutil.rmtree(getattr(self, "folder", ""), ignore_errors=True)
+
+
+class VSAGAnchor(Anchor):
+    name = "vsag-hgraph"
+
+    def steps(self):
+        return [str(ef) for ef in self.args.ef_list]
+
+    def build(self, base, threads):
+        import pyvsag
+        pyvsag.set_logger_off()
+        parameters = {
+            "dtype": "float32", "metric_type": "l2" if self.metric == "l2" else "ip", "dim": self.dim,
+            "index_param": {"base_quantization_type": "sq8", "use_reorder": True, "precise_quantization_type": "fp32",
+                            "max_degree": 2 * self.args.m, "ef_construction": self.args.ef_construction,
+                            "build_thread_count": threads},
+        }
+        self.index = pyvsag.Index("hgraph", json.dumps(parameters))
+        self.index.build(vectors=np.ascontiguousarray(base).reshape(-1), ids=np.arange(len(base), dtype=np.int64),
+                         num_elements=len(base), dim=self.dim)
+
+    def search(self, queries, k, step, threads):
+        parameters = json.dumps({"hgraph": {"ef_search": max(self.args.ef_list[step], k)}})
+        out = np.empty((len(queries), k), dtype=np.int64)
+        for i, q in enumerate(queries):
+            first, second = self.index.knn_search(vector=q, k=k, parameters=parameters)
+            # 0.18 returns (ids, distances), though its docstring says (distances, ids).
+            ids = first if first.dtype.kind in "iu" else second
+            out[i, :len(ids)] = ids
+            out[i, len(ids):] = -1
+        return out
+
+
+class ScaNNAnchor(Anchor):
+    name = "scann"
+    sweep = [(1, 40), (2, 40), (4, 60), (6, 80), (8, 100), (12, 120), (16, 150), (24, 200), (32, 250), (48, 300),
+             (64, 400), (96, 500)]
+
+    def steps(self):
+        return [f"leaves={a},reorder={b}" for a, b in self.sweep]
+
+    def build(self, base, threads):
+        import scann
+        leaves = max(16, int(math.sqrt(len(base))))
+        self.leaves = leaves
+        builder = scann.scann_ops_pybind.builder(base, 10, "squared_l2" if self.metric == "l2" else "dot_product")
+        builder = builder.tree(num_leaves=leaves, num_leaves_to_search=min(32, leaves), training_sample_size=len(base))
+        builder = builder.score_ah(2, anisotropic_quantization_threshold=0.2).reorder(500)
+        self.index = builder.set_n_training_threads(threads).build()
+
+    def search(self, queries, k, step, threads):
+        leaves, reorder = self.sweep[step]
+        leaves = min(leaves, self.leaves)
+        if threads == 1:
+            labels, _ = self.index.search_batched(queries, final_num_neighbors=k, leaves_to_search=leaves,
+                                                  pre_reorder_num_neighbors=reorder)
+        else:
+            labels, _ = self.index.search_batched_parallel(queries, final_num_neighbors=k, leaves_to_search=leaves,
+                                                           pre_reorder_num_neighbors=reorder)
+        return labels
+
+
+MAKERS = {
+    "hnswlib": lambda a, d: HnswlibAnchor(a, d),
+    "faiss-hnsw": lambda a, d: FaissHNSWAnchor(a, d, sq8=False),
+    "faiss-hnsw-sq8": lambda a, d: FaissHNSWAnchor(a, d, sq8=True),
+    "faiss-ivf-rabitq": lambda a, d: FaissRaBitQAnchor(a, d),
+    "usearch": lambda a, d: UsearchAnchor(a, d, "f32"),
+    "usearch-i8": lambda a, d: UsearchAnchor(a, d, "i8"),
+    "ngt-onng": lambda a, d: NGTAnchor(a, d),
+    "vsag-hgraph": lambda a, d: VSAGAnchor(a, d),
+    "scann": lambda a, d: ScaNNAnchor(a, d),
+}
+
+# Anchors the issue names that cannot run from their PyPI packages, with the reason.
+UNAVAILABLE = {
+    "ngt-qg": "ngt 2.8.0.post1 (PyPI) opens a quantized graph (ngtpy.QuantizedIndex) but cannot make one: "
+              "building it takes NGT's `qbg create-qg` / `qbg build-qg` tools, which the wheel does not ship, and "
+              "Debian has no NGT package; ngtpy.QuantizedIndex on a plain ONNG fails with "
+              "'Quantizer::getQuantizer: Cannot load the property ... qg/prf'. ngt-onng (the graph QG quantizes) runs instead.",
+}
+
+
+def load(args):
+    base, queries = read_fvecs(args.base), read_fvecs(args.queries)
     truth = read_ivecs(args.groundtruth)
-    efs = [int(x) for x in args.efs.split(",")]
-    dim = base.shape[1]
-    makers = {
-        "hnswlib": lambda: HnswlibAnchor(dim, args.m, args.ef_construction, args.seed),
-        "faiss": lambda: FaissAnchor(dim, args.m, args.ef_construction, args.seed),
-        "usearch": lambda: UsearchAnchor(dim, args.m, args.ef_construction, args.seed, "f32"),
-        "usearch-i8": lambda: UsearchAnchor(dim, args.m, args.ef_construction, args.seed, "i8"),
-    }
-    results = []
-    for lib in args.libs.split(","):
-        anchor = makers[lib]()
-        gc.collect()
-        before = rss_bytes()
-        start = time.perf_counter()
-        anchor.build(base, args.threads)
-        build_s = time.perf_counter() - start
-        memory_mb = (rss_bytes() - before) / (1 << 20)
-        print(f"{anchor.name}: built in {build_s:.1f} s, {memory_mb:.0f} MiB", file=sys.stderr, flush=True)
-        for ef in efs:
-            found = anchor.search(queries, args.k, ef, 1)
-            recall = recall_at(found, truth, args.k)
-            t1 = best_time(lambda: anchor.search(queries, args.k, ef, 1), args.repeats)
-            t2 = best_time(lambda: anchor.search(queries, args.k, ef, 2), args.repeats)
-            results.append({"lib": anchor.name, "ef": ef, "recall": recall, "qps1": len(queries) / t1,
-                            "qps2": len(queries) / t2, "build_s": build_s, "memory_mb": memory_mb})
-            print(f"  ef={ef}: recall {recall:.4f}, {len(queries) / t1:.0f} QPS (1 thread)", file=sys.stderr,
-                  flush=True)
-        del anchor
-        gc.collect()
-    versions = {}
-    for module in ("hnswlib", "faiss", "usearch", "numpy"):
-        try:
-            versions[module] = getattr(__import__(module), "__version__", "?")
-        except Exception:  # an anchor not installed is reported, not fatal
-            versions[module] = "missing"
-    with open(args.out, "w") as f:
-        json.dump({"results": results, "versions": versions}, f, indent=1)
-
-
-def measure(anchor, queries, truth, k, ef, repeats, cache):
-    if (anchor.name, ef) not in cache:
-        cache[(anchor.name, ef)] = recall_at(anchor.search(queries, k, ef, 1), truth, k)
-    t1 = best_time(lambda: anchor.search(queries, k, ef, 1), repeats)
-    t2 = best_time(lambda: anchor.search(queries, k, ef, 2), repeats)
-    return {"lib": anchor.name, "ef": ef, "recall": cache[(anchor.name, ef)], "qps1": len(queries) / t1,
-            "qps2": len(queries) / t2}
+    if args.query_limit:
+        queries, truth = queries[:args.query_limit], truth[:args.query_limit]
+    if args.metric == "cosine":
+        base /= np.linalg.norm(base, axis=1, keepdims=True)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        args.metric = "ip"
+    return np.ascontiguousarray(base), np.ascontiguousarray(queries), truth
 
 
 def serve(args):
-    base = read_fvecs(args.base)
-    queries = read_fvecs(args.queries)
-    truth = read_ivecs(args.groundtruth)
+    args.ef_list = [int(x) for x in args.efs.split(",")]
+    base, queries, truth = load(args)
     dim = base.shape[1]
-    anchors, builds = [], []
-    for lib in args.libs.split(","):
-        anchor = {
-            "hnswlib": lambda: HnswlibAnchor(dim, args.m, args.ef_construction, args.seed),
-            "faiss": lambda: FaissAnchor(dim, args.m, args.ef_construction, args.seed),
-            "usearch": lambda: UsearchAnchor(dim, args.m, args.ef_construction, args.seed, "f32"),
-            "usearch-i8": lambda: UsearchAnchor(dim, args.m, args.ef_construction, args.seed, "i8"),
-        }[lib]()
+    anchors, builds, skipped = [], [], []
+    for lib in [x for x in args.libs.split(",") if x]:
+        if lib in UNAVAILABLE:
+            skipped.append({"lib": lib, "reason": UNAVAILABLE[lib]})
+            continue
+        if lib not in MAKERS:
+            skipped.append({"lib": lib, "reason": f"unknown anchor (known: {', '.join(MAKERS)})"})
+            continue
+        anchor = MAKERS[lib](args, dim)
         gc.collect()
         before = rss_bytes()
         start = time.perf_counter()
-        anchor.build(base, args.threads)
+        try:
+            anchor.build(base, args.threads)
+            anchor.search(queries[:2], args.k, 0, 1)
+        except Exception as error:  # reported with its reason, never silently dropped
+            skipped.append({"lib": lib, "reason": f"{type(error).__name__}: {error}"})
+            print(f"{lib}: skipped: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            continue
         build_s = time.perf_counter() - start
         memory_mb = (rss_bytes() - before) / (1 << 20)
         print(f"{anchor.name}: built in {build_s:.1f} s, {memory_mb:.0f} MiB", file=sys.stderr, flush=True)
         anchors.append(anchor)
-        builds.append({"lib": anchor.name, "build_s": build_s, "memory_mb": memory_mb})
-    print(json.dumps({"event": "ready", "builds": builds}), flush=True)
+        builds.append({"lib": anchor.name, "build_s": build_s, "memory_mb": memory_mb, "steps": anchor.steps()})
+    print(json.dumps({"event": "ready", "builds": builds, "skipped": skipped, "versions": versions()}), flush=True)
     cache = {}
     for line in sys.stdin:
         words = line.split()
         if not words or words[0] == "quit":
             break
-        ef = int(words[1])
-        results = [measure(a, queries, truth, args.k, ef, args.repeats, cache) for a in anchors]
-        print(json.dumps({"event": "measured", "ef": ef, "results": results}), flush=True)
+        step = int(words[1])
+        results = []
+        for anchor in anchors:
+            if step >= len(anchor.steps()):
+                continue
+            key = (anchor.name, step)
+            if key not in cache:
+                cache[key] = recall_at(anchor.search(queries, args.k, step, 1), truth, args.k)
+            t1 = best_time(lambda: anchor.search(queries, args.k, step, 1), args.repeats)
+            t2 = best_time(lambda: anchor.search(queries, args.k, step, 2), args.repeats) if args.two_threads else 0
+            results.append({"lib": anchor.name, "params": anchor.steps()[step], "recall": cache[key],
+                            "qps1": len(queries) / t1, "qps2": len(queries) / t2 if t2 else 0})
+        print(json.dumps({"event": "measured", "step": step, "results": results}), flush=True)
+
+
+def versions():
+    found = {}
+    for dist in ("hnswlib", "faiss-cpu", "usearch", "ngt", "pyvsag", "scann", "numpy"):
+        try:
+            from importlib.metadata import version
+            found[dist] = version(dist)
+        except Exception:
+            found[dist] = "missing"
+    return found
+
+
+def list_anchors(args):
+    for lib, module in (("hnswlib", "hnswlib"), ("faiss-hnsw", "faiss"), ("faiss-hnsw-sq8", "faiss"),
+                        ("faiss-ivf-rabitq", "faiss"), ("usearch", "usearch.index"), ("usearch-i8", "usearch.index"),
+                        ("ngt-onng", "ngtpy"), ("vsag-hgraph", "pyvsag"), ("scann", "scann")):
+        try:
+            __import__(module)
+            print(f"{lib}: ok")
+        except Exception as error:
+            print(f"{lib}: cannot import {module}: {type(error).__name__}: {error}")
+    for lib, reason in UNAVAILABLE.items():
+        print(f"{lib}: unavailable: {reason}")
+    print(json.dumps(versions()))
 
 
 def plot(args):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """A recall–QPS chart as a self-contained SVG (log QPS), ours solid, anchors dashed."""
     with open(args.results) as f:
         results = json.load(f)["results"]
     libs = []
     for r in results:
         if r["lib"] not in libs:
             libs.append(r["lib"])
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    for lib in libs:
-        points = sorted((r["recall"], r["qps1"]) for r in results if r["lib"] == lib)
-        ours = lib.startswith("mms")
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o" if ours else "s",
-                linewidth=2.2 if ours else 1.2, linestyle="-" if ours else "--", label=lib)
-    ax.set_xlabel("recall@10")
-    ax.set_ylabel("queries per second (1 thread)")
-    ax.set_yscale("log")
-    ax.set_title(args.title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    points = {lib: sorted((r["recall"], r["qps1"]) for r in results if r["lib"] == lib and r["qps1"] > 0)
+              for lib in libs}
+    all_points = [p for ps in points.values() for p in ps if p[0] >= args.min_recall]
+    if not all_points:
+        raise SystemExit("nothing to plot")
+    width, height, left, right, top, bottom = 900, 560, 70, 190, 40, 50
+    x0, x1 = args.min_recall, 1.0
+    y0 = math.log10(min(p[1] for p in all_points)) - 0.05
+    y1 = math.log10(max(p[1] for p in all_points)) + 0.05
+
+    def sx(recall):
+        return left + (recall - x0) / (x1 - x0) * (width - left - right)
+
+    def sy(qps):
+        return top + (y1 - math.log10(qps)) / (y1 - y0) * (height - top - bottom)
+
+    palette = ["#d62728", "#ff7f0e", "#8c564b", "#e377c2", "#1f77b4", "#2ca02c", "#9467bd", "#17becf",
+               "#bcbd22", "#7f7f7f", "#393b79", "#637939", "#843c39", "#7b4173"]
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+           f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+           f'<text x="{left}" y="22" font-size="14">{escape(args.title)}</text>']
+    for i in range(11):
+        recall = x0 + (x1 - x0) * i / 10
+        out.append(f'<line x1="{sx(recall):.1f}" y1="{top}" x2="{sx(recall):.1f}" y2="{height - bottom}" stroke="#eee"/>'
+                   f'<text x="{sx(recall):.1f}" y="{height - bottom + 16}" text-anchor="middle">{recall:.3f}</text>')
+    for e in range(int(math.floor(y0)), int(math.ceil(y1)) + 1):
+        for m in (1, 2, 5):
+            qps = m * 10 ** e
+            if y0 <= math.log10(qps) <= y1:
+                out.append(f'<line x1="{left}" y1="{sy(qps):.1f}" x2="{width - right}" y2="{sy(qps):.1f}" stroke="#eee"/>'
+                           f'<text x="{left - 6}" y="{sy(qps) + 4:.1f}" text-anchor="end">{qps:g}</text>')
+    for recall in (0.95, 0.99):
+        if x0 < recall < x1:
+            out.append(f'<line x1="{sx(recall):.1f}" y1="{top}" x2="{sx(recall):.1f}" y2="{height - bottom}" '
+                       f'stroke="#999" stroke-dasharray="2,3"/>')
+    out.append(f'<text x="{(left + width - right) / 2}" y="{height - 12}" text-anchor="middle">recall@10</text>'
+               f'<text x="16" y="{(top + height - bottom) / 2}" transform="rotate(-90 16 {(top + height - bottom) / 2})" '
+               f'text-anchor="middle">queries per second, one thread (log)</text>')
+    for n, lib in enumerate(libs):
+        colour = palette[n % len(palette)]
+        ours = lib.startswith("mms-")
+        shown = [(r, q) for r, q in points[lib] if r >= x0]
+        if shown:
+            path = " ".join(f"{sx(r):.1f},{sy(q):.1f}" for r, q in shown)
+            dash = "" if ours else ' stroke-dasharray="6,3"'
+            out.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="{2.4 if ours else 1.3}"{dash}/>')
+            for r, q in shown:
+                out.append(f'<circle cx="{sx(r):.1f}" cy="{sy(q):.1f}" r="{3 if ours else 2.2}" fill="{colour}"/>')
+        y = top + 14 + 18 * n
+        dash = "" if ours else ' stroke-dasharray="6,3"'
+        out.append(f'<line x1="{width - right + 12}" y1="{y - 4}" x2="{width - right + 36}" y2="{y - 4}" stroke="{colour}" '
+                   f'stroke-width="{2.4 if ours else 1.3}"{dash}/>'
+                   f'<text x="{width - right + 42}" y="{y}">{escape(lib)}</text>')
+    out.append("</svg>")
+    with open(args.out, "w") as f:
+        f.write("\n".join(out) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
+
+
+def escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run")
-    r.add_argument("--base", required=True)
-    r.add_argument("--queries", required=True)
-    r.add_argument("--groundtruth", required=True)
-    r.add_argument("--out", required=True)
-    r.add_argument("--m", type=int, default=16)
-    r.add_argument("--ef-construction", type=int, default=200)
-    r.add_argument("--threads", type=int, default=2)
-    r.add_argument("--efs", default="16,32,64,128,256")
-    r.add_argument("--k", type=int, default=10)
-    r.add_argument("--repeats", type=int, default=3)
-    r.add_argument("--seed", type=int, default=100)
-    r.add_argument("--libs", default="hnswlib,faiss,usearch,usearch-i8")
     v = sub.add_parser("serve")
     for flag in ("--base", "--queries", "--groundtruth"):
         v.add_argument(flag, required=True)
+    v.add_argument("--metric", choices=["l2", "ip", "cosine"], default="ip")
     v.add_argument("--m", type=int, default=16)
     v.add_argument("--ef-construction", type=int, default=200)
-    v.add_argument("--threads", type=int, default=2)
+    v.add_argument("--threads", type=int, default=2, help="build threads")
+    v.add_argument("--efs", default="16,32,64,128,256", help="the ef sweep of the HNSW anchors (ours too)")
     v.add_argument("--k", type=int, default=10)
     v.add_argument("--repeats", type=int, default=3)
     v.add_argument("--seed", type=int, default=100)
-    v.add_argument("--libs", default="hnswlib,faiss,usearch,usearch-i8")
+    v.add_argument("--query-limit", type=int, default=0)
+    v.add_argument("--two-threads", action="store_true")
+    v.add_argument("--libs", default="hnswlib,faiss-hnsw,usearch,usearch-i8")
     p = sub.add_parser("plot")
     p.add_argument("--results", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument("--title", default="recall@10 vs QPS, 100k x 512, inner product, M=16, efC=200")
+    p.add_argument("--title", default="recall@10 vs QPS")
+    p.add_argument("--min-recall", type=float, default=0.8)
+    sub.add_parser("list")
     args = parser.parse_args()
-    {"run": run, "serve": serve, "plot": plot}[args.command](args)
+    {"serve": serve, "plot": plot, "list": list_anchors}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -6,85 +6,133 @@ import Foundation
 import SearchCore
 import Tensor
 
-/// `mms-bench ann`: our HNSW index (f32, f16, i8 with re-scoring) against
-/// hnswlib, FAISS and usearch on the same files, in one run.
+/// `mms-bench ann`: our HNSW index, in every encoding, against the field's
+/// ANN libraries on the same files, in one run.
 struct ANNCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ann",
-        abstract: "HNSW recall and QPS against hnswlib, FAISS and usearch on a seeded 100k × 512 clustered set.",
+        abstract: "HNSW recall and QPS against hnswlib, FAISS, usearch, NGT, VSAG and ScaNN on one data set.",
         discussion: """
-            Generates (once) a mixture of ~100 anisotropic clusters, L2-normalised, with exact ground truth, as
-            fvecs/ivecs under --data-dir; builds our index in f32, f16 and i8 (+ f32 re-scoring) on --threads
-            threads; times one batched search over all queries on one thread and on two for each ef; then runs
-            Benchmarks/anchors/ann_anchors.py on the same files with the same M and efConstruction.
+            --dataset clustered (default) generates (once) a seeded mixture of ~100 anisotropic clusters, \
+            L2-normalised, inner product, with exact ground truth. Any other name is a real set that \
+            Benchmarks/anchors/make_ann_datasets.py wrote under --data-dir (fashion-mnist-784-euclidean, \
+            debian-minilm-384-angular), searched with its own metric. Our index is built in each of \
+            --encodings (f32, f16, i8: with the float32 originals for re-scoring; f16-only, i8-only: without) \
+            on --threads threads; Benchmarks/anchors/ann_anchors.py builds the --anchors on the same files with \
+            the same M and efConstruction. Then, step by step, our index at the step's ef and every anchor at \
+            the step's point of its own sweep are timed back to back (one batched search over the queries, one \
+            thread), in --rounds rounds, each figure the best of its rounds. Summary: QPS interpolated at \
+            recall@10 0.95 and 0.99 on each curve, ours (the best of our encodings there) ÷ the best anchor and \
+            ÷ hnswlib, and memory per vector. --merge combines reports of runs that split the anchors between \
+            them (each run measures ours too; every ratio is taken within one run).
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
-    @Option(help: "Write a recall-vs-QPS plot (PNG) to this file.") var plot: String?
-    @Option(help: "Where the data set's fvecs/ivecs live.") var dataDir = "bench-data/ann"
-    @Option(help: "Base vectors.") var count = 100_000
-    @Option(help: "Queries.") var queries = 1_000
-    @Option(help: "Components per vector.") var dimension = 512
-    @Option(help: "Clusters in the mixture.") var clusters = 100
-    @Option(help: "Data set seed.") var seed: UInt64 = 42
+    @Option(help: "Write a recall-vs-QPS plot (SVG) to this file.") var plot: String?
+    @Option(help: "The data set: clustered, or a set made by Benchmarks/anchors/make_ann_datasets.py.")
+    var dataset = "clustered"
+    @Option(help: "Where data sets live.") var dataDir = "bench-data/ann"
+    @Option(help: "Use only the first N queries of a real set.") var queryLimit: Int?
+    @Option(help: "clustered: base vectors.") var count = 100_000
+    @Option(help: "clustered: queries.") var queries = 1_000
+    @Option(help: "clustered: components per vector.") var dimension = 512
+    @Option(help: "clustered: clusters in the mixture.") var clusters = 100
+    @Option(help: "clustered: data set seed.") var seed: UInt64 = 42
     @Option(help: "M (hnswlib's default).") var m = 16
     @Option(help: "efConstruction (hnswlib's default).") var efConstruction = 200
     @Option(help: "Build threads.") var threads = 2
-    @Option(help: "Comma-separated ef values.") var efs = "16,32,64,128,256"
+    @Option(help: "Comma-separated ef values (ours and the HNSW anchors).") var efs = "10,16,24,32,48,64,96,128,192,256,384"
     @Option(help: "Timed repetitions of each batch; the best is reported.") var repeats = 3
-    @Option(help: "Rounds over every ef and library; each figure is the best of its rounds.") var rounds = 2
-    @Option(help: "Our encodings to run (f32,f16,i8).") var encodings = "f32,f16,i8"
+    @Option(help: "Rounds over every step and library; each figure is the best of its rounds.") var rounds = 2
+    @Option(help: "Our encodings: f32, f16, i8 (with float32 re-scoring), f16-only, i8-only (without).")
+    var encodings = "f32,f16,i8,i8-only"
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/ann_anchors.py"
     @Flag(help: "Skip the filtered-search measurements.") var skipFiltered = false
-    @Option(help: "Anchors to run (faiss,usearch,usearch-i8,hnswlib), or 'none'.") var anchors = "faiss,usearch,usearch-i8,hnswlib"
+    @Flag(help: "Also time every point on two threads.") var twoThreads = false
+    @Option(help: """
+        Anchors (hnswlib, faiss-hnsw, faiss-hnsw-sq8, faiss-ivf-rabitq, usearch, usearch-i8, ngt-onng, ngt-qg, \
+        vsag-hgraph, scann), or 'none'.
+        """)
+    var anchors = "hnswlib,faiss-hnsw,faiss-hnsw-sq8,faiss-ivf-rabitq,usearch,usearch-i8,ngt-onng,ngt-qg,vsag-hgraph,scann"
+    @Option(help: "Comma-separated report JSON files of earlier runs to combine (nothing is measured).")
+    var merge: String?
 
     func run() throws {
+        if let merge {
+            let reports = try merge.split(separator: ",").map { path in
+                try JSONDecoder().decode(ANNStoredReport.self, from: Data(contentsOf: URL(fileURLWithPath: String(path))))
+            }
+            let report = ANNReport.merged(reports)
+            report.printTable()
+            if let json { try report.write(json: json) }
+            if let plot { try writePlot(report, to: plot) }
+            return
+        }
         let k = 10
         let efList = efs.split(separator: ",").compactMap { Int($0) }
         BLAS.threadCount = 1
-        print("data: \(count) × \(dimension), \(queries) queries, \(clusters) clusters, seed \(seed)")
-        let (data, files) = try ANNDataSet.load(
-            directory: dataDir, count: count, queries: queries, dimension: dimension, clusters: clusters, seed: seed,
-            truthK: 100)
+        let data: ANNDataSet, files: ANNDataSet.Files, metric: Metric, title: String
+        if dataset == "clustered" {
+            (data, files) = try ANNDataSet.load(
+                directory: dataDir, count: count, queries: queries, dimension: dimension, clusters: clusters, seed: seed,
+                truthK: 100)
+            metric = .innerProduct
+            title = "clustered-\(count)x\(dimension)-c\(clusters)-s\(seed)"
+        } else {
+            let info: ANNDataSet.Info
+            (data, files, metric, info) = try ANNDataSet.named(dataset, directory: dataDir, queryLimit: queryLimit)
+            title = info.name
+            print("source: \(info.source)")
+        }
+        let machine = MachineInfo.current(kernels: Kernels.active.level.description)
+        print("machine: \(machine.cpu); kernels \(machine.kernels); OpenBLAS core \(machine.openblasCore)")
+        print("data: \(title): \(data.count) × \(data.dimension), \(data.queryCount) queries, metric \(metric)")
         var allocsPerQuery = Double.nan
-        var memory: [String: HNSWIndex.MemoryFootprint] = [:]
         var filtered: [ANNFilteredRow] = []
-        // The anchors build first, in their own process, hnswlib last, so that its build and ours
-        // run back to back; then the script waits, and each ef is timed for every library back to
-        // back, in `rounds` rounds, each figure the best of its rounds.
-        let server = anchors == "none" ? nil : try AnchorServer(
-            python: python,
-            arguments: [
-                anchorScript, "serve", "--base", files.base, "--queries", files.queries, "--groundtruth", files.truth,
-                "--m", String(m), "--ef-construction", String(efConstruction), "--threads", String(threads),
-                "--k", String(k), "--repeats", String(repeats), "--libs", anchors,
-            ])
+        var skipped: [ANNSkipped] = []
+        // The anchors build first, in their own process; then the script waits, and each step is timed for
+        // every library back to back, in `rounds` rounds, each figure the best of its rounds.
+        let anchorMetric = metric == .squaredL2 ? "l2" : (metric == .cosine ? "cosine" : "ip")
+        var anchorArguments = [
+            anchorScript, "serve", "--base", files.base, "--queries", files.queries, "--groundtruth", files.truth,
+            "--metric", anchorMetric, "--m", String(m), "--ef-construction", String(efConstruction),
+            "--threads", String(threads), "--k", String(k), "--repeats", String(repeats), "--libs", anchors,
+            "--efs", efs,
+        ]
+        if data.queryCount < data.truth.count || queryLimit != nil { anchorArguments += ["--query-limit", String(data.queryCount)] }
+        if twoThreads { anchorArguments.append("--two-threads") }
+        let server = anchors == "none" ? nil : try AnchorServer(python: python, arguments: anchorArguments)
+        for s in server?.skipped ?? [] {
+            print("\(s.lib): not measured: \(s.reason)")
+            skipped.append(s)
+        }
         var ours: [(lib: String, runner: ANNRunner, buildSeconds: Double, memoryMB: Double)] = []
-        for name in encodings.split(separator: ",").map(String.init) {
-            let encoding: VectorEncoding
-            switch name {
-            case "f32": encoding = .float32
-            case "f16": encoding = .float16
-            case "i8": encoding = .int8
-            default: throw ANNBenchError("unknown encoding \(name)")
+        var bytesPerVector: [String: Double] = [:]
+        for spec in encodings.split(separator: ",").map(String.init) {
+            let only = spec.hasSuffix("-only")
+            let base = only ? String(spec.dropLast(5)) : spec
+            guard let encoding = VectorEncoding.allCases.first(where: { $0.description == base }) else {
+                throw ANNBenchError("unknown encoding \(spec) (known: \(VectorEncoding.allCases.map(\.description)), each also as NAME-only)")
             }
             var configuration = HNSWIndex.Configuration()
             configuration.m = m
             configuration.efConstruction = efConstruction
             configuration.encoding = encoding
+            configuration.keepsFloat32ForRescoring = !only
             configuration.buildThreads = threads
-            let index = try HNSWIndex(dimension: dimension, metric: .innerProduct, configuration: configuration)
+            let index = try HNSWIndex(dimension: data.dimension, metric: metric, configuration: configuration)
             let ids = (0..<data.count).map { VectorID(UInt64($0)) }
             let start = Clock.now()
             try index.add(data.base, ids: ids)
             let buildSeconds = Double(Clock.now() - start) / 1e9
             let footprint = index.memory
-            memory[name] = footprint
-            let lib = "mms-\(name)"
-            print("\(lib): built in \(String(format: "%.1f", buildSeconds)) s, \(footprint.total >> 20) MiB "
-                + "(graph \(footprint.graph >> 20), codes \(footprint.codes >> 20), rescoring \(footprint.rescoring >> 20))")
-            let runner = ANNRunner(index: index, data: data, k: k)
+            let lib = "mms-\(spec)"
+            bytesPerVector[lib] = Double(footprint.total) / Double(data.count)
+            print("\(lib): built in \(String(format: "%.1f", buildSeconds)) s, \(footprint.total >> 20) MiB, "
+                + "\(Int(bytesPerVector[lib]!)) B/vector (graph \(footprint.graph >> 20), codes \(footprint.codes >> 20), "
+                + "rescoring \(footprint.rescoring >> 20) MiB)")
+            let runner = ANNRunner(index: index, data: data, k: k, metric: metric)
             if encoding == .float32 {
                 allocsPerQuery = try runner.allocationsPerQuery(ef: 64)
                 print("  allocations per query (steady state, ef 64): \(allocsPerQuery)")
@@ -96,7 +144,7 @@ struct ANNCommand: ParsableCommand {
         var best: [String: ANNRow] = [:]
         var order: [String] = []
         func keep(_ row: ANNRow) {
-            let key = "\(row.lib)/\(row.ef)"
+            let key = "\(row.lib)/\(row.params)"
             if var old = best[key] {
                 old.qps1 = max(old.qps1, row.qps1)
                 old.qps2 = max(old.qps2, row.qps2)
@@ -106,49 +154,59 @@ struct ANNCommand: ParsableCommand {
                 order.append(key)
             }
         }
+        func show(_ round: Int, _ row: ANNRow) {
+            print("  round \(round) \(row.lib) \(row.params): recall \(String(format: "%.4f", row.recall)), "
+                + "\(Int(row.qps1)) QPS (1 thread)" + (twoThreads ? ", \(Int(row.qps2)) (2 threads)" : ""))
+        }
         var recalls: [String: Double] = [:]
+        let steps = max(efList.count, server?.steps ?? 0)
         for round in 1...max(rounds, 1) {
-            for ef in efList {
-                for entry in ours {
-                    let key = "\(entry.lib)/\(ef)"
-                    if recalls[key] == nil { recalls[key] = try entry.runner.recall(ef: ef) }
-                    let qps1 = try entry.runner.qps(ef: ef, threads: 1, repeats: repeats)
-                    let qps2 = try entry.runner.qps(ef: ef, threads: 2, repeats: repeats)
-                    keep(ANNRow(
-                        lib: entry.lib, ef: ef, recall: recalls[key]!, qps1: qps1, qps2: qps2,
-                        buildSeconds: entry.buildSeconds, memoryMB: entry.memoryMB))
-                    print("  round \(round) \(entry.lib) ef=\(ef): recall \(String(format: "%.4f", recalls[key]!)), "
-                        + "\(Int(qps1)) QPS (1 thread), \(Int(qps2)) (2 threads)")
+            for step in 0..<steps {
+                if step < efList.count {
+                    let ef = efList[step]
+                    for entry in ours {
+                        let key = "\(entry.lib)/\(ef)"
+                        if recalls[key] == nil { recalls[key] = try entry.runner.recall(ef: ef) }
+                        let qps1 = try entry.runner.qps(ef: ef, threads: 1, repeats: repeats)
+                        let qps2 = twoThreads ? try entry.runner.qps(ef: ef, threads: 2, repeats: repeats) : 0
+                        let row = ANNRow(
+                            lib: entry.lib, ef: ef, params: "ef=\(ef)", recall: recalls[key]!, qps1: qps1, qps2: qps2,
+                            buildSeconds: entry.buildSeconds, memoryMB: entry.memoryMB,
+                            bytesPerVector: bytesPerVector[entry.lib]!)
+                        keep(row)
+                        show(round, row)
+                    }
                 }
                 if let server {
-                    for row in try server.measure(ef: ef) {
+                    for row in try server.measure(step: step, count: data.count) {
                         keep(row)
-                        print("  round \(round) \(row.lib) ef=\(ef): recall \(String(format: "%.4f", row.recall)), "
-                            + "\(Int(row.qps1)) QPS (1 thread), \(Int(row.qps2)) (2 threads)")
+                        show(round, row)
                     }
                 }
             }
         }
         server?.quit()
-        let rows = order.sorted { a, b in
-            let (la, lb) = (best[a]!.lib, best[b]!.lib)
-            let rank = { (lib: String) in order.firstIndex { best[$0]!.lib == lib }! }
-            return rank(la) != rank(lb) ? rank(la) < rank(lb) : best[a]!.ef < best[b]!.ef
-        }.map { best[$0]! }
-
-        let summary = ANNSummary.compute(rows: rows, memory: memory, allocsPerQuery: allocsPerQuery)
+        let libs = order.map { best[$0]!.lib }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        let rows = order.map { best[$0]! }.sorted { a, b in
+            let (ra, rb) = (libs.firstIndex(of: a.lib)!, libs.firstIndex(of: b.lib)!)
+            return ra != rb ? ra < rb : a.recall < b.recall
+        }
         let report = ANNReport(
-            suite: "ann", machine: MachineInfo.current(kernels: Kernels.active.level.description), results: rows,
-            filtered: filtered, summary: summary)
+            suite: "ann", dataset: title, machine: machine, versions: server?.versions ?? [:], results: rows,
+            filtered: filtered, skipped: skipped, summary: ANNSummary.compute(runs: [rows], allocsPerQuery: allocsPerQuery))
         report.printTable()
-        if let json {
-            try report.write(json: json)
-        }
-        if let plot {
-            let combined = dataDir + "/ann-combined.json"
-            try report.write(json: combined)
-            try runPython([anchorScript, "plot", "--results", combined, "--out", plot])
-        }
+        if let json { try report.write(json: json) }
+        if let plot { try writePlot(report, to: plot) }
+    }
+
+    private func writePlot(_ report: ANNReport, to path: String) throws {
+        let combined = path + ".json"
+        try report.write(json: combined)
+        try runPython([
+            anchorScript, "plot", "--results", combined, "--out", path, "--title",
+            "\(report.dataset): recall@10 vs QPS, one thread, M=\(m), efC=\(efConstruction) — \(report.machine.cpu)",
+        ])
+        try? FileManager.default.removeItem(atPath: combined)
     }
 
     private func runPython(_ arguments: [String]) throws {
@@ -165,20 +223,32 @@ struct ANNCommand: ParsableCommand {
     }
 }
 
+/// An anchor the run could not measure, and why.
+struct ANNSkipped: Codable {
+    var lib: String
+    var reason: String
+}
+
 /// One point of one library's curve.
 struct ANNRow: Codable {
     var lib: String
+    /// Ours and the HNSW anchors: the ef; 0 where the sweep has another knob (see `params`).
     var ef: Int
+    /// The point's search parameters as the library names them.
+    var params: String
     var recall: Double
     var qps1: Double
+    /// 0 when not measured.
     var qps2: Double
     var buildSeconds: Double
     var memoryMB: Double
+    var bytesPerVector: Double
 
     enum CodingKeys: String, CodingKey {
-        case lib, ef, recall, qps1, qps2
+        case lib, ef, params, recall, qps1, qps2
         case buildSeconds = "build_s"
         case memoryMB = "memory_mb"
+        case bytesPerVector = "bytes_per_vector"
     }
 }
 
@@ -190,11 +260,13 @@ final class ANNRunner: @unchecked Sendable {
     let index: HNSWIndex
     let data: ANNDataSet
     let k: Int
+    let metric: Metric
     let hits: UnsafeMutablePointer<SearchHit>
     let counts: UnsafeMutablePointer<Int>
 
-    init(index: HNSWIndex, data: ANNDataSet, k: Int) {
+    init(index: HNSWIndex, data: ANNDataSet, k: Int, metric: Metric) {
         self.index = index
+        self.metric = metric
         self.data = data
         self.k = k
         hits = .allocate(capacity: data.queryCount * k)
@@ -290,7 +362,7 @@ extension ANNRunner {
     /// the exact filtered answer from ``FlatIndex``.
     func filtered(selectivities: [Double], ef: Int) throws -> [ANNFilteredRow] {
         let n = data.count, q = data.queryCount, d = data.dimension
-        let flat = FlatIndex(dimension: d, metric: .innerProduct)
+        let flat = FlatIndex(dimension: d, metric: metric)
         try flat.add(data.base, ids: (0..<n).map { VectorID(UInt64($0)) })
         var exactHits = [SearchHit](repeating: SearchHit(id: 0, distance: 0), count: q * k)
         var exactCounts = [Int](repeating: 0, count: q)
@@ -339,32 +411,39 @@ extension ANNRunner {
 }
 
 /// The anchor script in `serve` mode: it builds the anchors once, then times
-/// them at the ef we ask for, so both sides are measured back to back.
+/// them at the sweep step we ask for, so both sides are measured back to back.
 final class AnchorServer {
     private let process = Process()
     private let input = Pipe()
     private let output = Pipe()
     private var buffer = Data()
-    private(set) var builds: [String: (buildSeconds: Double, memoryMB: Double)] = [:]
+    private(set) var builds: [String: Ready.Build] = [:]
+    private(set) var skipped: [ANNSkipped] = []
+    private(set) var versions: [String: String] = [:]
+    /// The longest anchor sweep.
+    private(set) var steps = 0
 
     struct Ready: Decodable {
         struct Build: Decodable {
             var lib: String
             var build_s: Double
             var memory_mb: Double
+            var steps: [String]
         }
         var builds: [Build]
+        var skipped: [ANNSkipped]
+        var versions: [String: String]
     }
 
     struct Measured: Decodable {
         struct Row: Decodable {
             var lib: String
-            var ef: Int
+            var params: String
             var recall: Double
             var qps1: Double
             var qps2: Double
         }
-        var ef: Int
+        var step: Int
         var results: [Row]
     }
 
@@ -377,7 +456,10 @@ final class AnchorServer {
         process.standardOutput = output
         try process.run()
         let ready = try JSONDecoder().decode(Ready.self, from: try readLine())
-        for b in ready.builds { builds[b.lib] = (b.build_s, b.memory_mb) }
+        for b in ready.builds { builds[b.lib] = b }
+        skipped = ready.skipped
+        versions = ready.versions
+        steps = ready.builds.map(\.steps.count).max() ?? 0
     }
 
     /// One JSON line from the script.
@@ -394,14 +476,18 @@ final class AnchorServer {
         }
     }
 
-    func measure(ef: Int) throws -> [ANNRow] {
-        input.fileHandleForWriting.write(Data("measure \(ef)\n".utf8))
+    /// Every anchor's point at `step` of its sweep; `count` base vectors (for memory per vector).
+    func measure(step: Int, count: Int) throws -> [ANNRow] {
+        input.fileHandleForWriting.write(Data("measure \(step)\n".utf8))
         let measured = try JSONDecoder().decode(Measured.self, from: try readLine())
         return measured.results.map { r in
-            let build = builds[r.lib] ?? (.nan, .nan)
+            let build = builds[r.lib]
+            let memoryMB = build?.memory_mb ?? .nan
             return ANNRow(
-                lib: r.lib, ef: r.ef, recall: r.recall, qps1: r.qps1, qps2: r.qps2, buildSeconds: build.buildSeconds,
-                memoryMB: build.memoryMB)
+                lib: r.lib, ef: r.params.allSatisfy(\.isNumber) ? Int(r.params) ?? 0 : 0,
+                params: r.params.allSatisfy(\.isNumber) ? "ef=\(r.params)" : r.params, recall: r.recall, qps1: r.qps1,
+                qps2: r.qps2, buildSeconds: build?.build_s ?? .nan, memoryMB: memoryMB,
+                bytesPerVector: memoryMB * 1_048_576 / Double(count))
         }
     }
 

@@ -51,6 +51,50 @@ struct ANNDataSet: Sendable {
         return (ANNDataSet(base: base, queries: queryRows, truth: truth, dimension: dimension), files)
     }
 
+    /// What `Benchmarks/anchors/make_ann_datasets.py` writes beside a real set's files.
+    struct Info: Decodable {
+        var name: String
+        /// "l2" or "cosine".
+        var metric: String
+        var dimension: Int
+        var count: Int
+        var queries: Int
+        var source: String
+    }
+
+    /// A real set by name: `directory/NAME/{base.fvecs, query.fvecs, gt.ivecs, info.json}`, as
+    /// `make_ann_datasets.py` writes them; the first `queryLimit` queries when given.
+    static func named(_ name: String, directory: String, queryLimit: Int?) throws -> (ANNDataSet, Files, Metric, Info) {
+        let folder = "\(directory)/\(name)"
+        let files = Files(base: folder + "/base.fvecs", queries: folder + "/query.fvecs", truth: folder + "/gt.ivecs")
+        guard let infoData = FileManager.default.contents(atPath: folder + "/info.json") else {
+            throw ANNBenchError(
+                "no data set \(name) under \(directory): run `.venv-bench/bin/python Benchmarks/anchors/make_ann_datasets.py "
+                    + "--out \(directory) \(name)` (known: fashion-mnist-784-euclidean, debian-minilm-384-angular)")
+        }
+        let info = try JSONDecoder().decode(Info.self, from: infoData)
+        let metric: Metric
+        switch info.metric {
+        case "l2": metric = .squaredL2
+        case "cosine": metric = .cosine
+        case "ip": metric = .innerProduct
+        default: throw ANNBenchError("\(folder)/info.json: unknown metric \(info.metric)")
+        }
+        var queries = try readFvecs(files.queries, dimension: info.dimension)
+        var truth = try readIvecs(files.truth)
+        if let limit = queryLimit, limit < truth.count {
+            queries = Array(queries.prefix(limit * info.dimension))
+            truth = Array(truth.prefix(limit))
+        }
+        let set = ANNDataSet(
+            base: try readFvecs(files.base, dimension: info.dimension), queries: queries, truth: truth,
+            dimension: info.dimension)
+        guard set.count == info.count, set.queryCount == truth.count else {
+            throw ANNBenchError("\(folder): the files disagree with info.json (remake the set)")
+        }
+        return (set, files, metric, info)
+    }
+
     /// Exact neighbours with the FlatIndex oracle (GEMM batches).
     static func exactTruth(base: [Float], queries: [Float], dimension: Int, k: Int) throws -> [[Int32]] {
         let flat = FlatIndex(dimension: dimension, metric: .innerProduct)

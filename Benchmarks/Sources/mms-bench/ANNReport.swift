@@ -1,22 +1,27 @@
 import ANNIndex
 import Foundation
 
-/// The `ann` suite's report: `{"suite", "machine", "results", "summary"}`.
+/// The `ann` suite's report: `{"suite", "dataset", "machine", "versions", "results", "filtered", "skipped", "summary"}`.
 struct ANNReport: Encodable {
     var suite: String
+    var dataset: String
     var machine: MachineInfo
+    /// The anchors' package versions.
+    var versions: [String: String]
     var results: [ANNRow]
     var filtered: [ANNFilteredRow]
-    var summary: [String: Double]
+    var skipped: [ANNSkipped]
+    var summary: [String: ANNSummary.Value]
 
     func printTable() {
-        print("suite \(suite) — \(machine.cpu); kernels \(machine.kernels)")
-        let header = ["lib", "ef", "recall@10", "QPS 1 thr", "QPS 2 thr", "build s", "memory MiB"]
+        print("suite \(suite) — \(dataset) — \(machine.cpu); kernels \(machine.kernels); OpenBLAS core \(machine.openblasCore)")
+        let header = ["lib", "params", "recall@10", "QPS 1 thr", "QPS 2 thr", "build s", "MiB", "B/vector"]
         var table = [header]
         for r in results {
             table.append([
-                r.lib, String(r.ef), String(format: "%.4f", r.recall), String(format: "%.0f", r.qps1),
-                String(format: "%.0f", r.qps2), String(format: "%.1f", r.buildSeconds), String(format: "%.0f", r.memoryMB),
+                r.lib, r.params, String(format: "%.4f", r.recall), String(format: "%.0f", r.qps1),
+                r.qps2 > 0 ? String(format: "%.0f", r.qps2) : "-", String(format: "%.1f", r.buildSeconds),
+                String(format: "%.0f", r.memoryMB), String(format: "%.0f", r.bytesPerVector),
             ])
         }
         let widths = (0..<header.count).map { c in table.map { $0[c].count }.max() ?? 0 }
@@ -31,8 +36,9 @@ struct ANNReport: Encodable {
                     + "\(String(format: "%.0f", f.qps1)) QPS, exact count in \(String(format: "%.0f", f.exactCountFraction * 100))% of queries")
             }
         }
+        for s in skipped { print("not measured: \(s.lib): \(s.reason)") }
         print("summary:")
-        for key in summary.keys.sorted() { print("  \(key) = \(String(format: "%.3f", summary[key]!))") }
+        for key in summary.keys.sorted() { print("  \(key) = \(summary[key]!)") }
     }
 
     func write(json path: String) throws {
@@ -42,10 +48,70 @@ struct ANNReport: Encodable {
         try encoder.encode(self).write(to: URL(fileURLWithPath: path))
         print("wrote \(path)")
     }
+
+    /// Several runs of one data set that split the anchors between them: the
+    /// summary takes every ratio within one run; in the table, our curves from
+    /// the second run on are named `mms-…#N`.
+    static func merged(_ runs: [ANNStoredReport]) -> ANNReport {
+        var results: [ANNRow] = []
+        for (n, run) in runs.enumerated() {
+            for var row in run.results {
+                if n > 0 && row.lib.hasPrefix("mms-") { row.lib += "#\(n + 1)" }
+                results.append(row)
+            }
+        }
+        var summary = ANNSummary.compute(runs: runs.map(\.results), allocsPerQuery: runs.first?.summary.allocs ?? .nan)
+        summary["runs"] = .number(Double(runs.count))
+        return ANNReport(
+            suite: "ann", dataset: runs.first?.dataset ?? "?", machine: runs.first!.machine,
+            versions: runs.first?.versions ?? [:], results: results, filtered: runs.first?.filtered ?? [],
+            skipped: runs.flatMap(\.skipped), summary: summary)
+    }
+}
+
+/// What `--merge` reads back from a report.
+struct ANNStoredReport: Decodable {
+    struct Summary: Decodable {
+        var allocs: Double?
+        enum CodingKeys: String, CodingKey { case allocs = "allocs_per_query" }
+        init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            allocs = try? container.decode(Double.self, forKey: .allocs)
+        }
+    }
+    var dataset: String
+    var machine: MachineInfo
+    var versions: [String: String]
+    var results: [ANNRow]
+    var filtered: [ANNFilteredRow]
+    var skipped: [ANNSkipped]
+    var summary: Summary
 }
 
 /// The issue's summary figures, from the curves.
 enum ANNSummary {
+    /// A summary entry: a figure, or a name (which library, which encoding).
+    enum Value: Encodable, CustomStringConvertible {
+        case number(Double)
+        case text(String)
+
+        func encode(to encoder: Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .number(let value):
+                if value.isFinite { try container.encode(value) } else { try container.encode(String(describing: value)) }
+            case .text(let text): try container.encode(text)
+            }
+        }
+
+        var description: String {
+            switch self {
+            case .number(let value): String(format: "%.3f", value)
+            case .text(let text): text
+            }
+        }
+    }
+
     /// QPS at `recall` on one library's curve, interpolated linearly between
     /// the two points around it (points sorted by recall); nil when the curve
     /// never reaches that recall.
@@ -60,31 +126,45 @@ enum ANNSummary {
         return nil
     }
 
-    static func compute(rows: [ANNRow], memory: [String: HNSWIndex.MemoryFootprint], allocsPerQuery: Double) -> [String: Double] {
-        let byLib = Dictionary(grouping: rows, by: \.lib)
-        let anchors = byLib.filter { !$0.key.hasPrefix("mms-") }
-        func bestAnchor(at recall: Double) -> Double? {
-            anchors.values.compactMap { qps(at: recall, $0) }.max()
+    /// Ratios ours ÷ anchor at recall 0.95 and 0.99, each taken within the run
+    /// that measured that anchor (ours is re-measured in every run). "Ours" is
+    /// the best of our encodings at that recall in that run; the best anchor is
+    /// the one our ratio is lowest against.
+    static func compute(runs: [[ANNRow]], allocsPerQuery: Double) -> [String: Value] {
+        var summary: [String: Value] = ["allocs_per_query": .number(allocsPerQuery)]
+        let noAnchor = runs.joined().allSatisfy { $0.lib.hasPrefix("mms-") }
+        for (recall, tag) in [(0.95, "095"), (0.99, "099")] {
+            var bestRatio = Double.infinity, bestAnchor = "", bestOurs = ""
+            var perEncoding: [String: Double] = [:]
+            for rows in runs {
+                let byLib = Dictionary(grouping: rows, by: \.lib)
+                let ours = byLib.filter { $0.key.hasPrefix("mms-") }.compactMapValues { qps(at: recall, $0) }
+                guard let (oursLib, oursQPS) = ours.max(by: { $0.value < $1.value }) else { continue }
+                for (lib, points) in byLib where !lib.hasPrefix("mms-") {
+                    guard let anchor = qps(at: recall, points) else { continue }
+                    if oursQPS / anchor < bestRatio { (bestRatio, bestAnchor, bestOurs) = (oursQPS / anchor, lib, oursLib) }
+                    for (encoding, value) in ours { perEncoding[encoding] = min(perEncoding[encoding] ?? .infinity, value / anchor) }
+                    if lib == "hnswlib" { summary["qps_ratio_vs_hnswlib_at_\(tag)"] = .number(oursQPS / anchor) }
+                }
+            }
+            summary["qps_ratio_vs_best_at_\(tag)"] = .number(bestRatio.isFinite ? bestRatio : .nan)
+            summary["best_anchor_at_\(tag)"] = .text(noAnchor ? "no anchor measured" : bestAnchor.isEmpty ? "none reaches \(recall)" : bestAnchor)
+            summary["ours_at_\(tag)"] = .text(noAnchor ? "no anchor measured" : bestOurs.isEmpty ? "none reaches \(recall)" : bestOurs)
+            for (encoding, ratio) in perEncoding { summary["\(encoding)_qps_ratio_vs_best_at_\(tag)"] = .number(ratio) }
+            if summary["qps_ratio_vs_hnswlib_at_\(tag)"] == nil { summary["qps_ratio_vs_hnswlib_at_\(tag)"] = .number(.nan) }
         }
-        func ratio(_ lib: String, _ recall: Double) -> Double {
-            guard let ours = byLib[lib].flatMap({ qps(at: recall, $0) }), let anchor = bestAnchor(at: recall) else { return .nan }
-            return ours / anchor
+        for row in runs.first ?? [] where summary["bytes_per_vector.\(row.lib)"] == nil {
+            summary["bytes_per_vector.\(row.lib)"] = .number(row.bytesPerVector)
         }
-        var summary: [String: Double] = [
-            "qps_ratio_at_095": ratio("mms-f32", 0.95),
-            "qps_ratio_at_099": ratio("mms-f32", 0.99),
-            "i8_qps_ratio_at_095": ratio("mms-i8", 0.95),
-            "allocs_per_query": allocsPerQuery,
-        ]
-        if let f32 = memory["f32"], let i8 = memory["i8"] {
-            summary["i8_memory_ratio"] = Double(i8.graph + i8.codes) / Double(f32.total)
-        } else {
-            summary["i8_memory_ratio"] = .nan
+        for rows in runs.dropFirst() {
+            for row in rows where !row.lib.hasPrefix("mms-") && summary["bytes_per_vector.\(row.lib)"] == nil {
+                summary["bytes_per_vector.\(row.lib)"] = .number(row.bytesPerVector)
+            }
         }
-        if let ours = byLib["mms-f32"]?.first?.buildSeconds, let hnswlib = byLib["hnswlib"]?.first?.buildSeconds {
-            summary["build_ratio"] = ours / hnswlib
-        } else {
-            summary["build_ratio"] = .nan
+        if let ours = runs.first?.first(where: { $0.lib == "mms-f32" })?.buildSeconds,
+            let hnswlib = runs.flatMap({ $0 }).first(where: { $0.lib == "hnswlib" })?.buildSeconds
+        {
+            summary["build_ratio_vs_hnswlib"] = .number(ours / hnswlib)
         }
         return summary
     }
