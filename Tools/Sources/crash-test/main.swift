@@ -13,6 +13,7 @@
 // no batch is half there.
 //
 // With --collection, the child drives a SearchCollection (see CollectionCrash.swift);
+// with --collection --keywords, a SearchCollection with its keyword index;
 // with --lexical, a keyword LexicalIndex (see LexicalCrash.swift).
 //
 // (`crash-test child PATH FIRST`, `index-child DIR FIRST` and `collection-child DIR FIRST` are the children.)
@@ -197,7 +198,7 @@ do {
     if arguments.count >= 4, arguments[1] == "child" {
         try child(path: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 4, arguments[1] == "collection-child" {
-        try CollectionCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
+        try CollectionCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0, keywords: arguments.contains("--keywords"))
     } else if arguments.count >= 4, arguments[1] == "lexical-child" {
         try LexicalCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 4, arguments[1] == "index-child" {
@@ -208,6 +209,7 @@ do {
         var index = false
         var collection = false
         var lexical = false
+        var keywords = false
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
@@ -216,8 +218,10 @@ do {
             case "--index": index = true; i += 1
             case "--collection": collection = true; i += 1
             case "--lexical": lexical = true; i += 1
+            case "--keywords": keywords = true; i += 1
             default:
-                FileHandle.standardError.write(Data("usage: crash-test [--index | --collection | --lexical] [--iterations N] [--seed S]\n".utf8))
+                FileHandle.standardError.write(
+                    Data("usage: crash-test [--index | --collection [--keywords] | --lexical] [--iterations N] [--seed S]\n".utf8))
                 exit(2)
             }
         }
@@ -225,7 +229,7 @@ do {
             lexical
             ? try LexicalCrash.parent(iterations: max(1, iterations), seed: seed)
             : collection
-            ? try CollectionCrash.parent(iterations: max(1, iterations), seed: seed)
+            ? try CollectionCrash.parent(iterations: max(1, iterations), seed: seed, keywords: keywords)
             : index
                 ? try indexParent(iterations: max(1, iterations), seed: seed)
                 : try parent(iterations: max(1, iterations), seed: seed)
