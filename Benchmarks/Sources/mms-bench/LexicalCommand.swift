@@ -18,8 +18,9 @@ struct LexicalCommand: ParsableCommand {
             (written to the log, not flushed to the device), and a flush that makes them all durable, as
             tantivy's add_document calls are durable at its one commit; tantivy: add_document, commit, merges
             and reload). Tantivy's writer is given 200 MB of indexing memory; ours a head of
-            --head-documents documents (100,000 short documents take about 40 MB). Query time is parse,
-            analyse, search and the top 10, per query.
+            --head-documents documents (the whole mms-bench process, corpus included, peaked at 74 MB
+            resident with the default on the Debian synopses). Query time is parse, analyse, search and the
+            top 10, per query.
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
