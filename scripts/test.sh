@@ -27,10 +27,11 @@ swift build "${jobs[@]}" --package-path Tools
 echo "== mms index over a folder with broken files"
 bash scripts/check-cli.sh "$(swift build --package-path Tools --show-bin-path)/mms"
 
-echo "== kill -9 durability: the write-ahead log, the persistent index, the collection (50 runs each), the keyword index (30)"
+echo "== kill -9 durability: the write-ahead log, the persistent index, the collection (50 runs each), the collection with its keyword index (30), the keyword index (30)"
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --iterations 50
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --index --iterations 50
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --collection --iterations 50
+"$(swift build --package-path Tools --show-bin-path)/crash-test" --collection --keywords --iterations 30
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --lexical --iterations 30
 
 echo "== fuzzing the parsers of untrusted input (${MMS_FUZZ_SECONDS:-60} s each)"
