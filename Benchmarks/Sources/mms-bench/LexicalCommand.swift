@@ -17,10 +17,9 @@ struct LexicalCommand: ParsableCommand {
             empty index to every document durable in segments (ours: the adds in batches of --batch, deferred
             (written to the log, not flushed to the device), and a flush that makes them all durable, as
             tantivy's add_document calls are durable at its one commit; tantivy: add_document, commit, merges
-            and reload). Tantivy's writer is given 200 MB of indexing memory; ours a head of
-            --head-documents documents (the whole mms-bench process, corpus included, peaked at 74 MB
-            resident with the default on the Debian synopses). Query time is parse, analyse, search and the
-            top 10, per query.
+            and reload). Tantivy's writer is given 200 MB of indexing memory; ours keeps the index's default
+            head of 20,000 documents (--head-documents), so the corpus ends in 4 segments. Query time is parse,
+            analyse, search and the top 10, per query.
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -29,10 +28,12 @@ struct LexicalCommand: ParsableCommand {
     @Option(help: "The Python with tantivy, bm25s and PyStemmer installed.") var python = ".venv-lexical/bin/python"
     @Option(help: "The anchor script, or 'none'.") var anchorScript = "Benchmarks/anchors/lexical_anchor.py"
     @Option(help: "Documents per add call.") var batch = 1_000
-    @Option(help: "Documents the index's head holds before it is written as a segment.") var headDocuments = 100_000
+    @Option(help: "Documents the index's head holds before it is written as a segment.") var headDocuments = LexicalIndex.Options().headDocuments
     @Option(help: "Queries bm25s is timed on (it is slow per call).") var bm25sQueries = 200
     @Option(help: "How many times our indexing and queries are measured (the median run is reported).") var runs = 3
     @Option(help: "Print this many of our slowest queries with their times.") var slowest = 0
+    @Flag(help: "Also measure retrieval quality as `mms-bench hybrid` does (its defaults) and add its rows and summary keys (hybrid_ndcg10_gain).")
+    var hybrid = false
 
     struct Document: Decodable {
         var id: UInt64
@@ -162,6 +163,11 @@ struct LexicalCommand: ParsableCommand {
                     summary["query_qps_ratio_vs_bm25s"] = oursSame / theirQPS
                 }
             }
+        }
+        if hybrid {
+            let (rows, keys) = try HybridCommand.parse([]).evaluate()
+            results += rows
+            summary.merge(keys) { _, new in new }
         }
         let report = BenchReport(suite: "lexical", machine: .current(kernels: "n/a"), results: results, summary: summary)
         report.printTable()
