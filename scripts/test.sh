@@ -43,10 +43,11 @@ bash scripts/check-cli.sh "$(swift build --package-path Tools --show-bin-path)/m
 echo "== the search page of mms serve in headless Chromium (a query, stage scores, save and hide events, a picture query)"
 bash scripts/check-page.sh "$(swift build --package-path Tools --show-bin-path)/mms"
 
-echo "== kill -9 durability: the write-ahead log, the persistent index, the collection (50 runs each), the keyword index (30)"
+echo "== kill -9 durability: the write-ahead log, the persistent index, the collection (50 runs each), the collection with its keyword index (30), the keyword index (30)"
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --iterations 50
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --index --iterations 50
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --collection --iterations 50
+"$(swift build --package-path Tools --show-bin-path)/crash-test" --collection --keywords --iterations 30
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --lexical --iterations 30
 echo "== kill -9 durability through mms serve's HTTP API (20 runs), then SIGTERM"
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --service --iterations 20

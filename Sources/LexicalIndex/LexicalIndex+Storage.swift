@@ -103,9 +103,7 @@ extension LexicalIndex {
         state.head.beginDocument(id: id)
         var scratch = state.scratch
         for (field, text) in fields {
-            analyzers[field].analyze(text, scratch: &scratch) { term, position in
-                state.head.addToken(field: field, term: term, position: position)
-            }
+            state.head.addText(field: field, text, analyzer: analyzers[field], scratch: &scratch)
         }
         state.scratch = scratch
         if state.headLive.count * 8 <= Int(doc) { state.headLive.append(0) }
@@ -198,7 +196,7 @@ extension LexicalIndex {
             let segment = view.segment
             for t in 0..<segment.termCount {
                 guard let info = segment.entry(t) else { continue }
-                let term = segment.term(t)
+                let term = segment.termBytes(t)
                 let cursor = PostingCursor(clause: 0, segment: segment, info: info, idfWeight: 1, c0: 1, c1: 0)
                 while cursor.doc != PostingCursor.end {
                     let target = remap[s][Int(cursor.doc)]

@@ -119,13 +119,22 @@ final class LexicalLog {
         pending += payload
     }
 
-    /// Writes what is buffered and flushes it to the device.
-    func commit() throws(SearchError) {
-        guard !pending.isEmpty else { return }
-        try file.write(pending, at: size)
-        try file.flush()
-        size += pending.count
-        pending.removeAll(keepingCapacity: true)
+    /// Whether records were written without being flushed to the device.
+    private(set) var unsynced = false
+
+    /// Writes what is buffered and, when `sync`, flushes the whole log to the
+    /// device (making earlier unsynced writes durable too).
+    func commit(sync: Bool = true) throws(SearchError) {
+        if !pending.isEmpty {
+            try file.write(pending, at: size)
+            size += pending.count
+            pending.removeAll(keepingCapacity: true)
+            unsynced = true
+        }
+        if sync && unsynced {
+            try file.flush()
+            unsynced = false
+        }
     }
 }
 

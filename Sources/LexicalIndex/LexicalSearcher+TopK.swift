@@ -127,23 +127,39 @@ extension LexicalSearcher {
         if accumulators.count < d { accumulators = [Float](repeating: 0, count: d) }
         var first = UInt32.max, last: UInt32 = 0
         accumulators.withUnsafeMutableBufferPointer { scores in
+            let base = scores.baseAddress!
             for cursor in cursors.sorted(by: { $0.clause < $1.clause }) {
-                first = min(first, cursor.doc)
-                while cursor.doc != PostingCursor.end {
-                    last = max(last, cursor.doc)
-                    scores[Int(cursor.doc)] += cursor.score
-                    cursor.next()
-                }
+                let (a, b) = cursor.scoreRemaining(into: base)
+                first = min(first, a)
+                last = max(last, b)
             }
             guard first <= last else { return }
-            // Scores are positive exactly for matched documents (idf > 0, tf ≥ 1, weight > 0).
-            for doc in first...last where scores[Int(doc)] > 0 {
-                let score = scores[Int(doc)]
-                scores[Int(doc)] = 0
-                if score > heap.threshold, view.isLive(doc), filter.allows(view.segment.id(Int(doc))) {
-                    heap.offer(.init(score: score, segment: Int32(s), doc: doc))
+            // Scores are positive exactly for matched documents (idf > 0, tf ≥ 1, weight > 0),
+            // so a document can enter only with a score above max(threshold, 0). Sixteen
+            // scores at a time are compared with that cut; most groups have none above it.
+            typealias Group = SIMD16<Float>
+            var doc = Int(first)
+            let end = Int(last) + 1
+            var cut = max(heap.threshold, 0)
+            while doc < end {
+                if doc + Group.scalarCount <= end {
+                    let group = UnsafeRawPointer(base + doc).loadUnaligned(as: Group.self)
+                    if !any(group .> Group(repeating: cut)) {
+                        doc += Group.scalarCount
+                        continue
+                    }
+                }
+                let groupEnd = min(end, doc + Group.scalarCount)
+                while doc < groupEnd {
+                    let score = base[doc]
+                    if score > cut, view.isLive(UInt32(doc)), filter.allows(view.segment.id(doc)) {
+                        heap.offer(.init(score: score, segment: Int32(s), doc: UInt32(doc)))
+                        cut = max(heap.threshold, 0)
+                    }
+                    doc += 1
                 }
             }
+            (base + Int(first)).update(repeating: 0, count: end - Int(first))
         }
     }
 

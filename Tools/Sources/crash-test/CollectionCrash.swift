@@ -7,9 +7,17 @@
 // acknowledged operation holds whole: items, vectors in both fields, removals
 // and engagement; that no add is half there; and that the only items opening
 // reports as interrupted belong to the one operation in flight.
+//
+// With --keywords the collection also keeps its BM25 keyword index
+// (`keywords/`, a LexicalIndex with a small head, so kills land in its
+// flushes too), and each add gives every item a word of its own; the check
+// then also asks that every surviving item is in the keyword index and found
+// by its word, that no removed or lost item is, and that the keyword index
+// holds exactly the collection's items.
 
 import ANNIndex
 import Foundation
+import LexicalIndex
 import MultimodalSearch
 import Ranking
 import SearchCore
@@ -25,12 +33,23 @@ enum CollectionCrash {
     ])
     static let eventTime = Date(timeIntervalSince1970: 1_000_000_000)
 
-    static func options() -> SearchCollection.Options {
+    static func options(keywords: Bool) -> SearchCollection.Options {
         var options = SearchCollection.Options()
         options.headVectors = 40
         options.checkpointLogBytes = 6_000
+        if keywords {
+            options.keywordIndex = { directory, policy throws(SearchError) -> any KeywordRetriever in
+                var lexical = LexicalIndex.Options(headDocuments: 24, maximumSegments: 3)
+                if case .dropDamagedRecords = policy { lexical.dropDamagedLogRecords = true }
+                return LexicalKeywordIndex(
+                    try LexicalIndex(directory: directory, configuration: .init(fields: LexicalKeywordIndex.fields), options: lexical))
+            }
+        }
         return options
     }
+
+    /// The word only item `id`'s keyword document holds.
+    static func word(_ id: VectorID) -> String { "w\(id.rawValue)x" }
 
     enum Operation {
         case add([VectorID])
@@ -49,8 +68,8 @@ enum CollectionCrash {
 
     static func ids(_ n: Int) -> [VectorID] { (0..<4).map { VectorID(UInt64(n * 4 + $0)) } }
 
-    static func child(directory: String, first: Int) throws {
-        let collection = try SearchCollection(directory: directory, schema: schema, options: options())
+    static func child(directory: String, first: Int, keywords: Bool) throws {
+        let collection = try SearchCollection(directory: directory, schema: schema, options: options(keywords: keywords))
         var n = first
         while true {
             switch operation(n) {
@@ -62,7 +81,9 @@ enum CollectionCrash {
                     vectors: [
                         "caption": FieldRows(ids: ids, rows: ids.flatMap { vector(Int($0.rawValue)) }),
                         "image": FieldRows(ids: pictured, rows: pictured.flatMap { vector(Int($0.rawValue) + 1_000_000) }),
-                    ])
+                    ],
+                    keywords: keywords
+                        ? ids.map { KeywordDocument(id: $0, fields: [KeywordField.caption: "item \($0) \(word($0))"]) } : nil)
             case .remove(let ids):
                 try collection.remove(ids)
             case .engagement(let item):
@@ -75,9 +96,10 @@ enum CollectionCrash {
     }
 
     /// Opens the collection after a kill and checks it against every operation up to `acknowledged`.
-    static func check(_ directory: String, acknowledged: Int) throws -> Bool {
-        let collection = try SearchCollection(directory: directory, schema: schema, options: options())
+    static func check(_ directory: String, acknowledged: Int, keywords: Bool) throws -> Bool {
+        let collection = try SearchCollection(directory: directory, schema: schema, options: options(keywords: keywords))
         let caption = collection.index("caption")!, image = collection.index("image")!
+        let lexical = collection.keywords
         var ok = true
         func fail(_ why: String) {
             print(why)
@@ -104,6 +126,22 @@ enum CollectionCrash {
                     fail("operation \(n): \(present.count) of \(live.count) items survived")
                 }
                 if !present.isEmpty && present.count != live.count { fail("operation \(n) is half there") }
+                if let lexical {
+                    for id in live where !present.contains(id) && lexical.contains(id) {
+                        fail("item \(id) is not in the collection but is in its keyword index")
+                    }
+                    for id in present {
+                        guard lexical.contains(id) else {
+                            fail("item \(id) is in the collection but not in its keyword index")
+                            continue
+                        }
+                        if n % 8 == 0 || n + 6 > acknowledged,
+                            try lexical.search(word(id), k: 2, filter: NoFilter()).map(\.id) != [id]
+                        {
+                            fail("item \(id)'s word does not find it (alone) in the keyword index")
+                        }
+                    }
+                }
                 for id in present {
                     if try collection.item(id)?.caption != "item \(id)" { fail("item \(id) has the wrong caption") }
                     if !caption.contains(id) { fail("item \(id) has no caption vector") }
@@ -116,7 +154,7 @@ enum CollectionCrash {
                 }
             case .remove(let ids):
                 guard n <= acknowledged else { continue }
-                for id in ids where try collection.item(id) != nil || caption.contains(id) || image.contains(id) {
+                for id in ids where try collection.item(id) != nil || caption.contains(id) || image.contains(id) || lexical?.contains(id) == true {
                     fail("item \(id), removed by operation \(n), is still there")
                 }
             case .engagement(let item):
@@ -125,10 +163,13 @@ enum CollectionCrash {
             }
         }
         if caption.count != collection.count { fail("\(collection.count) items but \(caption.count) caption vectors") }
+        if let lexical, lexical.count != collection.count {
+            fail("\(collection.count) items but \(lexical.count) documents in the keyword index")
+        }
         return ok
     }
 
-    static func parent(iterations: Int, seed: UInt64) throws -> Bool {
+    static func parent(iterations: Int, seed: UInt64, keywords: Bool) throws -> Bool {
         var seeded = seed
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mms-crash-collection-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -138,16 +179,17 @@ enum CollectionCrash {
         for iteration in 1...iterations {
             seeded = seeded &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             acknowledged = try runAndKill(
-                ["collection-child", folder.path, String(acknowledged + 1)], after: UInt32(30_000 + (seeded >> 33) % 250_000),
+                ["collection-child", folder.path, String(acknowledged + 1)] + (keywords ? ["--keywords"] : []), after: UInt32(30_000 + (seeded >> 33) % 250_000),
                 previous: acknowledged)
-            if try !check(folder.path, acknowledged: acknowledged) {
+            if try !check(folder.path, acknowledged: acknowledged, keywords: keywords) {
                 failures += 1
                 print("run \(iteration): FAILED (highest acknowledged operation \(acknowledged))")
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
             checkpoints = names.compactMap { $0.hasPrefix("items-") ? Int($0.dropFirst(6).prefix(6)) : nil }.max() ?? checkpoints
         }
-        print("crash test (collection): \(iterations - failures) of \(iterations) kill -9 runs kept every acknowledged operation (\(acknowledged + 1) acknowledged: adds, removals, engagement; \(checkpoints) checkpoints)")
+        let what = keywords ? "collection with keywords" : "collection"
+        print("crash test (\(what)): \(iterations - failures) of \(iterations) kill -9 runs kept every acknowledged operation (\(acknowledged + 1) acknowledged: adds, removals, engagement\(keywords ? ", keyword documents" : ""); \(checkpoints) checkpoints)")
         return failures == 0
     }
 }

@@ -1,6 +1,7 @@
 // `crash-test --lexical`: a child process drives a LexicalIndex through a
 // fixed sequence — operation n adds four documents, except every third,
-// which removes the documents of operation n − 2 — printing "ack N" after
+// which removes the documents of operation n − 2; the adds after a removal
+// are four deferred adds (`.deferred`) and a `commit()` — printing "ack N" after
 // each returns, with a head of 30 documents and at most 3 segments, so kills
 // also land in flushes, manifest switches and merges. The parent kills it
 // with SIGKILL at a random moment, reopens the index, and checks that every
@@ -21,6 +22,8 @@ enum LexicalCrash {
     static let options = LexicalIndex.Options(headDocuments: 30, maximumSegments: 3)
 
     static func isRemoval(_ n: Int) -> Bool { n % 3 == 2 }
+    /// Whether operation n adds its documents one by one, deferred, then commits.
+    static func isDeferred(_ n: Int) -> Bool { n % 3 == 0 }
     static func ids(_ n: Int) -> [VectorID] { (0..<4).map { VectorID(UInt64(n * 4 + $0)) } }
 
     static func child(directory: String, first: Int) throws {
@@ -29,6 +32,13 @@ enum LexicalCrash {
         while true {
             if isRemoval(n) {
                 for id in ids(n - 2) { _ = try index.remove(id: id) }
+            } else if isDeferred(n) {
+                for id in ids(n) {
+                    try index.add(
+                        [(id, ["caption": "common operation\(n) document\(id.rawValue)", "fileName": "IMG_\(id.rawValue).jpg"])],
+                        durability: .deferred)
+                }
+                try index.commit()
             } else {
                 try index.add(
                     ids(n).map { ($0, ["caption": "common operation\(n) document\($0.rawValue)", "fileName": "IMG_\($0.rawValue).jpg"]) })
@@ -56,6 +66,15 @@ enum LexicalCrash {
                 expected.subtract(removed)
                 if removed.count == 4 { next = inFlight + 1 } else { next = inFlight }
             }
+        } else if isDeferred(inFlight) {
+            // Four writes, none acknowledged: any of them may have reached the log, in order.
+            let present = ids(inFlight).filter(index.contains)
+            if present != Array(ids(inFlight).prefix(present.count)) {
+                print("operation \(inFlight) kept \(present), not a prefix of its adds")
+                ok = false
+            }
+            expected.formUnion(present)
+            next = present.count == 4 ? inFlight + 1 : inFlight
         } else {
             let present = ids(inFlight).filter(index.contains)
             if present.count == 4 {

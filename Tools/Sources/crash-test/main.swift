@@ -13,6 +13,7 @@
 // no batch is half there.
 //
 // With --collection, the child drives a SearchCollection (see CollectionCrash.swift);
+// with --collection --keywords, a SearchCollection with its keyword index;
 // with --lexical, a keyword LexicalIndex (see LexicalCrash.swift); with
 // --service, the HTTP service over a collection (see ServiceCrash.swift).
 //
@@ -198,7 +199,7 @@ do {
     if arguments.count >= 4, arguments[1] == "child" {
         try child(path: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 4, arguments[1] == "collection-child" {
-        try CollectionCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
+        try CollectionCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0, keywords: arguments.contains("--keywords"))
     } else if arguments.count >= 4, arguments[1] == "lexical-child" {
         try LexicalCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 3, arguments[1] == "service-child" {
@@ -224,6 +225,7 @@ do {
         var collection = false
         var lexical = false
         var service = false
+        var keywords = false
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
@@ -233,8 +235,10 @@ do {
             case "--collection": collection = true; i += 1
             case "--lexical": lexical = true; i += 1
             case "--service": service = true; i += 1
+            case "--keywords": keywords = true; i += 1
             default:
-                FileHandle.standardError.write(Data("usage: crash-test [--index | --collection | --lexical | --service] [--iterations N] [--seed S]\n".utf8))
+                FileHandle.standardError.write(
+                    Data("usage: crash-test [--index | --collection [--keywords] | --lexical | --service] [--iterations N] [--seed S]\n".utf8))
                 exit(2)
             }
         }
@@ -244,7 +248,7 @@ do {
             : lexical
             ? try LexicalCrash.parent(iterations: max(1, iterations), seed: seed)
             : collection
-            ? try CollectionCrash.parent(iterations: max(1, iterations), seed: seed)
+            ? try CollectionCrash.parent(iterations: max(1, iterations), seed: seed, keywords: keywords)
             : index
                 ? try indexParent(iterations: max(1, iterations), seed: seed)
                 : try parent(iterations: max(1, iterations), seed: seed)
