@@ -19,6 +19,13 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The service's HTTP stack; only the tools build it, never a library user.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .executableTarget(
@@ -34,6 +41,35 @@ let package = Package(
                 .product(name: "ImageDecoding", package: sdk),
                 .product(name: "ANNIndex", package: sdk),
                 .product(name: "Tensor", package: sdk),
+                .product(name: "Logging", package: "swift-log"),
+                "SearchService",
+            ]
+        ),
+        // `mms serve`: HTTP search over a collection (micro-batched encoders,
+        // caches, limits, metrics, the search page).
+        .target(
+            name: "SearchService",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "MultimodalSearch", package: sdk),
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "Ranking", package: sdk),
+                .product(name: "ImageDecoding", package: sdk),
+                .product(name: "ModelStore", package: sdk),
+            ]
+        ),
+        .testTarget(
+            name: "SearchServiceTests",
+            dependencies: [
+                "SearchService",
+                .product(name: "MultimodalSearch", package: sdk),
+                .product(name: "SearchCore", package: sdk),
+                .product(name: "ImageDecoding", package: sdk),
             ]
         ),
         .executableTarget(
@@ -44,6 +80,8 @@ let package = Package(
                 .product(name: "MultimodalSearch", package: sdk),
                 .product(name: "Ranking", package: sdk),
                 .product(name: "SearchCore", package: sdk),
+                .product(name: "Logging", package: "swift-log"),
+                "SearchService",
             ]
         ),
     ],

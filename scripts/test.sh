@@ -32,6 +32,12 @@ echo "== kill -9 durability: the write-ahead log, the persistent index, the coll
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --index --iterations 50
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --collection --iterations 50
 "$(swift build --package-path Tools --show-bin-path)/crash-test" --lexical --iterations 30
+echo "== kill -9 durability through mms serve's HTTP API (20 runs), then SIGTERM"
+"$(swift build --package-path Tools --show-bin-path)/crash-test" --service --iterations 20
+
+echo "== the service's tests (servers on 127.0.0.1, ephemeral ports)"
+swift build "${jobs[@]}" --package-path Tools --build-tests
+swift test --skip-build --package-path Tools 2>&1 | tail -n 3
 
 echo "== fuzzing the parsers of untrusted input (${MMS_FUZZ_SECONDS:-60} s each)"
 if ! bash Fuzz/run.sh "${MMS_FUZZ_SECONDS:-60}" >/tmp/mms-fuzz.log 2>&1; then

@@ -71,12 +71,19 @@ public struct SearchQuery: Sendable {
     /// a candidate's is the largest its retrievers' calibrated scores give
     /// (``RelevanceCalibration``). Nil: no cut-off.
     public var minRelevance: Double?
+    /// Query embeddings computed before, by retriever (``SearchSource/caption``,
+    /// ``SearchSource/textToImage``, ``SearchSource/image``): a retriever with
+    /// one uses it instead of encoding the text or picture. A server that
+    /// batches the encoder work of concurrent requests fills it from
+    /// ``SearchEngine/embedQueryTexts(_:)`` and ``SearchEngine/embedQueryPictures(_:)``.
+    public var embeddings: [String: [Float]]
 
     /// A query by text, by picture, or both, for the `k` best results.
     public init(
         text: String? = nil, image: ImageSource? = nil, k: Int = 10, userID: String? = nil, fusion: ScoreFusion? = nil,
-        minScores: [String: Double] = [:], minRelevance: Double? = nil
+        minScores: [String: Double] = [:], minRelevance: Double? = nil, embeddings: [String: [Float]] = [:]
     ) {
+        self.embeddings = embeddings
         self.text = text
         self.image = image
         self.k = k

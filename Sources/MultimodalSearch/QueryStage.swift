@@ -44,20 +44,14 @@ struct QueryStage: Sendable {
         var out: [Retriever] = []
         if let text = query.text {
             if fusion.weight(of: SearchSource.caption) != 0 {
-                out.append(
-                    Retriever(
-                        source: SearchSource.caption,
-                        input: .vector(
-                            field: VectorField.caption,
-                            values: try embed(text, encoder: configuration.textEncoder, name: configuration.textEncoderName))))
+                var values = try given(query, SearchSource.caption, dimension: configuration.textEncoder.dimension)
+                if values == nil { values = try embed(text, encoder: configuration.textEncoder, name: configuration.textEncoderName) }
+                out.append(Retriever(source: SearchSource.caption, input: .vector(field: VectorField.caption, values: values!)))
             }
             if let cross = configuration.crossModalTextEncoder, fusion.weight(of: SearchSource.textToImage) != 0 {
-                out.append(
-                    Retriever(
-                        source: SearchSource.textToImage,
-                        input: .vector(
-                            field: VectorField.image,
-                            values: try embed(text, encoder: cross, name: configuration.imageEncoderName + "/text"))))
+                var values = try given(query, SearchSource.textToImage, dimension: cross.dimension)
+                if values == nil { values = try embed(text, encoder: cross, name: configuration.imageEncoderName + "/text") }
+                out.append(Retriever(source: SearchSource.textToImage, input: .vector(field: VectorField.image, values: values!)))
             }
             if store.keywords != nil, fusion.weight(of: SearchSource.keyword) != 0 {
                 out.append(Retriever(source: SearchSource.keyword, input: .keyword(text)))
@@ -67,10 +61,16 @@ struct QueryStage: Sendable {
             guard let encoder = configuration.imageEncoder else {
                 throw SearchError(.invalidArgument, "a query by picture needs an image encoder; this engine has none")
             }
-            let input: ImageInput
-            if case .pixels(let pixels) = image { input = .rgb(pixels) } else { input = .encoded(try IngestStage.encodedBytes(image)) }
-            var vector = try encoder.embed(input).values
-            try IngestStage.normalize(&vector, what: "the query picture's embedding")
+            let vector: [Float]
+            if let given = try given(query, SearchSource.image, dimension: encoder.dimension) {
+                vector = given
+            } else {
+                let input: ImageInput
+                if case .pixels(let pixels) = image { input = .rgb(pixels) } else { input = .encoded(try IngestStage.encodedBytes(image)) }
+                var embedded = try encoder.embed(input).values
+                try IngestStage.normalize(&embedded, what: "the query picture's embedding")
+                vector = embedded
+            }
             out.append(Retriever(source: SearchSource.image, input: .vector(field: VectorField.image, values: vector)))
         }
         return out
@@ -141,6 +141,14 @@ struct QueryStage: Sendable {
                     matchedTerms: retrieved.matches[candidate.id] ?? [:]))
         }
         return results
+    }
+
+    /// The query's precomputed embedding for `source`, checked and scaled to unit length.
+    func given(_ query: SearchQuery, _ source: String, dimension: Int) throws(SearchError) -> [Float]? {
+        guard var v = query.embeddings[source] else { return nil }
+        try SearchError.checkDimension(v.count, expected: dimension, "the given \(source) query embedding")
+        try IngestStage.normalize(&v, what: "the given \(source) query embedding")
+        return v
     }
 
     /// A text's unit-length embedding, through the query cache.

@@ -55,6 +55,56 @@ extension SearchEngine {
         try await search(query, filter: NoFilter())
     }
 
+    /// Unit-length query embeddings of `texts`, one encoder pass per text
+    /// tower for all of them (not through the query cache): for each text,
+    /// by retriever, ``SearchSource/caption`` and, with a CLIP text tower,
+    /// ``SearchSource/textToImage``. Pass one to ``SearchQuery/embeddings``.
+    ///
+    /// - Throws: ``SearchCore/SearchError`` when an encoder fails, or
+    ///   `.invalidVector` when an embedding is zero or not finite.
+    /// - Complexity: one forward pass of each text tower over the batch.
+    public func embedQueryTexts(_ texts: [String]) throws(SearchError) -> [[String: [Float]]] {
+        var out = [[String: [Float]]](repeating: [:], count: texts.count)
+        guard !texts.isEmpty else { return out }
+        var towers: [(String, any TextEncoder)] = [(SearchSource.caption, configuration.textEncoder)]
+        if let cross = configuration.crossModalTextEncoder { towers.append((SearchSource.textToImage, cross)) }
+        for (source, encoder) in towers {
+            let rows = try encoder.embed(texts: texts)
+            let d = encoder.dimension
+            for i in texts.indices {
+                var v = Array(rows[i * d..<(i + 1) * d])
+                try IngestStage.normalize(&v, what: "the \(source) embedding of \"\(texts[i].prefix(40))\"")
+                out[i][source] = v
+            }
+        }
+        return out
+    }
+
+    /// Unit-length embeddings of query pictures, in one image-encoder call
+    /// (the encoder batches its forward passes); pass each as
+    /// ``SearchQuery/embeddings``[``SearchSource/image``].
+    ///
+    /// - Throws: ``SearchCore/SearchError`` `.invalidArgument` without an
+    ///   image encoder, what decoding or the encoder throws (for the batch as
+    ///   a whole), `.invalidVector` for a zero or non-finite embedding.
+    public func embedQueryPictures(_ pictures: [ImageInput]) throws(SearchError) -> [[Float]] {
+        guard !pictures.isEmpty else { return [] }
+        guard let encoder = configuration.imageEncoder else {
+            throw SearchError(.invalidArgument, "a query by picture needs an image encoder; this engine has none")
+        }
+        let d = encoder.dimension
+        var rows = [Float](repeating: 0, count: pictures.count * d)
+        try rows.withUnsafeMutableBufferPointer { (buffer) throws(SearchError) in try encoder.embed(images: pictures, into: buffer) }
+        var out: [[Float]] = []
+        out.reserveCapacity(pictures.count)
+        for i in pictures.indices {
+            var v = Array(rows[i * d..<(i + 1) * d])
+            try IngestStage.normalize(&v, what: "the embedding of query picture \(i)")
+            out.append(v)
+        }
+        return out
+    }
+
     private func prepare(_ query: SearchQuery) throws(SearchError) -> [QueryStage.Retriever] {
         guard query.k > 0 else { throw SearchError(.invalidArgument, "k must be at least 1, got \(query.k)") }
         guard query.text != nil || query.image != nil else {

@@ -13,7 +13,8 @@
 // no batch is half there.
 //
 // With --collection, the child drives a SearchCollection (see CollectionCrash.swift);
-// with --lexical, a keyword LexicalIndex (see LexicalCrash.swift).
+// with --lexical, a keyword LexicalIndex (see LexicalCrash.swift); with
+// --service, the HTTP service over a collection (see ServiceCrash.swift).
 //
 // (`crash-test child PATH FIRST`, `index-child DIR FIRST` and `collection-child DIR FIRST` are the children.)
 
@@ -200,6 +201,20 @@ do {
         try CollectionCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else if arguments.count >= 4, arguments[1] == "lexical-child" {
         try LexicalCrash.child(directory: arguments[2], first: Int(arguments[3]) ?? 0)
+    } else if arguments.count >= 3, arguments[1] == "service-child" {
+        let directory = arguments[2]
+        let done = DispatchSemaphore(value: 0)
+        // Detached: top-level code is on the main actor, whose thread waits below.
+        Task.detached {
+            do {
+                try await ServiceCrash.child(directory: directory)
+                exit(0)
+            } catch {
+                FileHandle.standardError.write(Data("crash-test service-child: \(error)\n".utf8))
+                exit(1)
+            }
+        }
+        done.wait()
     } else if arguments.count >= 4, arguments[1] == "index-child" {
         try indexChild(directory: arguments[2], first: Int(arguments[3]) ?? 0)
     } else {
@@ -208,6 +223,7 @@ do {
         var index = false
         var collection = false
         var lexical = false
+        var service = false
         var i = 1
         while i < arguments.count {
             switch arguments[i] {
@@ -216,13 +232,16 @@ do {
             case "--index": index = true; i += 1
             case "--collection": collection = true; i += 1
             case "--lexical": lexical = true; i += 1
+            case "--service": service = true; i += 1
             default:
-                FileHandle.standardError.write(Data("usage: crash-test [--index | --collection | --lexical] [--iterations N] [--seed S]\n".utf8))
+                FileHandle.standardError.write(Data("usage: crash-test [--index | --collection | --lexical | --service] [--iterations N] [--seed S]\n".utf8))
                 exit(2)
             }
         }
         let passed =
-            lexical
+            service
+            ? try ServiceCrash.parent(iterations: max(1, iterations), seed: seed)
+            : lexical
             ? try LexicalCrash.parent(iterations: max(1, iterations), seed: seed)
             : collection
             ? try CollectionCrash.parent(iterations: max(1, iterations), seed: seed)

@@ -14,7 +14,7 @@ struct MMS: AsyncParsableCommand {
             """,
         subcommands: [
             IndexCommand.self, SearchCommand.self, EvalCommand.self, CompareCommand.self, BakeoffCommand.self,
-            CalibrateCommand.self, InfoCommand.self,
+            CalibrateCommand.self, InfoCommand.self, ServeCommand.self,
         ]
     )
 }
