@@ -313,7 +313,7 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// Distinct real queries in a fixed shuffled order: the catalogue's category names, its captions, and the
-    /// synopses of Debian's packages (`apt-cache search .`, when apt has lists).
+    /// synopses of Debian's packages (`apt-cache search --names-only .`, when apt has lists; matching names only keeps it to seconds).
     static func queries(_ catalog: FolderCatalog) -> [String] {
         var seen = Set<String>()
         var out: [String] = []
@@ -326,7 +326,7 @@ struct ServeCommand: ParsableCommand {
             for part in entry.category.split(separator: "/") { add(String(part)) }
             add(entry.caption)
         }
-        if let listing = try? capture("/usr/bin/apt-cache", ["search", "."]) {
+        if let listing = try? capture("/usr/bin/apt-cache", ["search", "--names-only", "."]) {
             for line in listing.split(separator: "\n") {
                 guard let dash = line.range(of: " - ") else { continue }
                 add(String(line[dash.upperBound...]))
