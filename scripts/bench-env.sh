@@ -3,7 +3,7 @@
 # pinned requirements, so any fresh clone can rerun every comparison:
 #
 #   scripts/bench-env.sh              # every anchor environment
-#   scripts/bench-env.sh encoders     # only the ones named (ann, encoders, ranking, lexical)
+#   scripts/bench-env.sh encoders     # only the ones named (ann, encoders, ranking, lexical, serve)
 #
 # Each environment is a venv in the repository root, where `mms-bench` looks
 # for it by default:
@@ -12,6 +12,8 @@
 #   .venv-bench-encoders  encoders (onnxruntime, PyTorch, Pillow)    Benchmarks/anchors/requirements-encoders.txt
 #   .venv-ranking         ranking (LightGBM)                         scripts/fixtures/requirements-ranking.txt
 #   .venv-lexical         lexical (tantivy, bm25s, PyStemmer)        scripts/fixtures/requirements-lexical.txt
+#   .venv-serve           serve (FastAPI, uvicorn, sentence-transformers, FAISS)
+#                                                                    Benchmarks/anchors/requirements-serve.txt
 #
 # PyTorch comes from a local CPU wheel when one exists (MMS_TORCH_WHEEL, or
 # the first torch-<version>+cpu wheel under /opt/wheels), otherwise from
@@ -44,9 +46,10 @@ make_env() {
     echo "$digest" >"$stamp"
 }
 
+# torch_source REQUIREMENTS: the wheel (or index) for the torch pinned there.
 torch_source() {
     local pinned wheel
-    pinned=$(sed -n 's/^torch==\(.*\)$/\1/p' Benchmarks/anchors/requirements-encoders.txt)
+    pinned=$(sed -n 's/^torch==\(.*\)$/\1/p' "$1")
     wheel=${MMS_TORCH_WHEEL:-}
     if [[ -z "$wheel" ]]; then
         wheel=$(ls /opt/wheels/torch-"$pinned"+cpu-*.whl 2>/dev/null | head -1 || true)
@@ -60,15 +63,18 @@ torch_source() {
 }
 
 targets=("$@")
-if ((${#targets[@]} == 0)); then targets=(ann encoders ranking lexical); fi
+if ((${#targets[@]} == 0)); then targets=(ann encoders ranking lexical serve); fi
 for target in "${targets[@]}"; do
     case "$target" in
     ann | segments) make_env .venv-bench Benchmarks/anchors/requirements.txt ;;
-    encoders) make_env .venv-bench-encoders Benchmarks/anchors/requirements-encoders.txt "$(torch_source)" ;;
+    encoders) make_env .venv-bench-encoders Benchmarks/anchors/requirements-encoders.txt \
+        "$(torch_source Benchmarks/anchors/requirements-encoders.txt)" ;;
+    serve) make_env .venv-serve Benchmarks/anchors/requirements-serve.txt \
+        "$(torch_source Benchmarks/anchors/requirements-serve.txt)" ;;
     ranking) make_env .venv-ranking scripts/fixtures/requirements-ranking.txt ;;
     lexical) make_env .venv-lexical scripts/fixtures/requirements-lexical.txt ;;
     *)
-        echo "bench-env: unknown anchor set '$target' (ann, segments, encoders, ranking, lexical)" >&2
+        echo "bench-env: unknown anchor set '$target' (ann, segments, encoders, ranking, lexical, serve)" >&2
         exit 2
         ;;
     esac

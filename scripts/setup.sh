@@ -9,14 +9,16 @@ set -euo pipefail
 # libtesseract-dev and tesseract-ocr-eng: text inside pictures (Tesseract 5 and its English model).
 packages=(libopenblas-dev liblz4-dev libturbojpeg0-dev libpng-dev libstemmer-dev libtesseract-dev tesseract-ocr-eng pkg-config libcurl4)
 # --with-browser: headless Chromium too, which the tests use to render mms's HTML page.
+# --with-bench: wrk, the HTTP load generator `mms-bench serve` drives the services with.
 # --with-arm64: an arm64 cross compiler, its C library and qemu-user, with which
 # scripts/test-arm64-kernels.sh checks the NEON kernels on an emulated CPU.
 for option in "$@"; do
     case "$option" in
     --with-browser) packages+=(chromium) ;;
+    --with-bench) packages+=(wrk) ;;
     --with-arm64) packages+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user) ;;
     *)
-        echo "setup: unknown option $option (known: --with-browser, --with-arm64)" >&2
+        echo "setup: unknown option $option (known: --with-browser, --with-bench, --with-arm64)" >&2
         exit 2
         ;;
     esac

@@ -13,7 +13,7 @@ struct MMSBench: ParsableCommand {
         subcommands: [
             KernelsCommand.self, ANNCommand.self, SegmentsCommand.self, RankingCommand.self, EncodersCommand.self,
             CollectionCommand.self, CollectionOpenCommand.self, SingleAddCommand.self, ImageIngestCommand.self,
-            LexicalCommand.self, HybridCommand.self, ANNEmbedCommand.self,
+            LexicalCommand.self, HybridCommand.self, ANNEmbedCommand.self, ServeCommand.self,
             PreprocessCommand.self, WeightsCommand.self,
         ]
     )

@@ -104,6 +104,8 @@ struct BenchReport: Encodable {
     func write(json path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // A ratio over a zero anchor (e.g. 0 errors ÷ 0) is NaN, which JSON cannot hold as a number.
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try encoder.encode(self).write(to: URL(fileURLWithPath: path))
         print("wrote \(path)")
     }
