@@ -205,11 +205,16 @@ struct TransformerStack: Sendable {
         let keptCount = kept?.count ?? 0
         // Each region starts on a 16-float (64-byte) boundary.
         func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
+        // Attention and the row-wise work between GEMMs split over the GEMM's threads in large passes.
+        let available = BLAS.threadCount
+        let attentionThreads = Self.attentionThreads(
+            sequences: sequences, heads: geometry.heads, headWidth: geometry.headWidth, available: available)
+        let attentionScratch = rounded(Kernels.attentionScratchCount(tokens: longest, headWidth: geometry.headWidth))
         let qkvOffset = rounded(tokens * w)
         let contextOffset = qkvOffset + rounded(tokens * 3 * w)
         let hiddenOffset = contextOffset + rounded(tokens * w)
         let scoresOffset = hiddenOffset + rounded(tokens * geometry.mlpWidth)
-        let keptOffset = scoresOffset + rounded(Kernels.attentionScratchCount(tokens: longest, headWidth: geometry.headWidth))
+        let keptOffset = scoresOffset + attentionThreads * attentionScratch
         let tileOffset = keptOffset + rounded(3 * keptCount * w)
         let widest = Swift.max(w, geometry.mlpWidth)
         // Widened FP16/INT8 rows, or the INT8 GEMM's quantised activations (a byte per element
@@ -240,27 +245,29 @@ struct TransformerStack: Sendable {
                         switch geometry.placement {
                         case .pre:
                             linear(context, rows, layer.outWeight, layer.outBias, x, true, .identity)
-                            normed.update(from: x, count: rows * w)
-                            for t in 0..<rows { FastMath.layerNorm(normed + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
+                            Self.layerNormRows(
+                                x, into: normed, rows: rows, width: w, gamma: g2, beta: b2, epsilon: eps, threads: available)
                             linear(normed, rows, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
                             linear(hidden, rows, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
                         case .post:
                             linear(context, rows, layer.outWeight, layer.outBias, x, true, .identity)
-                            for t in 0..<rows { FastMath.layerNorm(x + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
+                            Self.layerNormRows(x, into: x, rows: rows, width: w, gamma: g1, beta: b1, epsilon: eps, threads: available)
                             linear(x, rows, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
                             linear(hidden, rows, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
-                            for t in 0..<rows { FastMath.layerNorm(x + t * w, count: w, gamma: g2, beta: b2, epsilon: eps) }
+                            Self.layerNormRows(x, into: x, rows: rows, width: w, gamma: g2, beta: b2, epsilon: eps, threads: available)
                         }
                     }
                     switch geometry.placement {
                     case .pre:
-                        normed.update(from: x, count: tokens * w)
-                        for t in 0..<tokens { FastMath.layerNorm(normed + t * w, count: w, gamma: g1, beta: b1, epsilon: eps) }
+                        Self.layerNormRows(
+                            x, into: normed, rows: tokens, width: w, gamma: g1, beta: b1, epsilon: eps, threads: available)
                         linear(normed, tokens, layer.qkvWeight, layer.qkvBias, qkv, false, .identity)
                     case .post:
                         linear(x, tokens, layer.qkvWeight, layer.qkvBias, qkv, false, .identity)
                     }
-                    attention(qkv, sequences: sequences, scratch: scores, into: context)
+                    Self.attention(
+                        qkv, sequences: sequences, geometry: geometry, scratch: scores, scratchCount: attentionScratch,
+                        threads: attentionThreads, into: context)
                     if let kept, index == layers.count - 1 {
                         let keptX = base + keptOffset, keptContext = keptX + keptCount * w, keptNormed = keptContext + keptCount * w
                         for (i, row) in kept.enumerated() {
@@ -373,28 +380,6 @@ struct TransformerStack: Sendable {
                 b: tile, ldb: inWidth, transposeB: true,
                 beta: 1, c: y + block, ldc: outWidth)
             block += rows
-        }
-    }
-
-    /// Scaled dot-product attention per sequence and head, through ``Tensor/Kernels/attention(q:k:v:stride:tokens:headWidth:scale:causal:scratch:into:outputStride:)``
-    /// reading q, k and v in place; writes `[tokens, width]` into `context`.
-    private func attention(
-        _ qkv: UnsafeMutablePointer<Float>, sequences: [Range<Int>], scratch: UnsafeMutablePointer<Float>,
-        into context: UnsafeMutablePointer<Float>
-    ) {
-        let w = geometry.width, d = geometry.headWidth
-        let scale = 1 / Float(d).squareRoot()
-        let kernels = Kernels.active
-        for sequence in sequences {
-            let n = sequence.count
-            guard n > 0 else { continue }
-            let base = qkv + sequence.lowerBound * 3 * w
-            for h in 0..<geometry.heads {
-                kernels.attention(
-                    q: base + h * d, k: base + w + h * d, v: base + 2 * w + h * d, stride: 3 * w, tokens: n,
-                    headWidth: d, scale: scale, causal: geometry.causal, scratch: scratch,
-                    into: context + sequence.lowerBound * w + h * d, outputStride: w)
-            }
         }
     }
 }
