@@ -30,8 +30,10 @@ public struct SigLIPTextEncoder: TextEncoder {
     public let naming: CLIPNaming
     /// Whether embeddings are scaled to unit length (true: SigLIP compares by cosine).
     public let normalizes: Bool
-    /// The sigmoid scores' scale and bias, when the weight file holds them.
-    public let scoring: SigmoidScoring?
+    /// The sigmoid scores' scale and bias (``SearchCore/ZeroShotScoring/sigmoid(scale:bias:)``,
+    /// `exp(logit_scale)` and `logit_bias`), when the weight file holds them; what
+    /// ``ZeroShotClassifier`` takes.
+    public let scoring: ZeroShotScoring?
     /// How a large batch is cut into forward passes and spread over threads.
     public var batching = BatchPolicy()
     /// When set, OpenBLAS's process-wide thread count is set to this before each batch.
@@ -54,7 +56,8 @@ public struct SigLIPTextEncoder: TextEncoder {
     /// Loads the text tower from a whole-SigLIP (or text-only) weight file in
     /// Hugging Face `SiglipModel` naming (`text_model.…`) or open_clip's
     /// (`text.…`), detected when `naming` is nil. The image tower's tensors
-    /// are skipped; `logit_scale` and `logit_bias` become ``scoring``.
+    /// are skipped; `logit_scale` and `logit_bias` become ``scoring``
+    /// (read by ``SearchCore/ZeroShotScoring/init(weights:)``).
     ///
     /// - Parameters:
     ///   - tokenizer: the subword model (nil: only ``embed(tokenIDs:into:)`` works).
@@ -67,6 +70,9 @@ public struct SigLIPTextEncoder: TextEncoder {
     ) throws(SearchError) {
         try configuration.geometry.validate("SigLIP text configuration")
         let header = weights.header
+        // One reader of the scoring constants for SigLIP and zero-shot classification alike.
+        let scoring = header["logit_scale"] != nil && header["logit_bias"] != nil
+            ? try ZeroShotScoring(weights: weights) : nil
         let resolved: CLIPNaming
         if let naming {
             resolved = naming
@@ -100,13 +106,7 @@ public struct SigLIPTextEncoder: TextEncoder {
         head = try loader.take(names.head + ".weight", shape: [e, w])
         headBias = try loader.take(names.head + ".bias", shape: [e])
         stack = try TransformerStack(loading: &loader, keys: names.blocks, geometry: configuration.geometry, precision: precision)
-        if loader.contains("logit_scale"), loader.contains("logit_bias") {
-            scoring = SigmoidScoring(
-                logitScale: try loader.take("logit_scale", elementsOf: [1]).scalars[0],
-                logitBias: try loader.take("logit_bias", elementsOf: [1]).scalars[0])
-        } else {
-            scoring = nil
-        }
+        self.scoring = scoring
         try loader.finish(
             ignoringPrefixes: names.other,
             ignoringKeys: ["text_model.embeddings.position_ids", "text.attn_mask", "logit_scale", "logit_bias"])
@@ -198,27 +198,6 @@ public struct SigLIPTextEncoder: TextEncoder {
             }
         }
     }
-}
-
-/// SigLIP's pairwise scores: `σ(cos(image, text) · exp(logitScale) + logitBias)`,
-/// a probability per image–text pair rather than a softmax over a set.
-public struct SigmoidScoring: Sendable, Equatable {
-    /// The log of the temperature, as stored (`logit_scale`; its exp multiplies the cosine).
-    public var logitScale: Float
-    /// Added to the scaled cosine (`logit_bias`).
-    public var logitBias: Float
-
-    /// A scoring given by its two parameters.
-    public init(logitScale: Float, logitBias: Float) {
-        self.logitScale = logitScale
-        self.logitBias = logitBias
-    }
-
-    /// The logit for a cosine similarity.
-    public func logit(cosine: Float) -> Float { cosine * exp(logitScale) + logitBias }
-
-    /// The probability that the pair matches, `σ(logit)`.
-    public func probability(cosine: Float) -> Float { 1 / (1 + exp(-logit(cosine: cosine))) }
 }
 
 extension TextFraming {

@@ -47,6 +47,21 @@ public enum ZeroShotScoring: Sendable, Hashable {
         }
     }
 
+    /// The logit of one cosine: `scale · cosine`, plus `bias` for a sigmoid.
+    public func logit(cosine: Float) -> Float {
+        switch self {
+        case .softmax(let scale): scale * cosine
+        case .sigmoid(let scale, let bias): scale * cosine + bias
+        }
+    }
+
+    /// The scores of `cosines` (one per label), as ``apply(toCosines:)`` gives them.
+    public func scores(cosines: [Float]) -> [Float] {
+        var values = cosines
+        values.withUnsafeMutableBufferPointer { apply(toCosines: $0) }
+        return values
+    }
+
     /// Replaces the cosines in `values` (one per label) by the labels' scores.
     /// The softmax subtracts the largest logit first, so it never overflows.
     public func apply(toCosines values: UnsafeMutableBufferPointer<Float>) {

@@ -84,6 +84,9 @@ struct SigLIPParityTests {
 
         // logits_per_text = text · imageᵀ · exp(logit_scale) + logit_bias.
         let scoring = try #require(text.scoring)
+        // The text tower's scoring is the zero-shot classifier's, read once from the same tensors: a sigmoid.
+        #expect(scoring == (try ZeroShotScoring(weights: SafetensorsFile(path: weights))))
+        #expect(!scoring.labelsAreExclusive)
         let images = reference.image_embeddings.count / 64
         var logitDiff: Float = 0
         for t in 0..<reference.token_ids.count {
@@ -91,7 +94,7 @@ struct SigLIPParityTests {
                 let cosine = zip(out[(t * 64)..<((t + 1) * 64)], reference.image_embeddings[(i * 64)..<((i + 1) * 64)])
                     .reduce(Float(0)) { $0 + $1.0 * $1.1 }
                 logitDiff = max(logitDiff, abs(scoring.logit(cosine: cosine) - reference.logits_per_text[t * images + i]))
-                let p = scoring.probability(cosine: cosine)
+                let p = scoring.scores(cosines: [cosine])[0]
                 #expect(p > 0 && p < 1)
             }
         }
