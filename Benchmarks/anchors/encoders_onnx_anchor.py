@@ -255,8 +255,9 @@ def run(args):
         return ort.InferenceSession(os.path.join(args.dir, name + ".onnx"), options,
                                     providers=["CPUExecutionProvider"])
 
+    parts = set(args.parts.split(","))
     pixels = np.random.default_rng(7).standard_normal((16, 3, 224, 224)).astype(np.float32)
-    for precision, suffix in (("fp32", ""), ("int8", "-int8")):
+    for precision, suffix in (("fp32", ""), ("int8", "-int8")) if "image" in parts else ():
         for threads in (1, 2):
             s = session("vit-b32" + suffix, threads)
             for batch in (1, 16):
@@ -270,11 +271,13 @@ def run(args):
     tokenizer = transformers.AutoTokenizer.from_pretrained(args.minilm)
     texts = inputs["minilm_texts"]
     for precision, suffix in (("fp32", ""), ("int8", "-int8")):
-        s = session("clip-b32-text" + suffix, 1)
-        for batch in (1, 16):
-            feed = {"ids": ids[:batch]}
-            results[f"clip_text_{precision}_batch{batch}"] = batch / median_seconds(lambda: s.run(None, feed), args.samples)
-        for threads in (1, 2):
+        if "text" in parts:
+            s = session("clip-b32-text" + suffix, 1)
+            for batch in (1, 16):
+                feed = {"ids": ids[:batch]}
+                results[f"clip_text_{precision}_batch{batch}"] = batch / median_seconds(
+                    lambda: s.run(None, feed), args.samples)
+        for threads in (1, 2) if "minilm" in parts else ():
             s = session("minilm" + suffix, threads)
             for batch in (1, 32):
                 chosen = texts[:batch]
@@ -287,20 +290,20 @@ def run(args):
                 results[name] = batch / median_seconds(embed, args.samples)
 
     siglip_pixels = np.random.default_rng(9).standard_normal((16, 3, 224, 224)).astype(np.float32)
-    for threads in (1, 2):
+    for threads in (1, 2) if "siglip" in parts else ():
         s = session("siglip-b16-image", threads)
         for batch in (1, 16):
             feed = {"pixels": siglip_pixels[:batch]}
             results[f"siglip_b16_image_fp32_batch{batch}_threads{threads}"] = batch / median_seconds(
                 lambda: s.run(None, feed), args.samples)
     siglip_ids = np.array(inputs["siglip_text_ids"], dtype=np.int64)
-    s = session("siglip-b16-text", 1)
-    for batch in (1, 16):
+    for batch in (1, 16) if "siglip" in parts else ():
+        s = session("siglip-b16-text", 1)
         feed = {"ids": siglip_ids[:batch]}
         results[f"siglip_b16_text_fp32_batch{batch}"] = batch / median_seconds(lambda: s.run(None, feed), args.samples)
     xlmr = inputs["xlmr_ids"]
-    s = session("xlmr-mclip", 1)
-    for batch in (1, 16):
+    for batch in (1, 16) if "xlmr" in parts else ():
+        s = session("xlmr-mclip", 1)
         chosen = xlmr[:batch]
         width = max(len(x) for x in chosen)
         feed = {"input_ids": np.array([x + [1] * (width - len(x)) for x in chosen], dtype=np.int64),
@@ -324,8 +327,9 @@ def run(args):
         x = (np.asarray(image, dtype=np.float32) / 255 - mean) / std
         return np.ascontiguousarray(x.transpose(2, 0, 1))
 
-    results["decode_preprocess_12mp"] = 1 / median_seconds(lambda: preprocess(False), args.samples)
-    results["decode_preprocess_12mp_pil_draft"] = 1 / median_seconds(lambda: preprocess(True), args.samples)
+    if "decode" in parts:
+        results["decode_preprocess_12mp"] = 1 / median_seconds(lambda: preprocess(False), args.samples)
+        results["decode_preprocess_12mp_pil_draft"] = 1 / median_seconds(lambda: preprocess(True), args.samples)
     print(json.dumps(results))
 
 
@@ -335,6 +339,8 @@ def main():
     parser.add_argument("--dir", required=True, help="where mms-bench wrote the weights and inputs")
     parser.add_argument("--minilm", required=True, help="the all-MiniLM-L6-v2 folder")
     parser.add_argument("--samples", type=int, default=5)
+    parser.add_argument("--parts", default="image,text,minilm,decode,siglip,xlmr",
+                        help="the figures to time (run step), as mms-bench encoders --parts names them")
     args = parser.parse_args()
     prepare(args) if args.step == "prepare" else run(args)
 

@@ -154,8 +154,10 @@ struct EncodersCommand: ParsableCommand {
                     note: "Pillow with Image.draft (its DCT downscaling), for reference; not the anchor"))
             }
         }
-        func ratio(_ name: String) -> Double { results.first { $0.name == name }?.ratio ?? .nan }
-        let summary = [
+        // Only the ratios this run measured: a figure left out by --parts (or without its anchor)
+        // has no key, never a NaN (which JSON cannot hold).
+        func ratio(_ name: String) -> Double? { results.first { $0.name == name }?.ratio.flatMap { $0.isFinite ? $0 : nil } }
+        let ratios: [String: Double?] = [
             "vit_b32_fp32_ratio_vs_onnxruntime": ratio("vit_b32_fp32_batch16_threads1"),
             "minilm_fp32_ratio_vs_onnxruntime": ratio("minilm_fp32_batch32"),
             "vit_b32_int8_ratio_vs_onnxruntime": ratio("vit_b32_int8_batch16_threads1"),
@@ -165,6 +167,7 @@ struct EncodersCommand: ParsableCommand {
             "siglip_b16_text_fp32_ratio_vs_onnxruntime": ratio("siglip_b16_text_fp32_batch16"),
             "xlmr_fp32_ratio_vs_onnxruntime": ratio("xlmr_fp32_batch16"),
         ]
+        let summary = ratios.compactMapValues { $0 }
         BLAS.threadCount = 1
         let report = BenchReport(
             suite: "encoders", machine: .current(kernels: Kernels.active.level.description), results: results,
@@ -351,7 +354,9 @@ struct EncodersCommand: ParsableCommand {
         let pipe = Pipe()
         try AnchorPython.require(python, set: "encoders")
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [anchorScript, step, "--dir", data, "--minilm", miniLM, "--samples", String(samples)]
+        process.arguments = [
+            anchorScript, step, "--dir", data, "--minilm", miniLM, "--samples", String(samples), "--parts", parts,
+        ]
         process.standardOutput = pipe
         try process.run()
         let output = pipe.fileHandleForReading.readDataToEndOfFile()
