@@ -1,56 +1,90 @@
 import SearchCore
 
 extension TokenizerJSONPipeline {
-    /// Tokenises `text` as the `tokenizers` library does: added tokens split
-    /// out of the raw text, each remaining part normalised, cut by Metaspace,
-    /// and each word segmented by the Unigram model.
+    /// Tokenises `text` as the `tokenizers` library does: added tokens
+    /// (those not `normalized`) split out of the raw text, each remaining part
+    /// normalised, the `normalized` added tokens split out of that, each
+    /// remaining part cut by Metaspace and each word segmented by the model.
     func encode(_ text: String, model: SentencePieceTokenizer) -> [(piece: [UInt8], id: Int32)] {
         var output: [(piece: [UInt8], id: Int32)] = []
         let bytes = Array(text.utf8)
+        for (range, token) in split(bytes, on: rawTrie) {
+            if let token {
+                output.append((token.content, token.id))
+                continue
+            }
+            var normalized = Array(bytes[range])
+            for normalizer in normalizers { normalized = Self.apply(normalizer, to: normalized) }
+            for (part, token) in split(normalized, on: normalizedTrie) {
+                if let token {
+                    output.append((token.content, token.id))
+                } else {
+                    encodeSegment(
+                        Array(normalized[part]), atStart: range.lowerBound == 0 && part.lowerBound == 0, model: model,
+                        into: &output)
+                }
+            }
+        }
+        return output
+    }
+
+    /// `bytes` cut around the added tokens of `trie` (leftmost, longest
+    /// first), their `lstrip`/`rstrip` taking the whitespace beside them;
+    /// empty parts left out.
+    private func split(_ bytes: [UInt8], on trie: ByteTrie) -> [(range: Range<Int>, token: AddedToken?)] {
+        guard !trie.isEmpty else { return bytes.isEmpty ? [] : [(0..<bytes.count, nil)] }
+        var parts: [(range: Range<Int>, token: AddedToken?)] = []
         var segmentStart = 0
         var position = 0
-        var pending: [(range: Range<Int>, token: AddedToken?)] = []
         while position < bytes.count {
-            guard let match = addedTrie.longestPrefix(bytes[position...]) else {
+            guard let match = trie.longestPrefix(bytes[position...]) else {
                 position += 1
                 continue
             }
             let best = added[Int(match.value)]
             var before = segmentStart..<position
             if best.leftStrip { before = before.lowerBound..<trimmedEnd(bytes, before) }
-            pending.append((before, nil))
-            pending.append((position..<(position + best.content.count), best))
+            if !before.isEmpty { parts.append((before, nil)) }
+            parts.append((position..<(position + best.content.count), best))
             position += best.content.count
             if best.rightStrip { position = skippedWhitespace(bytes, from: position) }
             segmentStart = position
         }
-        pending.append((segmentStart..<bytes.count, nil))
-        for (range, token) in pending {
-            if let token {
-                output.append((token.content, token.id))
-            } else if !range.isEmpty {
-                encodeSegment(Array(bytes[range]), atStart: range.lowerBound == 0, model: model, into: &output)
-            }
-        }
-        return output
+        if segmentStart < bytes.count { parts.append((segmentStart..<bytes.count, nil)) }
+        return parts
     }
 
     private func encodeSegment(
-        _ raw: [UInt8], atStart: Bool, model: SentencePieceTokenizer, into output: inout [(piece: [UInt8], id: Int32)]
+        _ text: [UInt8], atStart: Bool, model: SentencePieceTokenizer, into output: inout [(piece: [UInt8], id: Int32)]
     ) {
-        var text = raw
-        for normalizer in normalizers { text = Self.apply(normalizer, to: text) }
         guard !text.isEmpty else { return }
-        var words: [ArraySlice<UInt8>] = [text[...]]
-        if let metaspace {
-            var replaced = Self.replaceAll(text, [0x20], with: metaspace.replacement)
-            let prepend =
-                metaspace.prependScheme == "always" || (metaspace.prependScheme == "first" && atStart)
-            if prepend && !replaced.starts(with: metaspace.replacement) { replaced = metaspace.replacement + replaced }
-            words = metaspace.split ? Self.splitBefore(replaced, metaspace.replacement) : [replaced[...]]
+        // Each word with whether it starts the segment (Metaspace's "first" scheme prepends there only).
+        var words: [(text: [UInt8], atStart: Bool)] = [(text, atStart)]
+        for step in preTokenizers {
+            var next: [(text: [UInt8], atStart: Bool)] = []
+            for (i, word) in words.enumerated() {
+                let first = word.atStart && i == 0
+                switch step {
+                case .metaspace(let metaspace):
+                    var replaced = Self.replaceAll(word.text, [0x20], with: metaspace.replacement)
+                    let prepend = metaspace.prependScheme == "always" || (metaspace.prependScheme == "first" && first)
+                    if prepend && !replaced.starts(with: metaspace.replacement) { replaced = metaspace.replacement + replaced }
+                    let parts = metaspace.split ? Self.splitBefore(replaced, metaspace.replacement) : [replaced[...]]
+                    for (j, part) in parts.enumerated() { next.append((Array(part), first && j == 0)) }
+                case .split(let pattern, let behavior):
+                    for (j, part) in Self.split(word.text, pattern, behavior).enumerated() {
+                        next.append((Array(word.text[part]), first && j == 0))
+                    }
+                }
+            }
+            words = next
         }
-        for word in words where !word.isEmpty {
-            unigram(Array(word), model: model, into: &output)
+        for (word, _) in words where !word.isEmpty {
+            if let merges {
+                bytePairEncode(word, merges: merges, model: model, into: &output)
+            } else {
+                unigram(word, model: model, into: &output)
+            }
         }
     }
 
@@ -251,6 +285,63 @@ extension TokenizerJSONPipeline {
             }
         }
         return output
+    }
+
+    /// `Split` on the literal `pattern` (non-overlapping matches, left to
+    /// right), each match treated as `behavior` says, as `tokenizers` splits;
+    /// empty parts left out.
+    static func split(_ text: [UInt8], _ pattern: [UInt8], _ behavior: SplitBehavior) -> [Range<Int>] {
+        guard !pattern.isEmpty else { return text.isEmpty ? [] : [0..<text.count] }
+        var pieces: [(range: Range<Int>, isMatch: Bool)] = []
+        var start = 0, i = 0
+        while i + pattern.count <= text.count {
+            if text[i...].starts(with: pattern) {
+                if i > start { pieces.append((start..<i, false)) }
+                pieces.append((i..<(i + pattern.count), true))
+                i += pattern.count
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        if start < text.count { pieces.append((start..<text.count, false)) }
+        var result: [Range<Int>] = []
+        var previousMatch = false
+        switch behavior {
+        case .removed:
+            result = pieces.filter { !$0.isMatch }.map(\.range)
+        case .isolated:
+            result = pieces.map(\.range)
+        case .mergedWithPrevious:
+            for piece in pieces {
+                if piece.isMatch, !previousMatch, let last = result.last {
+                    result[result.count - 1] = last.lowerBound..<piece.range.upperBound
+                } else {
+                    result.append(piece.range)
+                }
+                previousMatch = piece.isMatch
+            }
+        case .mergedWithNext:
+            for piece in pieces.reversed() {
+                if piece.isMatch, !previousMatch, let last = result.last {
+                    result[result.count - 1] = piece.range.lowerBound..<last.upperBound
+                } else {
+                    result.append(piece.range)
+                }
+                previousMatch = piece.isMatch
+            }
+            result.reverse()
+        case .contiguous:
+            for piece in pieces {
+                if piece.isMatch == previousMatch, let last = result.last {
+                    result[result.count - 1] = last.lowerBound..<piece.range.upperBound
+                } else {
+                    result.append(piece.range)
+                }
+                previousMatch = piece.isMatch
+            }
+        }
+        return result.filter { !$0.isEmpty }
     }
 
     /// Splits before every occurrence of `delimiter` (the delimiter starts the next part).

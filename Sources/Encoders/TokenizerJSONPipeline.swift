@@ -1,14 +1,16 @@
 import SearchCore
 
-/// What a `tokenizer.json` adds around a Unigram model: added tokens,
-/// normalisers, the Metaspace pre-tokenizer and the decoders, applied as the
-/// `tokenizers` library applies them.
+/// What a `tokenizer.json` adds around its Unigram or BPE model: added
+/// tokens, normalisers, the Metaspace pre-tokenizer and the decoders,
+/// applied as the `tokenizers` library applies them.
 struct TokenizerJSONPipeline: Sendable {
     struct AddedToken: Sendable {
         var content: [UInt8]
         var id: Int32
         var special: Bool
         var leftStrip: Bool, rightStrip: Bool
+        /// Matched in the normalised text (`normalized`), not the raw text.
+        var normalized = false
     }
 
     enum Normalizer: Sendable {
@@ -27,6 +29,18 @@ struct TokenizerJSONPipeline: Sendable {
         var split: Bool
     }
 
+    /// What `Split` does with each match of its pattern (`behavior`).
+    enum SplitBehavior: String, Sendable {
+        case removed = "Removed", isolated = "Isolated", mergedWithPrevious = "MergedWithPrevious"
+        case mergedWithNext = "MergedWithNext", contiguous = "Contiguous"
+    }
+
+    enum PreTokenizer: Sendable {
+        case metaspace(Metaspace)
+        /// `Split` on a literal string (Gemma's `" "`, merged with the previous piece).
+        case split(pattern: [UInt8], behavior: SplitBehavior)
+    }
+
     enum Decoder: Sendable {
         case metaspace(replacement: [UInt8], prepend: Bool)
         case replace(pattern: [UInt8], content: [UInt8])
@@ -35,25 +49,40 @@ struct TokenizerJSONPipeline: Sendable {
         case strip(content: [UInt8], left: Int, right: Int)
     }
 
+    /// The Unigram model's scores (empty for BPE).
     let scores: [Double]
     /// The lowest score in the vocabulary (the unknown score is 10 below it).
     let minimumScore: Double
+    /// The BPE model's merges; nil for a Unigram model.
+    let merges: BytePairMerges?
     let added: [AddedToken]
-    /// Added token content → index in ``added``.
-    let addedTrie: ByteTrie
+    /// Content → index in ``added``, of the tokens matched in the raw text and of those matched after normalisation.
+    let rawTrie: ByteTrie, normalizedTrie: ByteTrie
     let normalizers: [Normalizer]
-    let metaspace: Metaspace?
+    /// The pre-tokenizers, in order (none: the normalised text is one word).
+    let preTokenizers: [PreTokenizer]
     let decoders: [Decoder]
 
-    init(scores: [Double], added: [AddedToken], normalizers: [Normalizer], metaspace: Metaspace?, decoders: [Decoder]) {
+    init(
+        scores: [Double], merges: BytePairMerges? = nil, added: [AddedToken], normalizers: [Normalizer],
+        preTokenizers: [PreTokenizer], decoders: [Decoder]
+    ) {
         self.scores = scores
         minimumScore = scores.min() ?? 0
+        self.merges = merges
         self.added = added
-        var trie = ByteTrie()
-        for (i, token) in added.enumerated() { trie.insert(token.content, value: Int32(i)) }
-        addedTrie = trie
+        var raw = ByteTrie(), normalized = ByteTrie()
+        for (i, token) in added.enumerated() {
+            if token.normalized {
+                normalized.insert(token.content, value: Int32(i))
+            } else {
+                raw.insert(token.content, value: Int32(i))
+            }
+        }
+        rawTrie = raw
+        normalizedTrie = normalized
         self.normalizers = normalizers
-        self.metaspace = metaspace
+        self.preTokenizers = preTokenizers
         self.decoders = decoders
     }
 
@@ -120,21 +149,32 @@ struct TokenizerJSONPipeline: Sendable {
         return (Array(String(body[0]).utf8), run)
     }
 
-    static func metaspace(_ value: JSONValue?, what: String) throws(SearchError) -> Metaspace? {
-        guard let value, value != .null else { return nil }
+    static func preTokenizers(_ value: JSONValue?, what: String) throws(SearchError) -> [PreTokenizer] {
+        guard let value, value != .null else { return [] }
+        func unsupported(_ detail: String) -> SearchError {
+            SearchError(.unsupportedFormat, "\(what): pre-tokenizer \(detail) is not supported (Metaspace, Split on a string)")
+        }
         switch value["type"]?.stringValue {
         case "Metaspace":
             let replacement = Array((value["replacement"]?.stringValue ?? "\u{2581}").utf8)
             var scheme = value["prepend_scheme"]?.stringValue
             if scheme == nil { scheme = (value["add_prefix_space"]?.boolValue ?? true) ? "always" : "never" }
-            return Metaspace(replacement: replacement, prependScheme: scheme!, split: value["split"]?.boolValue ?? true)
+            return [.metaspace(
+                Metaspace(replacement: replacement, prependScheme: scheme!, split: value["split"]?.boolValue ?? true))]
+        case "Split":
+            guard let pattern = value["pattern"]?["String"]?.stringValue else { throw unsupported("Split on a regex") }
+            guard value["invert"]?.boolValue != true else { throw unsupported("Split with invert") }
+            let name = value["behavior"]?.stringValue ?? ""
+            guard let behavior = SplitBehavior(rawValue: name) else { throw unsupported("Split with behavior \(name)") }
+            return [.split(pattern: Array(pattern.utf8), behavior: behavior)]
         case "Sequence":
-            guard case .array(let items)? = value["pretokenizers"], items.count == 1 else { break }
-            return try metaspace(items[0], what: what)
-        default: break
+            guard case .array(let items)? = value["pretokenizers"] else { throw unsupported("Sequence without pretokenizers") }
+            var result: [PreTokenizer] = []
+            for item in items { result += try preTokenizers(item, what: what) }
+            return result
+        case let type:
+            throw unsupported(type ?? "without a type")
         }
-        throw SearchError(
-            .unsupportedFormat, "\(what): pre-tokenizer \(value["type"]?.stringValue ?? "?") is not supported (Metaspace is)")
     }
 
     static func decoders(_ value: JSONValue?, what: String) throws(SearchError) -> [Decoder] {

@@ -101,9 +101,35 @@ extension ModelFolderTests {
             configuration: SigLIPConfiguration(huggingFaceConfigPath: folder.directory + "/config.json").text)
         var e = [Float](repeating: 0, count: text.dimension)
         try e.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: [ids], into: $0) }   // padded to 64, as trained
-        let p = text.scoring?.probability(cosine: cosine)                     // σ(cos · e^scale + bias)
+        let p = text.scoring?.scores(cosines: [cosine])[0]                    // σ(cos · e^scale + bias)
         #expect(images.dimension == text.dimension)
         #expect(maxAbsDifference(e, reference.text_embeddings.prefix(text.dimension)) <= 1e-4)
         #expect(p.map { $0 > 0 && $0 < 1 } == true)
+    }
+}
+
+extension ModelFolderTests {
+    @Test("SigLIP 2 with only tokenizer.json (Gemma's BPE): the folder reads it, with Gemma's framing, ids as tokenizers gives them")
+    func sigLIP2TokenizerJSON() throws {
+        let config = try String(contentsOfFile: Fixtures.path("siglip_hf/config.json"), encoding: .utf8)
+        let gemma = try String(contentsOfFile: Fixtures.path("sentencepiece/bpe_gemma_tokenizer.json"), encoding: .utf8)
+        let directory = try Self.folder([
+            "config.json": config, "tokenizer.json": gemma,
+            "tokenizer_config.json": #"{"tokenizer_class": "GemmaTokenizer", "add_bos_token": true, "add_eos_token": true}"#,
+        ], linking: try Fixtures.path("siglip_hf/model.safetensors"))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let folder = try ModelFolder(directory: directory)
+        #expect(folder.layout == .huggingFaceSigLIP)
+        #expect(folder.tokenizerPath == directory + "/tokenizer.json")
+        let tokenizer = try #require(try folder.subwordTokenizer() as? SentencePieceTokenizer)
+        #expect(tokenizer.algorithm == .bytePairEncoding && tokenizer.byteFallback)
+        let reference = try SentencePieceTests.load()
+        let expected = try #require(reference.tokenizer_json["bpe_gemma_tokenizer.json"])
+        for (text, expected) in zip(reference.texts, expected.cases) {
+            #expect(tokenizer.encode(text) == expected.ids, "\(text.prefix(60).debugDescription)")
+        }
+        let text = try #require(try folder.textEncoder() as? SigLIPTextEncoder)
+        #expect(text.framing.leadingIDs == [2] && text.framing.trailingIDs == [1] && text.framing.paddingID == 0)
+        #expect(text.framing.lowercases && text.framing.padsToLength)
     }
 }

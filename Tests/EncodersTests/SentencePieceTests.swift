@@ -40,7 +40,7 @@ struct SentencePieceTests {
 
     static let modelNames = [
         "unigram", "unigram_bytes", "bpe", "bpe_bytes", "unigram_identity", "bpe_suffix", "bpe_rules", "unigram_unused",
-        "bpe_unused", "word", "char",
+        "bpe_unused", "word", "char", "bpe_gemma",
     ]
 
     /// tokenizer.json file → (unknown, begin, end) ids.
@@ -48,6 +48,7 @@ struct SentencePieceTests {
         "unigram_xlmr_tokenizer.json": [3, 0, 2],
         "unigram_bytes_llama_legacy_tokenizer.json": [0, 1, 2],
         "unigram_bytes_llama_first_tokenizer.json": [0, 1, 2],
+        "bpe_gemma_tokenizer.json": [3, 2, 1],
     ]
 
     @Test("ids, pieces and decoded text identical to the sentencepiece library", arguments: modelNames)
@@ -74,7 +75,7 @@ struct SentencePieceTests {
     }
 
     @Test(
-        "tokenizer.json (Unigram; XLM-R and Llama layouts, byte fallback): ids and decoded text identical to the tokenizers library",
+        "tokenizer.json (Unigram in XLM-R's and Llama's layouts, BPE in Gemma's; byte fallback): ids, pieces and decoded text identical to the tokenizers library",
         arguments: jsonFiles.keys.sorted())
     func tokenizerJSON(_ file: String) throws {
         let reference = try Self.load()
@@ -195,10 +196,66 @@ extension SentencePieceTests {
             }
         }
         #expect(load(original) == nil)
-        #expect(load(original.replacingOccurrences(of: "\"type\": \"Unigram\"", with: "\"type\": \"BPE\""))?.code == .unsupportedFormat)
+        #expect(load(original.replacingOccurrences(of: "\"type\": \"Unigram\"", with: "\"type\": \"WordPiece\""))?.code == .unsupportedFormat)
+        // A Unigram vocabulary ([piece, score] pairs) under a BPE model.
+        #expect(load(original.replacingOccurrences(of: "\"type\": \"Unigram\"", with: "\"type\": \"BPE\""))?.code == .corruptData)
         #expect(load(original.replacingOccurrences(of: "\"type\": \"Strip\"", with: "\"type\": \"NFKC\""))?.code == .unsupportedFormat)
         #expect(load(original.replacingOccurrences(of: "\"unk_id\": 3", with: "\"unk_id\": 99999"))?.code == .corruptData)
         #expect(load(String(original.prefix(original.count / 2)))?.code == .corruptData)
         #expect(load("[]")?.code == .unsupportedFormat)
+    }
+}
+
+extension SentencePieceTests {
+    @Test("BPE tokenizer.json: a merge outside the vocabulary, a missing id, or an unsupported option is a typed error")
+    func bytePairJSONErrors() throws {
+        let path = try Fixtures.path("sentencepiece/bpe_gemma_tokenizer.json")
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mms-bpe-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func load(_ text: String) -> SearchError? {
+            let file = directory.appendingPathComponent("tokenizer.json")
+            try? text.write(to: file, atomically: true, encoding: .utf8)
+            do {
+                _ = try SentencePieceTokenizer(tokenizerJSONAt: file.path)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(load(original) == nil)
+        // The file edited as JSON: `edit` changes the model object, or the whole root.
+        func edited(_ edit: (inout [String: Any]) -> Void, root: ((inout [String: Any]) -> Void)? = nil) -> String {
+            var json = (try? JSONSerialization.jsonObject(with: Data(original.utf8))) as? [String: Any] ?? [:]
+            var model = json["model"] as? [String: Any] ?? [:]
+            edit(&model)
+            json["model"] = model
+            root?(&json)
+            return String(decoding: (try? JSONSerialization.data(withJSONObject: json)) ?? Data(), as: UTF8.self)
+        }
+        func merges(_ m: [String: Any]) -> [[String]] { m["merges"] as? [[String]] ?? [] }
+        #expect(edited { _ in }.count > 1000)
+        #expect(load(edited { _ in }) == nil, "an unedited round trip loads")
+        // A merge whose right part is not a token; a merge of one part.
+        #expect(load(edited { m in m["merges"] = [["▁", "ꙮꙮ"]] + merges(m) })?.code == .corruptData)
+        #expect(load(edited { m in m["merges"] = [["▁"]] + merges(m) })?.code == .corruptData)
+        // The older "a b" form of the same merges reads the same.
+        #expect(load(edited { m in m["merges"] = merges(m).map { $0.joined(separator: " ") } }) == nil)
+        #expect(load(edited { m in m["continuing_subword_prefix"] = "##" })?.code == .unsupportedFormat)
+        #expect(load(edited { m in m["dropout"] = 0.1 })?.code == .unsupportedFormat)
+        #expect(load(edited { m in m["unk_token"] = "<nothing>" })?.code == .corruptData)
+        // Two tokens with id 5 (so one id is missing).
+        #expect(load(edited { m in
+            var vocab = m["vocab"] as? [String: Any] ?? [:]
+            vocab["<pad>"] = 5
+            m["vocab"] = vocab
+        })?.code == .corruptData)
+        #expect(load(edited({ _ in }, root: { r in
+            r["pre_tokenizer"] = ["type": "Split", "pattern": ["Regex": "\\s+"], "behavior": "Isolated", "invert": false]
+        }))?.code == .unsupportedFormat)
+        #expect(load(edited({ _ in }, root: { r in
+            r["pre_tokenizer"] = ["type": "Split", "pattern": ["String": " "], "behavior": "Sideways", "invert": false]
+        }))?.code == .unsupportedFormat)
     }
 }
