@@ -156,6 +156,7 @@ struct AttentionPoolingHead: Sendable {
             fc1Bias.withUnsafeBufferPointer { b1 in
                 fc1.apply(normed, rows: count, bias: b1.baseAddress!, activation: activation.kernel, into: hidden)
             }
+            activation.finish(hidden, count: count * f)
             fc2Bias.withUnsafeBufferPointer { b2 in
                 fc2.apply(hidden, rows: count, bias: b2.baseAddress!, accumulate: true, into: output)
             }

@@ -16,6 +16,9 @@ public enum Activation: Sendable, Equatable {
     case geluTanh
     /// `x·σ(1.702x)`, OpenAI CLIP's (`quick_gelu`).
     case quickGELU
+    /// `max(x, 0)` (`relu`: NLLB's and M2M-100's encoders). Applied in a
+    /// pass after the GEMM, which has no ReLU epilogue.
+    case relu
 
     /// Reads a Hugging Face `hidden_act` value.
     init(huggingFace name: String) throws(SearchError) {
@@ -23,7 +26,8 @@ public enum Activation: Sendable, Equatable {
         case "gelu": self = .gelu
         case "gelu_new", "gelu_pytorch_tanh", "gelu_fast": self = .geluTanh
         case "quick_gelu": self = .quickGELU
-        default: throw SearchError(.unsupportedFormat, "hidden_act \"\(name)\" is not supported (gelu, gelu_new, quick_gelu)")
+        case "relu": self = .relu
+        default: throw SearchError(.unsupportedFormat, "hidden_act \"\(name)\" is not supported (gelu, gelu_new, quick_gelu, relu)")
         }
     }
 
@@ -33,7 +37,15 @@ public enum Activation: Sendable, Equatable {
         case .gelu: .gelu
         case .geluTanh: .geluTanh
         case .quickGELU: .quickGELU
+        case .relu: .identity
         }
+    }
+
+    /// Applies what ``kernel`` leaves out (ReLU) to `count` values in place.
+    @inline(__always)
+    func finish(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        guard self == .relu else { return }
+        for i in 0..<count { x[i] = Swift.max(x[i], 0) }
     }
 }
 
@@ -92,6 +104,15 @@ struct TransformerKeyMap: Sendable {
             block: { "\(prefix)transformer.resblocks.\($0)." }, norm1: "ln_1",
             fusedQKV: ("attn.in_proj_weight", "attn.in_proj_bias"), separateQKV: [],
             out: "attn.out_proj", norm2: "ln_2", fc1: "mlp.c_fc", fc2: "mlp.c_proj")
+    }
+
+    /// Hugging Face M2M-100 / NLLB encoder (pre-LN): `layers.N.{self_attn_layer_norm,
+    /// self_attn.{q,k,v,out}_proj, final_layer_norm, fc1, fc2}`.
+    static func m2m100(_ prefix: String) -> TransformerKeyMap {
+        TransformerKeyMap(
+            block: { "\(prefix)layers.\($0)." }, norm1: "self_attn_layer_norm",
+            fusedQKV: nil, separateQKV: ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+            out: "self_attn.out_proj", norm2: "final_layer_norm", fc1: "fc1", fc2: "fc2")
     }
 
     /// Hugging Face `CLIPModel`: `encoder.layers.N.{layer_norm1, self_attn.{q,k,v,out}_proj, layer_norm2, mlp.fc1, mlp.fc2}`.
@@ -248,11 +269,13 @@ struct TransformerStack: Sendable {
                             Self.layerNormRows(
                                 x, into: normed, rows: rows, width: w, gamma: g2, beta: b2, epsilon: eps, threads: available)
                             linear(normed, rows, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
+                            geometry.activation.finish(hidden, count: rows * geometry.mlpWidth)
                             linear(hidden, rows, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
                         case .post:
                             linear(context, rows, layer.outWeight, layer.outBias, x, true, .identity)
                             Self.layerNormRows(x, into: x, rows: rows, width: w, gamma: g1, beta: b1, epsilon: eps, threads: available)
                             linear(x, rows, layer.fc1Weight, layer.fc1Bias, hidden, false, activation)
+                            geometry.activation.finish(hidden, count: rows * geometry.mlpWidth)
                             linear(hidden, rows, layer.fc2Weight, layer.fc2Bias, x, true, .identity)
                             Self.layerNormRows(x, into: x, rows: rows, width: w, gamma: g2, beta: b2, epsilon: eps, threads: available)
                         }
