@@ -123,6 +123,16 @@ extension SentencePieceTokenizer {
         }
         var added: [TokenizerJSONPipeline.AddedToken] = []
         if case .array(let tokens)? = root["added_tokens"] {
+            // Added tokens may lie past the model's vocabulary (NLLB's language codes): ids up to the
+            // model's size plus the added count, each then a piece of its own.
+            for token in tokens {
+                if let id = token["id"]?.intValue, id >= pieces.count, id < pieces.count + tokens.count,
+                    let content = token["content"]?.stringValue, !content.isEmpty
+                {
+                    while pieces.count < id { pieces.append(Piece(text: [], score: 0, type: .unused)) }
+                    pieces.append(Piece(text: Array(content.utf8), score: 0, type: .normal))
+                }
+            }
             for token in tokens {
                 guard let id = token["id"]?.intValue, id >= 0, id < pieces.count, let content = token["content"]?.stringValue,
                     !content.isEmpty

@@ -226,7 +226,10 @@ public struct SentencePieceTokenizer: Sendable {
     /// The id of `piece`, or nil when the vocabulary has no such piece.
     public func pieceID(_ piece: String) -> Int32? {
         let bytes = Array(piece.utf8)
-        return reserved.lookup(bytes) ?? trie.lookup(bytes)
+        if let id = reserved.lookup(bytes) ?? trie.lookup(bytes) { return id }
+        // A tokenizer.json's added tokens (NLLB's language codes lie past the model's vocabulary).
+        guard let json, let index = json.rawTrie.lookup(bytes) ?? json.normalizedTrie.lookup(bytes) else { return nil }
+        return json.added[Int(index)].id
     }
 
     /// The piece with id `id` (`▁` marks a space), or nil for an id out of range.
