@@ -33,7 +33,7 @@ struct ANNCommand: ParsableCommand {
     @Option(help: "Comma-separated ef values.") var efs = "16,32,64,128,256"
     @Option(help: "Timed repetitions of each batch; the best is reported.") var repeats = 3
     @Option(help: "Rounds over every ef and library; each figure is the best of its rounds.") var rounds = 2
-    @Option(help: "Our encodings to run (f32,f16,i8).") var encodings = "f32,f16,i8"
+    @Option(help: "Our encodings to run (f32,f16,i8,i8-only: int8 without float32 originals, re-ranked from int8).") var encodings = "f32,f16,i8"
     @Option(help: "The Python with the anchors installed.") var python = ".venv-bench/bin/python"
     @Option(help: "The anchor script.") var anchorScript = "Benchmarks/anchors/ann_anchors.py"
     @Flag(help: "Skip the filtered-search measurements.") var skipFiltered = false
@@ -63,13 +63,16 @@ struct ANNCommand: ParsableCommand {
         var ours: [(lib: String, runner: ANNRunner, buildSeconds: Double, memoryMB: Double)] = []
         for name in encodings.split(separator: ",").map(String.init) {
             let encoding: VectorEncoding
+            var keepsFloat32 = true
             switch name {
             case "f32": encoding = .float32
             case "f16": encoding = .float16
             case "i8": encoding = .int8
+            case "i8-only": (encoding, keepsFloat32) = (.int8, false)
             default: throw ANNBenchError("unknown encoding \(name)")
             }
             var configuration = HNSWIndex.Configuration()
+            configuration.keepsFloat32ForRescoring = keepsFloat32
             configuration.m = m
             configuration.efConstruction = efConstruction
             configuration.encoding = encoding
