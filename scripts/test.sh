@@ -74,14 +74,16 @@ swift build "${jobs[@]}" --build-tests
 echo "== the C kernels alone: natively, and cross-compiled for arm64 under qemu-user"
 bash scripts/test-arm64-kernels.sh
 
-echo "== kernel tests with the portable kernels forced (MMS_KERNELS=portable)"
-MMS_KERNELS=portable swift test --skip-build --filter TensorTests 2>&1 | tail -n 3
+# The ANN tests (recall, filters, deletes, segments, golden files, every encoding) score
+# with whichever distance kernels are active, so they run under each forced variant too.
+echo "== kernel and ANN tests with the portable kernels forced (MMS_KERNELS=portable)"
+MMS_KERNELS=portable swift test --skip-build --filter "TensorTests|ANNIndexTests" 2>&1 | tail -n 3
 # Every kernel test already runs every variant the CPU supports; this run makes
 # the AVX2 variant the active one (as on a CPU without AVX-512) for the code
 # that uses whichever variant is active (the packed and INT8 GEMMs in the
 # encoders among it), and checks MMS_KERNELS chose it.
-echo "== kernel tests with the AVX2 kernels forced (MMS_KERNELS=avx2)"
-MMS_KERNELS=avx2 swift test --skip-build --filter "TensorTests|WeightPrecisionTests" 2>&1 | tail -n 3
+echo "== kernel and ANN tests with the AVX2 kernels forced (MMS_KERNELS=avx2)"
+MMS_KERNELS=avx2 swift test --skip-build --filter "TensorTests|WeightPrecisionTests|ANNIndexTests" 2>&1 | tail -n 3
 
 echo "== running examples"
 for example in $(swift package --package-path Examples describe --type json | python3 -c 'import json,sys; print(" ".join(p["name"] for p in json.load(sys.stdin)["products"] if "executable" in p["type"]))'); do

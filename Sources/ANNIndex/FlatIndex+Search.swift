@@ -11,7 +11,7 @@ extension FlatIndex {
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, filter: Filter
     ) throws(SearchError) -> [SearchHit] {
-        try VectorInput.checkK(k)
+        try SearchBounds.check(k: k, ef: nil)
         try VectorInput.validate(query, rows: 1, dimension: dimension, metric: metric, kernels: kernels, what: "query")
         return withUnsafeTemporaryAllocation(of: Float.self, capacity: dimension) { prepared in
             VectorInput.copy(
@@ -34,7 +34,7 @@ extension FlatIndex {
         batch queries: UnsafeBufferPointer<Float>, k: Int, filter: Filter,
         into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
     ) throws(SearchError) {
-        try VectorInput.checkK(k)
+        try SearchBounds.check(k: k, ef: nil)
         guard queries.count % dimension == 0 else {
             throw SearchError(
                 .dimensionMismatch,

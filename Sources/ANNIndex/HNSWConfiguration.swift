@@ -64,11 +64,15 @@ extension HNSWIndex {
         /// With ``VectorEncoding/float16`` or ``VectorEncoding/int8``: also keep
         /// the float32 vectors, and re-score an oversampled candidate list
         /// with them. On by default; off halves (f16) or quarters (i8) the
-        /// memory at some cost in recall. Ignored for float32.
+        /// memory at some cost in recall. Off with int8 is the int8-only mode:
+        /// the oversampled list is re-ranked from the int8 codes with the
+        /// query left in float32 (the traversal quantises the query too).
+        /// Ignored for float32. See ``HNSWIndex/bytesPerVector(dimension:metric:configuration:)``.
         public var keepsFloat32ForRescoring: Bool = true
 
-        /// How many candidates per requested hit are re-scored exactly (at most
-        /// *ef*): 4 re-scores an int8 top-40 for k = 10.
+        /// How many candidates per requested hit are re-scored exactly, or in
+        /// the int8-only mode re-ranked from the codes (at most *ef*): 4
+        /// re-scores an int8 top-40 for k = 10.
         public var rescoringOversampling: Int = 4
 
         /// Below this estimated fraction of allowed live vectors, a filtered

@@ -152,14 +152,6 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
     @inline(__always)
     func exactRow(_ slot: UInt32) -> UnsafeMutablePointer<Float> { exact! + Int(slot) * dimension }
 
-    /// The float32 distance from a (normalised) query to a kept float vector.
-    @inline(__always)
-    func exactDistance(_ query: UnsafePointer<Float>, _ slot: UInt32) -> Float {
-        metric == .squaredL2
-            ? kernels.squaredL2(query, exactRow(slot), count: dimension)
-            : 1 - kernels.dot(query, exactRow(slot), count: dimension)
-    }
-
     // MARK: Growth
 
     /// Makes room for `nodes` slots. Exclusive lock held.
@@ -207,18 +199,33 @@ final class HNSWCore<Codec: VectorCodec>: @unchecked Sendable {
     // MARK: Memory
 
     /// Bytes of links (level-0 lists and their anchor bits, upper blocks, ids, levels, tombstones),
-    /// codes, and kept floats.
-    func memory() -> (graph: Int, codes: Int, rescoring: Int) {
+    /// codes, and kept floats, for `capacity` slots.
+    func memory() -> (graph: Int, codes: Int, rescoring: Int, slots: Int) {
         var upperBytes = 0
         for s in 0..<nodeCount where levels[s] > 0 {
             upperBytes += Int(levels[s]) * upperBlockWords * 4
         }
-        let perNode = nodeStride - codec.codeBytes + MemoryLayout<VectorID>.stride + 3 + 8 + 8 * anchorWords
         return (
-            graph: capacity * perNode + upperBytes,
+            graph: capacity * graphBytesPerNode + upperBytes,
             codes: capacity * codec.codeBytes,
-            rescoring: keepsExact ? capacity * dimension * 4 : 0
+            rescoring: keepsExact ? capacity * dimension * 4 : 0,
+            slots: capacity
         )
+    }
+
+    /// Graph bytes of one node besides its upper layers and code: the rest of
+    /// its level-0 block, identifier, level, tombstone, rooted flag and anchor words.
+    private var graphBytesPerNode: Int {
+        nodeStride - codec.codeBytes + MemoryLayout<VectorID>.stride + 3 + 8 + 8 * anchorWords
+    }
+
+    /// What ``memory()`` comes to per vector, with the upper layers at their
+    /// expected size: Σ_{l≥1} P(level ≥ l) = Σ e^(−l/m_L) layers of `1 + M` words.
+    func bytesPerVector() -> Double {
+        let p = exp(-1 / configuration.resolvedLevelMultiplier)
+        let expectedUpperLayers = p / (1 - p)
+        return Double(graphBytesPerNode + codec.codeBytes + (keepsExact ? dimension * 4 : 0))
+            + expectedUpperLayers * Double(upperBlockWords * 4)
     }
 }
 

@@ -19,8 +19,7 @@ extension HNSWIndex {
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, filter: Filter
     ) throws(SearchError) -> [SearchHit] {
-        try VectorInput.checkK(k)
-        try checkEF(ef)
+        try SearchBounds.check(k: k, ef: ef)
         try VectorInput.validate(query, rows: 1, dimension: dimension, metric: metric, kernels: kernels, what: "query")
         return [SearchHit](unsafeUninitializedCapacity: k) { buffer, written in
             written = lock.withReadLock {
@@ -47,8 +46,7 @@ extension HNSWIndex {
         into hits: UnsafeMutableBufferPointer<SearchHit>, counts: UnsafeMutableBufferPointer<Int>
     ) throws(SearchError) {
         let ef = ef ?? configuration.efSearch
-        try VectorInput.checkK(k)
-        try checkEF(ef)
+        try SearchBounds.check(k: k, ef: ef)
         guard queries.count % dimension == 0 else {
             throw SearchError(
                 .dimensionMismatch,
@@ -76,44 +74,38 @@ extension HNSWIndex {
         try search(batch: queries, k: k, ef: nil, filter: filter, into: hits, counts: counts)
     }
 
-    private func checkEF(_ ef: Int) throws(SearchError) {
-        guard ef >= 1 && ef <= 1 << 16 else {
-            throw SearchError(.invalidArgument, "ef must be in 1...65536; got \(ef)")
-        }
-    }
-
-    /// Turns the filter into a concrete type, then the graph: only with
-    /// every type concrete does the compiler specialise the search loop (the
-    /// codec's distance and the filter's check inlined, no witness call per
-    /// candidate). The filters of SearchCore and this module are matched by
-    /// type; any other filter is called through one closure per visited node.
+    /// Searches `count` queries on the graph with the filter as its concrete
+    /// type (see ``FilterBody/dispatch(_:)``); returns the last query's hit count.
     private func dispatch<Filter: SearchFilter>(
         _ filter: Filter, queries: UnsafePointer<Float>, count: Int, k: Int, ef: Int,
         hits: UnsafeMutablePointer<SearchHit>, counts: UnsafeMutablePointer<Int>?
     ) -> Int {
-        if let f = filter as? NoFilter { return onGraph(f, queries, count, k, ef, hits, counts) }
-        if let f = filter as? AllowList { return onGraph(f, queries, count, k, ef, hits, counts) }
-        if let f = filter as? IDBitSet { return onGraph(f, queries, count, k, ef, hits, counts) }
-        if let f = filter as? DenyList { return onGraph(f, queries, count, k, ef, hits, counts) }
-        if let f = filter as? PredicateFilter { return onGraph(f, queries, count, k, ef, hits, counts) }
-        return onGraph(ForeignFilter(filter), queries, count, k, ef, hits, counts)
+        GraphRun(graph: graph, queries: queries, count: count, k: k, ef: ef, hits: hits, counts: counts).dispatch(filter)
     }
 
-    @inline(__always)
-    private func onGraph<Filter: SearchFilter>(
-        _ filter: Filter, _ queries: UnsafePointer<Float>, _ count: Int, _ k: Int, _ ef: Int,
-        _ hits: UnsafeMutablePointer<SearchHit>, _ counts: UnsafeMutablePointer<Int>?
-    ) -> Int {
-        switch graph {
-        case .float32(let g): Self.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
-        case .float16(let g): Self.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
-        case .int8(let g): Self.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
+    /// One batch of queries on whichever concrete graph the index holds.
+    private struct GraphRun: FilterBody {
+        let graph: Graph
+        let queries: UnsafePointer<Float>
+        let count: Int
+        let k: Int
+        let ef: Int
+        let hits: UnsafeMutablePointer<SearchHit>
+        let counts: UnsafeMutablePointer<Int>?
+
+        @inline(__always)
+        func run<Filter: SearchFilter>(_ filter: Filter) -> Int {
+            switch graph {
+            case .float32(let g): HNSWIndex.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
+            case .float16(let g): HNSWIndex.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
+            case .int8(let g): HNSWIndex.run(g, queries: queries, count: count, k: k, ef: ef, filter: filter, hits: hits, counts: counts)
+            }
         }
     }
 
     /// Runs `count` queries on one concrete graph (generic, so specialised
     /// per codec: no existential in the loop). Returns the last query's hit count.
-    private static func run<Codec: VectorCodec, Filter: SearchFilter>(
+    fileprivate static func run<Codec: VectorCodec, Filter: SearchFilter>(
         _ core: HNSWCore<Codec>, queries: UnsafePointer<Float>, count: Int, k: Int, ef: Int, filter: Filter,
         hits: UnsafeMutablePointer<SearchHit>, counts: UnsafeMutablePointer<Int>?
     ) -> Int {
@@ -143,12 +135,4 @@ extension HNSWCore {
         }
         return search(vector, k: k, ef: ef, filter: filter, into: out, scratch: scratch)
     }
-}
-
-/// A filter of a type this module does not know, behind one closure, so the
-/// rest of the search is still specialised for the codec.
-struct ForeignFilter: SearchFilter {
-    let check: @Sendable (VectorID) -> Bool
-    init<Filter: SearchFilter>(_ filter: Filter) { check = { filter.allows($0) } }
-    @inline(__always) func allows(_ id: VectorID) -> Bool { check(id) }
 }

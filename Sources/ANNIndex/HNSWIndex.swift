@@ -214,20 +214,47 @@ public final class HNSWIndex: VectorIndex {
         public var codes: Int
         /// float32 vectors kept for re-scoring (0 for f32 storage or when off).
         public var rescoring: Int
+        /// Vector slots the figures are for (the storage's capacity, at least
+        /// the vectors added, deleted ones included).
+        public var slots: Int
         /// All of it.
         public var total: Int { graph + codes + rescoring }
+        /// ``total`` per slot: what one more vector costs in this encoding.
+        public var bytesPerVector: Double { Double(total) / Double(max(slots, 1)) }
+    }
+
+    /// The memory one vector takes in an index of `dimension` components
+    /// built with `configuration`, as ``MemoryFootprint/bytesPerVector``
+    /// reports it once built: its level-0 block (code and list), float32
+    /// copy if kept, identifier, level, tombstone and anchor words, and the
+    /// expected share of upper-layer blocks (a fraction 1/(M − 1) of a node
+    /// has them under the default *m_L*, M + 1 words a layer).
+    ///
+    /// ```swift
+    /// var configuration = HNSWIndex.Configuration()
+    /// configuration.encoding = .int8
+    /// configuration.keepsFloat32ForRescoring = false
+    /// let bytes = HNSWIndex.bytesPerVector(dimension: 384, configuration: configuration)
+    /// ```
+    public static func bytesPerVector(dimension: Int, metric: Metric = .innerProduct, configuration: Configuration) -> Double {
+        let core: Double = switch makeGraph(dimension: dimension, metric: metric, configuration: configuration, kernels: .active) {
+        case .float32(let g): g.bytesPerVector()
+        case .float16(let g): g.bytesPerVector()
+        case .int8(let g): g.bytesPerVector()
+        }
+        return core
     }
 
     /// The memory held now (capacity, not just live vectors; the id
     /// dictionary is not counted).
     public var memory: MemoryFootprint {
         lock.withReadLock {
-            let m = switch graph {
+            let m: (graph: Int, codes: Int, rescoring: Int, slots: Int) = switch graph {
             case .float32(let g): g.memory()
             case .float16(let g): g.memory()
             case .int8(let g): g.memory()
             }
-            return MemoryFootprint(graph: m.graph, codes: m.codes, rescoring: m.rescoring)
+            return MemoryFootprint(graph: m.graph, codes: m.codes, rescoring: m.rescoring, slots: m.slots)
         }
     }
 }

@@ -1,309 +1,188 @@
 import CSearchKernels
 import SearchCore
-import StoragePrimitives
 import Synchronization
 import Tensor
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
-/// A segment's level-0 lists, decoded one block of rows at a time on first
-/// use and kept until the segment is closed.
+/// A segment's graph for one codec.
 ///
-/// Measured on the segments benchmark at 1,000,000 rows (see the README):
-/// decoding every block took 130–360 ms, against under a millisecond for
-/// everything else an open does, while a block decoded on first use costs
-/// the search that reaches it tens of microseconds, once. Decoded blocks go
-/// to fixed places in one reserved region of address space, asked for
-/// transparent huge pages on Linux (fewer TLB misses for lists that, unlike
-/// the in-memory graph's, do not share a page with their node's code), which
-/// holds at most the graph's decoded size (`4 × (1 + M_max0)` bytes a row,
-/// what the in-memory index's links take) and only commits memory for the
-/// parts searches reach.
-///
-/// `@unchecked Sendable` is sound: the mapped bytes are immutable; a block
-/// is written only by the thread holding its stripe lock, while its state is
-/// 0, and published by a release store of state 1, which readers check with
-/// an acquire load before they read it; after that nothing writes it; the
-/// region is unmapped only in `deinit`, when no search can hold the cache.
-final class LevelZeroCache: @unchecked Sendable {
-    let source: UnsafeRawBufferPointer
-    let index: UnsafeRawBufferPointer
-    let blockCount: Int
-    let rowCount: Int
-    let blockShift: Int
-    let blockMask: Int
-    let listWords: Int
-    let maxDegree: Int
-    let path: String
-    /// Bytes of one decoded block.
-    let blockBytes: Int
-    private let region: UnsafeMutableRawPointer
-    private let regionBytes: Int
-    /// Per block: 0 not decoded, 1 decoded.
-    private let states: UnsafeMutablePointer<Atomic<UInt8>>
-    private let locks = StripedLocks(stripes: 64)
-    /// Returned for a row whose block fails to decode, so a search ends cleanly; the failure is kept.
-    private let empty: UnsafeMutablePointer<UInt32>
-    private let failureStore = Mutex<SearchError?>(nil)
-    private let decoded = Atomic<Int>(0)
+/// `@unchecked Sendable` is sound: the pointers address the immutable
+/// mapping, which `reader` keeps alive as long as this object; the level-0
+/// cache synchronises itself; searches take their scratch from a pool.
+final class MappedGraph<Codec: VectorCodec>: @unchecked Sendable {
 
-    /// Size of one entry of the block index.
-    static let indexEntryBytes = 24
+    let reader: SegmentReader
+    let metadata: SegmentGraphMetadata
+    let codec: Codec
+    let kernels: Kernels
+    let count: Int
+    let dimension: Int
+    let metric: Metric
+    let codes: UnsafeRawPointer
+    let originals: UnsafePointer<Float>?
+    let ids: UnsafeRawPointer
+    let mapIDs: UnsafeRawPointer
+    let mapRows: UnsafeRawPointer
+    let mapCount: Int
+    let levelZero: LevelZeroCache
+    let upperSection: UnsafeRawBufferPointer
+    /// The upper levels, decoded by the first search (about 5 ms at a million rows).
+    private let upperStore = Mutex<UpperLayers?>(nil)
+    let scratchPool: ScratchPool
+    let prefetchBytes: Int
 
-    init(
-        source: UnsafeRawBufferPointer, index: UnsafeRawBufferPointer, rowCount: Int, blockRows: Int, maxDegree: Int,
-        path: String
-    ) throws(SearchError) {
-        blockCount = (rowCount + blockRows - 1) / blockRows
-        let stated = source.count >= 4 ? Int(LittleEndian.read(UInt32.self, source, at: 0)) : -1
-        guard stated == blockCount, index.count == Self.indexEntryBytes * blockCount else {
-            throw SearchError(
-                .corruptData,
-                "\(path): level 0 has \(stated) blocks and an index of \(index.count / Self.indexEntryBytes); \(rowCount) rows in blocks of \(blockRows) need \(blockCount)")
+    init(_ reader: SegmentReader, codec: Codec, kernels: Kernels) throws(SearchError) {
+        let header = reader.header
+        let path = reader.path
+        func section(_ kind: SegmentSectionKind, bytes expected: Int?) throws(SearchError) -> UnsafeRawBufferPointer {
+            guard reader.has(kind) else { throw SearchError(.corruptData, "\(path) has no \(kind) section; it cannot be searched as a graph") }
+            let b = try reader.section(kind)
+            if let expected, b.count != expected {
+                throw SearchError(.corruptData, "\(path): the \(kind) section holds \(b.count) bytes; \(header.count) rows need \(expected)")
+            }
+            return b
         }
-        self.source = source
-        self.index = index
-        self.rowCount = rowCount
-        blockShift = blockRows.trailingZeroBitCount
-        blockMask = blockRows - 1
-        listWords = 1 + maxDegree
-        self.maxDegree = maxDegree
-        self.path = path
-        blockBytes = blockRows * listWords * 4
-        regionBytes = max(blockCount * blockBytes, 1)
-        #if os(Linux)
-        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE
-        #else
-        let flags = MAP_PRIVATE | MAP_ANON
-        #endif
-        let mapped = mmap(nil, regionBytes, PROT_READ | PROT_WRITE, flags, -1, 0)
-        guard let mapped, mapped != MAP_FAILED else {
-            throw SearchError(.io, "\(path): cannot reserve \(regionBytes) bytes for the decoded graph (errno \(errno))")
+        // Small and read whole at open: checked here whatever the verification asked for
+        // (level-0 blocks are checked one by one as they are decoded, the upper levels when the
+        // first search decodes them).
+        for kind in [SegmentSectionKind.metadata, .graphLevel0Index] { try reader.verifySection(kind) }
+        let metadata = try SegmentGraphMetadata.decode(try section(.metadata, bytes: nil), header: header, path: path)
+        guard metadata.codeBytes == codec.codeBytes else {
+            throw SearchError(.corruptData, "\(path): codes of \(metadata.codeBytes) bytes; \(header.storage) × \(header.dimension) needs \(codec.codeBytes)")
         }
-        region = mapped
-        #if os(Linux)
-        _ = madvise(region, regionBytes, MADV_HUGEPAGE)  // a hint; without it the pages are 4 KiB
-        #endif
-        states = .allocate(capacity: max(blockCount, 1))
-        for i in 0..<blockCount { (states + i).initialize(to: Atomic(0)) }
-        empty = .allocate(capacity: listWords)
-        empty.initialize(repeating: 0, count: listWords)
+        self.reader = reader
+        self.metadata = metadata
+        self.codec = codec
+        self.kernels = kernels
+        count = header.count
+        dimension = header.dimension
+        metric = header.metric
+        codes = UnsafeRawPointer(try section(.vectors, bytes: count * metadata.codeStride).baseAddress ?? UnsafeRawPointer(bitPattern: 64)!)
+        ids = try section(.ids, bytes: count * 8).baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        let map = try section(.idMap, bytes: nil)
+        guard map.count % 12 == 0, map.count / 12 <= count else {
+            throw SearchError(.corruptData, "\(path): an id map of \(map.count) bytes does not fit \(count) rows")
+        }
+        mapCount = map.count / 12
+        mapIDs = map.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!
+        mapRows = mapIDs + 8 * mapCount
+        if header.flags.contains(.hasOriginals) {
+            originals = try section(.originals, bytes: count * dimension * 4).baseAddress?.assumingMemoryBound(to: Float.self)
+        } else {
+            originals = nil
+        }
+        levelZero = try LevelZeroCache(
+            source: try section(.graphLevel0, bytes: nil), index: try section(.graphLevel0Index, bytes: nil),
+            rowCount: count, blockRows: metadata.blockRows, maxDegree: metadata.m0, path: path)
+        upperSection = try section(.graphUpper, bytes: nil)
+        prefetchBytes = min(codec.codeBytes, 640)
+        let (d, queryBytes, degree, rows, ef) = (header.dimension, codec.queryScratchBytes, metadata.m0, count, metadata.efConstruction)
+        scratchPool = ScratchPool {
+            SearchScratch(dimension: d, queryBytes: queryBytes, maxDegree: degree, capacity: rows, efConstruction: ef)
+        }
+        // Every search reads the upper levels and scattered level-0 blocks: start reading them
+        // now. Codes, originals and ids are read a row at a time at random, where the
+        // device's read-ahead window around each fault would mostly read rows nobody asked for.
+        reader.prefetch(.graphUpper)
+        reader.prefetch(.graphLevel0)
+        for kind in [SegmentSectionKind.vectors, .originals, .ids] { reader.adviseRandomAccess(kind) }
     }
-
-    deinit {
-        munmap(region, regionBytes)
-        states.deinitialize(count: blockCount)
-        states.deallocate()
-        empty.deallocate()
-    }
-
-    /// The first error a block decode met, if any.
-    var failure: SearchError? { failureStore.withLock { $0 } }
-
-    /// Bytes of decoded lists held.
-    var decodedBytes: Int { decoded.load(ordering: .relaxed) }
 
     @inline(__always)
-    private func lists(_ block: Int) -> UnsafePointer<UInt32> {
-        UnsafePointer((region + block * blockBytes).assumingMemoryBound(to: UInt32.self))
+    func id(_ row: Int) -> VectorID { VectorID(UInt64(littleEndian: ids.load(fromByteOffset: 8 * row, as: UInt64.self))) }
+
+    /// The row holding `id` when the segment was written, if any. The id map
+    /// is trusted: a ``PersistentIndex`` checks it when it opens the segment.
+    func row(of id: VectorID) -> Int? {
+        var low = 0
+        var high = mapCount
+        while low < high {
+            let mid = (low + high) >> 1
+            if UInt64(littleEndian: mapIDs.load(fromByteOffset: 8 * mid, as: UInt64.self)) < id.rawValue { low = mid + 1 } else { high = mid }
+        }
+        guard low < mapCount, UInt64(littleEndian: mapIDs.load(fromByteOffset: 8 * low, as: UInt64.self)) == id.rawValue else { return nil }
+        let row = Int(UInt32(littleEndian: mapRows.load(fromByteOffset: 4 * low, as: UInt32.self)))
+        return row < count ? row : nil
     }
 
-    /// The list of `row` (a count, then `maxDegree` slots), decoding its block first if needed.
-    @inline(__always)
-    func list(_ row: UInt32) -> UnsafePointer<UInt32> {
-        let block = Int(row) >> blockShift
-        if states[block].load(ordering: .acquiring) == 0 && !decode(block) { return UnsafePointer(empty) }
-        return lists(block) + (Int(row) & blockMask) * listWords
-    }
-
-    /// The list of `row` if its block is decoded, for prefetching.
-    @inline(__always)
-    func decodedList(_ row: UInt32) -> UnsafePointer<UInt32>? {
-        let block = Int(row) >> blockShift
-        return states[block].load(ordering: .relaxed) == 0 ? nil : lists(block) + (Int(row) & blockMask) * listWords
-    }
-
-    /// Decodes every block now (what opening would cost without the cache).
-    func decodeAll() throws(SearchError) {
-        for block in 0..<blockCount where states[block].load(ordering: .acquiring) == 0 { _ = decode(block) }
-        if let failure { throw failure }
-    }
-
-    /// Decodes and publishes block `block`; false when it is damaged.
-    @inline(never)
-    private func decode(_ block: Int) -> Bool {
-        locks.lock(UInt32(truncatingIfNeeded: block))
-        defer { locks.unlock(UInt32(truncatingIfNeeded: block)) }
-        if states[block].load(ordering: .acquiring) == 1 { return true }  // another search decoded it
-        do throws(SearchError) {
-            try decodeBlock(block, into: (region + block * blockBytes).assumingMemoryBound(to: UInt32.self))
-            states[block].store(1, ordering: .releasing)
-            decoded.add(blockBytes, ordering: .relaxed)
-            return true
-        } catch {
-            failureStore.withLock { if $0 == nil { $0 = error } }
-            return false
+    func vector(_ row: Int, into out: UnsafeMutablePointer<Float>) {
+        if let originals {
+            out.update(from: originals + row * dimension, count: dimension)
+        } else {
+            codec.decode(codes + row * metadata.codeStride, into: out)
         }
     }
 
-    private func decodeBlock(_ number: Int, into out: UnsafeMutablePointer<UInt32>) throws(SearchError) {
-        let entry = number * Self.indexEntryBytes
-        let offset = Int(LittleEndian.read(UInt64.self, index, at: entry))
-        let stored = Int(LittleEndian.read(UInt32.self, index, at: entry + 8))
-        let raw = Int(LittleEndian.read(UInt32.self, index, at: entry + 12))
-        let checksum = LittleEndian.read(UInt32.self, index, at: entry + 16)
-        guard offset >= 12, offset <= source.count, stored <= source.count - offset, stored <= raw,
-            raw <= LZ4Blocks.maximumBlockSize,
-            Int(LittleEndian.read(UInt32.self, source, at: offset - 8)) == raw,
-            Int(LittleEndian.read(UInt32.self, source, at: offset - 4)) == stored
-        else {
-            throw SearchError(.corruptData, "\(path): level-0 block \(number) is indexed at \(offset) (\(stored) of \(raw) bytes), which does not match the section")
-        }
-        let bytes = UnsafeRawBufferPointer(rebasing: source[offset..<(offset + stored)])
-        guard CRC32C.checksum(bytes) == checksum else {
-            throw SearchError(.corruptData, "\(path): level-0 block \(number) (at section offset \(offset)) fails its checksum")
-        }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(raw, 1), alignment: 16)
-        defer { buffer.deallocate() }
-        try LZ4Blocks.decode(LZ4Blocks.Block(offset: offset, stored: stored, raw: raw), of: source, into: buffer.baseAddress!)
-        let first = number << blockShift
-        let coded = UnsafeRawBufferPointer(rebasing: buffer[0..<raw])
-        var position = 0
-        for local in 0..<min(blockMask + 1, rowCount - first) {
-            let list = out + local * listWords
-            list[0] = UInt32(
-                try GraphCoding.readList(coded, &position, node: first + local, nodeCount: rowCount, maxDegree: maxDegree, into: list + 1))
-        }
-        guard position == raw else {
-            throw SearchError(.corruptData, "\(path): level-0 block \(number) has \(raw - position) bytes after its last row")
+    /// Below this estimated fraction of allowed live rows, a filtered search
+    /// scans them exactly: the in-memory graph's default.
+    var exactScanBelowSelectivity: Double { HNSWIndex.Configuration().exactScanBelowSelectivity }
+
+    /// The upper levels, checked and decoded on first use.
+    func upperLayers() throws(SearchError) -> UpperLayers {
+        if let ready = upperStore.withLock({ $0 }) { return ready }
+        try reader.verifySection(.graphUpper)
+        let decoded = try UpperLayers(decoding: upperSection, rowCount: count, m: metadata.m, path: reader.path)
+        return upperStore.withLock { stored in
+            if let earlier = stored { return earlier }
+            stored = decoded
+            return decoded
         }
     }
-}
 
-/// A segment's layers above 0, decoded whole by the first search (they hold
-/// about 1/M of the rows). `start[row]` is where the row's entry begins in
-/// `words`, or −1 when it has no layer above 0; an entry is the row's top
-/// layer L, then L lists of `1 + M` words (a count, then the slots), layer 1
-/// first. Four bytes a row buy a lookup without a search, which the greedy
-/// descent makes at every step.
-///
-/// `@unchecked Sendable` is sound: everything is written in `init` and only
-/// read afterwards; the buffers are freed in `deinit`.
-final class UpperLayers: @unchecked Sendable {
-    let start: UnsafeMutablePointer<Int32>
-    let words: UnsafeMutablePointer<UInt32>
-    let rowCount: Int
-    let wordCount: Int
-    let m: Int
-
-    /// Decodes the coding ``HNSWCore`` writes (see `upperCoding`).
-    init(decoding b: UnsafeRawBufferPointer, rowCount: Int, m: Int, path: String) throws(SearchError) {
-        let bytes = try LZ4Blocks.decode(b, limit: 64 + rowCount * 16 * (11 + 5 * m))
-        let start = UnsafeMutablePointer<Int32>.allocate(capacity: max(rowCount, 1))
-        start.initialize(repeating: -1, count: max(rowCount, 1))
-        var words: [UInt32] = []
-        let list = UnsafeMutablePointer<UInt32>.allocate(capacity: m)
-        defer { list.deallocate() }
-        do throws(SearchError) {
-            try withRawBytes(bytes) { (b) throws(SearchError) in
-                var offset = 0
-                let count = try GraphCoding.varint(b, &offset, node: -1)
-                guard count <= UInt64(rowCount) else {
-                    throw SearchError(.corruptData, "\(path): \(count) rows with upper layers among \(rowCount)")
-                }
-                var row = 0
-                for i in 0..<Int(count) {
-                    let gap = try GraphCoding.varint(b, &offset, node: row)
-                    let level = try GraphCoding.varint(b, &offset, node: row)
-                    guard gap < UInt64(rowCount), row + Int(gap) < rowCount, i == 0 || gap > 0, (1...15).contains(level) else {
-                        throw SearchError(.corruptData, "\(path): upper layers: row \(row) + \(gap) at layer \(level) is out of order or range")
-                    }
-                    row += Int(gap)
-                    guard words.count < Int(Int32.max) - 16 * (1 + m) else {
-                        throw SearchError(.corruptData, "\(path): upper layers too large")
-                    }
-                    start[row] = Int32(words.count)
-                    words.append(UInt32(level))
-                    for _ in 0..<Int(level) {
-                        let n = try GraphCoding.readList(b, &offset, node: row, nodeCount: rowCount, maxDegree: m, into: list)
-                        words.append(UInt32(n))
-                        words.append(contentsOf: UnsafeBufferPointer(start: list, count: n))
-                        words.append(contentsOf: repeatElement(0, count: m - n))
-                    }
-                }
-                guard offset == b.count else {
-                    throw SearchError(.corruptData, "\(path): upper layers: \(b.count - offset) bytes after the last row")
+    /// The `k` nearest rows live in `live` and allowed by `filter` (see
+    /// ``KNNGraph``); throws when a graph block it reached is damaged.
+    func search<Filter: SearchFilter>(
+        _ query: UnsafePointer<Float>, k: Int, ef: Int, filter: Filter, live: LiveSet, liveCount: Int
+    ) throws(SearchError) -> [SearchHit] {
+        guard liveCount > 0, count > 0 else { return [] }
+        let layout = SegmentGraphLayout(
+            codec: codec, prefetchBytes: prefetchBytes, codes: codes, codeStride: metadata.codeStride,
+            levelZero: levelZero, upper: try upperLayers())
+        let hits = live.bytes.withUnsafeBufferPointer { bits in
+            [SearchHit](unsafeUninitializedCapacity: k) { buffer, written in
+                written = scratchPool.withScratch { scratch in
+                    RowSearch(
+                        graph: self, layout: layout, query: query, k: k, ef: ef, live: bits.baseAddress!,
+                        liveCount: liveCount, out: buffer.baseAddress!, scratch: scratch
+                    ).dispatch(filter)
                 }
             }
-        } catch {
-            start.deallocate()
-            throw error
         }
-        self.start = start
-        self.rowCount = rowCount
-        self.m = m
-        wordCount = words.count
-        self.words = .allocate(capacity: max(words.count, 1))
-        self.words.initialize(from: words, count: words.count)
+        if let failure = levelZero.failure { throw failure }
+        return hits
     }
 
-    deinit {
-        start.deallocate()
-        words.deallocate()
-    }
+    /// One search with the filter as its concrete type.
+    private struct RowSearch: FilterBody {
+        let graph: MappedGraph
+        let layout: SegmentGraphLayout<Codec>
+        let query: UnsafePointer<Float>
+        let k: Int
+        let ef: Int
+        let live: UnsafePointer<UInt8>
+        let liveCount: Int
+        let out: UnsafeMutablePointer<SearchHit>
+        let scratch: SearchScratch
 
-    /// The slots of `row` on `layer` ≥ 1 and their count; none when it has no such layer.
-    @inline(__always)
-    func list(_ row: UInt32, layer: Int) -> (UnsafePointer<UInt32>, Int) {
-        let entry = Int(start[Int(row)])
-        guard entry >= 0, layer <= Int(words[entry]) else { return (UnsafePointer(words), 0) }
-        let list = entry + 1 + (layer - 1) * (1 + m)
-        return (UnsafePointer(words + list + 1), Int(words[list]))
+        @inline(__always)
+        func run<Filter: SearchFilter>(_ filter: Filter) -> Int {
+            let accept = SegmentRows(
+                live: live, ids: graph.ids, filter: filter,
+                acceptsAll: Filter.self == NoFilter.self && liveCount == graph.count)
+            return graph.search(
+                query, layout: layout, k: k, ef: ef, filter: filter, accept: accept, liveCount: liveCount, into: out,
+                scratch: scratch)
+        }
     }
 }
 
-/// A mapped segment as a ``GraphLayout``: codes in place in the mapping,
-/// level-0 lists from the block cache, upper lists from ``UpperLayers``.
-struct SegmentGraphLayout<Codec: VectorCodec>: GraphLayout {
-    let codec: Codec
-    let prefetchBytes: Int
-    let codes: UnsafeRawPointer
-    let codeStride: Int
-    let levelZero: LevelZeroCache
-    let upper: UpperLayers
+extension MappedGraph: KNNGraph {
+    typealias Layout = SegmentGraphLayout<Codec>
+
+    var slotCount: Int { count }
+    var searchEntry: (slot: UInt32, level: Int)? { count > 0 ? (UInt32(metadata.entryPoint), metadata.entryLevel) : nil }
+    var float32Rows: UnsafePointer<Float>? { originals }
+    var rescoringOversampling: Int { metadata.rescoringOversampling }
 
     @inline(__always)
-    func code(_ slot: UInt32) -> UnsafeRawPointer { codes + Int(slot) * codeStride }
-
-    @inline(__always)
-    func neighbors(of slot: UInt32, layer: Int, scratch: SearchScratch) -> (UnsafePointer<UInt32>, Int) {
-        if layer == 0 {
-            let list = levelZero.list(slot)
-            return (list + 1, Int(list.pointee))
-        }
-        return upper.list(slot, layer: layer)
-    }
-
-    @inline(__always)
-    func prefetchNeighbors(of slot: UInt32, layer: Int) {
-        if layer == 0, let list = levelZero.decodedList(slot) { mms_prefetch(list, 64) }
-    }
-}
-
-/// Rows live in the manifest's live set and allowed by a filter.
-struct SegmentRows<Filter: SearchFilter>: NodeAcceptor {
-    let live: UnsafePointer<UInt8>
-    let ids: UnsafeRawPointer
-    let filter: Filter
-    let acceptsAll: Bool
-
-    @inline(__always) func accepts(_ slot: UInt32) -> Bool {
-        let row = Int(slot)
-        return live[row >> 3] & (1 << UInt8(row & 7)) != 0
-            && filter.allows(VectorID(UInt64(littleEndian: ids.load(fromByteOffset: 8 * row, as: UInt64.self))))
-    }
+    func identifier(_ slot: UInt32) -> VectorID { id(Int(slot)) }
 }

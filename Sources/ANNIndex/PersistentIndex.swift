@@ -325,8 +325,7 @@ public final class PersistentIndex: VectorIndex {
     public func search<Filter: SearchFilter>(
         _ query: UnsafeBufferPointer<Float>, k: Int, ef: Int, filter: Filter
     ) throws(SearchError) -> [SearchHit] {
-        guard k > 0 else { throw SearchError(.invalidArgument, "k must be at least 1, got \(k)") }
-        guard ef >= 1 && ef <= 1 << 16 else { throw SearchError(.invalidArgument, "ef must be in 1...65536, got \(ef)") }
+        try SearchBounds.check(k: k, ef: ef)
         let q = try prepared(query)
         return try lock.withReadLock { () throws(SearchError) -> [SearchHit] in
             try checkOpen()

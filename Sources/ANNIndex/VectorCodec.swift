@@ -43,6 +43,22 @@ protocol VectorCodec: Sendable {
     func prepare(code: UnsafeRawPointer, scratch: UnsafeMutableRawPointer) -> PreparedQuery
     /// The distance from a prepared query to a stored code.
     func distance(_ query: PreparedQuery, _ code: UnsafeRawPointer) -> Float
+    /// True when ``refinedDistance(_:_:scratch:)`` is closer to the float32
+    /// distance than ``distance(_:_:)``, so that without float32 originals a
+    /// search re-ranks its candidates with it.
+    var refinesFromCode: Bool { get }
+    /// The distance from the float query itself (normalised under cosine) to
+    /// the decoded code, using `scratch` (`dimension` floats).
+    func refinedDistance(_ query: UnsafePointer<Float>, _ code: UnsafeRawPointer, scratch: UnsafeMutablePointer<Float>) -> Float
+}
+
+extension VectorCodec {
+    @inlinable var refinesFromCode: Bool { false }
+
+    @inlinable
+    func refinedDistance(_ query: UnsafePointer<Float>, _ code: UnsafeRawPointer, scratch: UnsafeMutablePointer<Float>) -> Float {
+        distance(PreparedQuery(pointer: UnsafeRawPointer(query)), code)
+    }
 }
 
 /// float32 codes.
@@ -204,5 +220,16 @@ struct Int8Codec: VectorCodec {
             return max(query.squaredNorm + code.load(fromByteOffset: scaleOffset + 4, as: Float.self) - 2 * dot, 0)
         }
         return 1 - dot
+    }
+
+    /// The traversal quantises the query too; re-ranking from the float query
+    /// removes the query's share of the error (the int8-only mode's re-rank).
+    @usableFromInline var refinesFromCode: Bool { true }
+
+    /// q·x̂ with x̂ = s_x·x̂ᵢ decoded into `scratch`: the query stays float32.
+    @inlinable
+    func refinedDistance(_ query: UnsafePointer<Float>, _ code: UnsafeRawPointer, scratch: UnsafeMutablePointer<Float>) -> Float {
+        decode(code, into: scratch)
+        return isL2 ? kernels.squaredL2(query, scratch, count: dimension) : 1 - kernels.dot(query, scratch, count: dimension)
     }
 }

@@ -31,11 +31,6 @@ enum VectorInput {
         }
     }
 
-    /// Throws unless `k` is at least 1.
-    static func checkK(_ k: Int) throws(SearchError) {
-        guard k > 0 else { throw SearchError(.invalidArgument, "k must be at least 1; got \(k)") }
-    }
-
     /// Throws if `ids` names one identifier twice.
     static func checkUnique(_ ids: [VectorID]) throws(SearchError) {
         guard ids.count > 1 else { return }
