@@ -18,7 +18,13 @@
 --                   waits for it (wrk's delay()); a late slot goes at once.
 --
 -- done() prints one line `MMSWRK {json}`: requests, duration, statuses by code,
--- socket errors, wraps, and latency percentiles in microseconds.
+-- socket errors, wraps, and latency percentiles in microseconds: wrk's own
+-- (every response) and, apart, the 200s' and the other statuses'. For those,
+-- each request carries an `X-Request-ID` that `mms serve` echoes; the time
+-- from request() (called as wrk writes the request) to response() (called as
+-- the response completes) is the client-side latency of that one request,
+-- kernel and server queueing included. A server that does not echo the header
+-- gets no per-status latencies (count 0).
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -47,6 +53,10 @@ local position = 1
 -- Globals, so that done() can read them with thread:get().
 wrapped = 0
 statuses = {}
+ok_latency = {}
+other_latency = {}
+local sent = {}
+local sequence = 0
 local interval = 0
 local next_slot = 0
 
@@ -81,11 +91,23 @@ function request()
     position = 1
     wrapped = wrapped + 1
   end
+  sequence = sequence + 1
+  local rid = id .. "-" .. sequence
+  wrk.headers["X-Request-ID"] = rid
+  sent[rid] = now_ms()
   return wrk.format(nil, nil, nil, body)
 end
 
 function response(status, headers, body)
+  local t = now_ms()
   statuses[status] = (statuses[status] or 0) + 1
+  local rid = headers["X-Request-ID"] or headers["x-request-id"] or headers["X-Request-Id"]
+  local start = rid and sent[rid]
+  if start then
+    sent[rid] = nil
+    local list = status == 200 and ok_latency or other_latency
+    list[#list + 1] = (t - start) * 1000
+  end
 end
 
 if (tonumber(os.getenv("MMS_WRK_RATE") or "0") or 0) > 0 then
@@ -119,13 +141,27 @@ function done(summary, latency, requests)
   local function admitted(q)
     return latency:percentile(math.min(100, 100 * (f + q / 100 * (1 - f))))
   end
+  -- Exact percentiles of the timed requests by status class.
+  local function gather(name)
+    local all = {}
+    for _, t in ipairs(threads) do
+      for _, v in ipairs(t:get(name)) do all[#all + 1] = v end
+    end
+    table.sort(all)
+    local function q(p)
+      if #all == 0 then return 0 end
+      return all[math.max(1, math.min(#all, math.ceil(p / 100 * #all)))]
+    end
+    return string.format('{"count":%d,"p50":%d,"p90":%d,"p99":%d,"p99_9":%d,"max":%d}',
+      #all, q(50), q(90), q(99), q(99.9), q(100))
+  end
   local e = summary.errors
   io.write(string.format(
     'MMSWRK {"requests":%d,"duration_us":%d,"statuses":{%s},"errors":{"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d},'
     .. '"wrapped":%d,"latency_us":{"mean":%.1f,"max":%d,"p50":%d,"p90":%d,"p99":%d,"p99_9":%d},'
-    .. '"ok_latency_bound_us":{"p50":%d,"p99":%d,"p99_9":%d}}\n',
+    .. '"ok_latency_bound_us":{"p50":%d,"p99":%d,"p99_9":%d},"ok_latency_us":%s,"other_latency_us":%s}\n',
     summary.requests, summary.duration, table.concat(parts, ","),
     e.connect, e.read, e.write, e.status, e.timeout, wraps,
     latency.mean, latency.max, latency:percentile(50), latency:percentile(90), latency:percentile(99),
-    latency:percentile(99.9), admitted(50), admitted(99), admitted(99.9)))
+    latency:percentile(99.9), admitted(50), admitted(99), admitted(99.9), gather("ok_latency"), gather("other_latency")))
 end

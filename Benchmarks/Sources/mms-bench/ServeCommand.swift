@@ -228,7 +228,9 @@ struct ServeCommand: ParsableCommand {
             // Enough connections that the schedule, not the connections, sets the rate: every connection busy for
             // a whole second still leaves room.
             let connections = min(4_000, max(256, Int(rate.rounded(.up))))
+            let bucketsBefore = loaded.durationBuckets(route: "/v1/search", status: 200)
             let o = try driver.run(loaded, connections: connections, seconds: overloadSeconds, rate: rate, threads: 2)
+            let bucketsAfter = loaded.durationBuckets(route: "/v1/search", status: 200)
             let alive = loaded.isRunning
             let rssAfter = loaded.rssMiB()
             let peak = loaded.peakRSSMiB()
@@ -237,23 +239,45 @@ struct ServeCommand: ParsableCommand {
             let other = o.statuses.filter { $0.key != 200 && $0.key != 503 }.values.reduce(0, +)
             let socketErrors = o.errors.values.reduce(0, +) - o.errors["status", default: 0]
             let offered = Double(o.requests) / o.seconds
-            let okP99 = o.okBound["p99"].map { Double($0) / 1e3 } ?? .nan
+            // The objective applies to the client-side latency of each admitted request, timed by its
+            // X-Request-ID from the moment wrk writes it (kernel and server queueing included); wrk's histogram
+            // bound stands in only when no request could be timed.
+            let timed = o.okLatency["count"] ?? 0
+            let okBoundP99 = o.okBound["p99"].map { Double($0) / 1e3 } ?? .nan
+            let okP99 = timed > 0 ? Double(o.okLatency["p99"] ?? 0) / 1e3 : okBoundP99
+            let okP50 = timed > 0 ? Double(o.okLatency["p50"] ?? 0) / 1e3 : (o.okBound["p50"].map { Double($0) / 1e3 } ?? .nan)
+            let otherP99 = Double(o.otherLatency["p99"] ?? 0) / 1e3
+            let serverSide = Self.histogramDelta(before: bucketsBefore, after: bucketsAfter, objectiveSeconds: overloadP99Ms / 1e3)
             let bounded = peak <= max(rssBefore * 1.5, rssBefore + 256)
             let pass = alive && other == 0 && socketErrors == 0 && bounded && okP99 <= overloadP99Ms
-            print(String(format: "overload: %.0f req/s paced (%.1f× %.0f sustainable), %d connections, %d s: answered %.0f req/s, %d × 200, %d × 503, %d other, %d socket errors; admitted p99 ≤ %.1f ms (objective %.0f ms); RSS %.1f → %.1f MiB, peak %.1f; server %@ → %@",
+            print(String(format: "overload: %.0f req/s paced (%.1f× %.0f sustainable), %d connections, %d s: answered %.0f req/s, %d × 200, %d × 503, %d other, %d socket errors; RSS %.1f → %.1f MiB, peak %.1f; server %@",
                          rate, overloadFactor, sustainable, connections, overloadSeconds, offered, ok, rejected, other, socketErrors,
-                         okP99, overloadP99Ms, rssBefore, rssAfter, peak, alive ? "alive" : "DEAD", pass ? "PASS" : "FAIL"))
+                         rssBefore, rssAfter, peak, alive ? "alive" : "DEAD"))
+            print(String(format: "  admitted (200), client-side per request (%d timed): p50 %.1f p99 %.1f p99.9 %.1f max %.1f ms (objective p99 ≤ %.0f ms); wrk-histogram bound p99 ≤ %.1f ms; 503s p99 %.1f ms",
+                         timed, okP50, okP99, Double(o.okLatency["p99_9"] ?? 0) / 1e3, Double(o.okLatency["max"] ?? 0) / 1e3,
+                         overloadP99Ms, okBoundP99, otherP99))
+            print(String(format: "  admitted (200), server-side (handler entry to response, %.0f requests): p50 ≤ %.0f ms, p99 ≤ %.0f ms (bucket bounds), %.2f%% within %.0f ms → %@",
+                         serverSide.count, serverSide.p50 * 1e3, serverSide.p99 * 1e3, serverSide.within * 100, overloadP99Ms, pass ? "PASS" : "FAIL"))
             results.append(BenchResult("overload answered rate", offered, "req/s", note: String(format: "paced to %.0f req/s (%.1f× sustainable %.0f), %d connections, %d s", rate, overloadFactor, sustainable, connections, overloadSeconds)))
             results.append(BenchResult("overload 200s", Double(ok), "responses"))
             results.append(BenchResult("overload 503s", Double(rejected), "responses"))
             results.append(BenchResult("overload other statuses and socket errors", Double(other + socketErrors), "responses", note: "must be 0"))
-            results.append(BenchResult("overload admitted p99 (upper bound)", okP99, "ms", note: String(format: "objective ≤ %.0f ms; bound from wrk's histogram with the 503s counted as faster", overloadP99Ms)))
-            results.append(BenchResult("overload admitted p50 (upper bound)", o.okBound["p50"].map { Double($0) / 1e3 } ?? .nan, "ms"))
+            results.append(BenchResult("overload admitted p99 (client, per request)", okP99, "ms",
+                                       note: String(format: "objective ≤ %.0f ms; %d requests timed by X-Request-ID", overloadP99Ms, timed)))
+            results.append(BenchResult("overload admitted p50 (client, per request)", okP50, "ms"))
+            results.append(BenchResult("overload admitted p99 (wrk histogram bound)", okBoundP99, "ms", note: "503s counted as faster"))
+            results.append(BenchResult("overload admitted p99 (server histogram bucket)", serverSide.p99 * 1e3, "ms",
+                                       note: "upper bound of the bucket; from the handler's start, without kernel queueing"))
+            results.append(BenchResult("overload 503 p99 (client, per request)", otherP99, "ms"))
             results.append(BenchResult("overload RSS before → peak", peak, "MiB", anchor: "before", anchorValue: rssBefore,
                                        note: "bounded when the peak is ≤ max(1.5 × before, before + 256 MiB)"))
             results.append(BenchResult("overload pass", pass ? 1 : 0, "bool", note: alive ? "server alive" : "server died"))
             summary["overload_pass"] = pass ? 1 : 0
             summary["overload_admitted_p99_ms"] = okP99
+            summary["overload_admitted_p50_ms"] = okP50
+            summary["overload_admitted_p99_bound_ms"] = okBoundP99
+            summary["overload_admitted_p99_server_bucket_ms"] = serverSide.p99 * 1e3
+            summary["overload_503_p99_ms"] = otherP99
             summary["overload_503_fraction"] = Double(rejected) / Double(max(1, ok + rejected))
             loaded.stop()
         }
@@ -354,6 +378,19 @@ struct ServeCommand: ParsableCommand {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    /// Quantile bounds (the bucket's upper edge, seconds) and the share within the objective of what a
+    /// cumulative duration histogram recorded between two readings.
+    static func histogramDelta(
+        before: [(le: Double, count: Double)], after: [(le: Double, count: Double)], objectiveSeconds: Double
+    ) -> (count: Double, p50: Double, p99: Double, within: Double) {
+        let earlier = Dictionary(before.map { ($0.le, $0.count) }, uniquingKeysWith: { a, _ in a })
+        let delta = after.map { (le: $0.le, count: $0.count - (earlier[$0.le] ?? 0)) }
+        guard let total = delta.last?.count, total > 0 else { return (0, .nan, .nan, .nan) }
+        func bound(_ q: Double) -> Double { delta.first(where: { $0.count >= q * total })?.le ?? .infinity }
+        let within = delta.last(where: { $0.le <= objectiveSeconds + 1e-9 }).map { $0.count / total } ?? .nan
+        return (total, bound(0.5), bound(0.99), within)
+    }
+
     static func capture(_ executable: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -396,6 +433,9 @@ struct Run {
     var wrapped: Int
     var latencyMicroseconds: [String: Double]
     var okBound: [String: Int]
+    /// The 200s' and the other statuses' client-side latencies, timed per request (count, p50, p90, p99, p99_9, max).
+    var okLatency: [String: Int]
+    var otherLatency: [String: Int]
     var cpuSeconds: Double
 
     var answered: Int { statuses[200] ?? 0 }
@@ -466,6 +506,8 @@ struct Driver {
             var wrapped: Int
             var latency_us: [String: Double]
             var ok_latency_bound_us: [String: Int]
+            var ok_latency_us: [String: Int]?
+            var other_latency_us: [String: Int]?
         }
         let r = try JSONDecoder().decode(Report.self, from: Data(line.dropFirst("MMSWRK ".count).utf8))
         var statuses: [Int: Int] = [:]
@@ -473,6 +515,7 @@ struct Driver {
         if fixedOffset == nil { cursor.next = (offset + r.requests) % max(1, poolSize) }
         return Run(requests: r.requests, seconds: r.duration_us / 1e6, statuses: statuses, errors: r.errors,
                    wrapped: r.wrapped, latencyMicroseconds: r.latency_us, okBound: r.ok_latency_bound_us,
+                   okLatency: r.ok_latency_us ?? [:], otherLatency: r.other_latency_us ?? [:],
                    cpuSeconds: cpuAfter - cpuBefore)
     }
 }
@@ -557,6 +600,22 @@ final class Server: @unchecked Sendable {
             usleep(100_000)
         }
         throw SearchError(.io, "\(name) on port \(port) never answered /healthz with 200")
+    }
+
+    /// The cumulative buckets (upper bound in seconds, count) of `mms_http_request_duration_seconds` for one
+    /// route and status from GET /metrics; empty when the server has none.
+    func durationBuckets(route: String, status: Int) -> [(le: Double, count: Double)] {
+        guard let text = try? ServeCommand.capture("/usr/bin/curl", ["-s", "http://127.0.0.1:\(port)/metrics"]) else { return [] }
+        var buckets: [(le: Double, count: Double)] = []
+        for line in text.split(separator: "\n") where line.hasPrefix("mms_http_request_duration_seconds_bucket{")
+            && line.contains("route=\"\(route)\"") && line.contains("status=\"\(status)\"") {
+            guard let leStart = line.range(of: "le=\"")?.upperBound,
+                  let leEnd = line[leStart...].firstIndex(of: "\""),
+                  let count = Double(line.split(separator: " ").last ?? "") else { continue }
+            let le = line[leStart..<leEnd] == "+Inf" ? Double.infinity : Double(line[leStart..<leEnd]) ?? .nan
+            buckets.append((le, count))
+        }
+        return buckets.sorted { $0.le < $1.le }
     }
 
     /// A gauge or counter from GET /metrics (no labels).

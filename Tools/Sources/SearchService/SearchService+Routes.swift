@@ -69,6 +69,7 @@ extension SearchService {
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
         router.add(middleware: NoRouteMiddleware())
         if let origin = configuration.corsOrigin {
             router.add(
@@ -91,7 +92,7 @@ extension SearchService {
     private func handle(_ route: Route, _ request: Request, _ context: BasicRequestContext) async -> Response {
         let started = ContinuousClock.now
         let routeContext = RouteContext(parameters: context.parameters, started: started, deadline: started + configuration.deadline)
-        var admitted = false
+        var turn: AdmissionGate.Turn?
         let response: Response
         do throws(ServiceError) {
             if route.writes, !keys.accepts(Self.presentedKey(request.headers)) {
@@ -99,12 +100,12 @@ extension SearchService {
                 throw .unauthorized
             }
             if route.gated {
-                guard await gate.enter() else {
-                    metrics.rejected("overloaded")
-                    throw .overloaded(
-                        "\(gate.limit) requests are being served and \(gate.queueLimit) are waiting; retry later")
+                switch await gate.enter() {
+                case .success(let t): turn = t
+                case .failure(let refusal):
+                    metrics.rejected(refusal == .waitedTooLong ? "queue_wait" : "overloaded")
+                    throw .overloaded(Self.message(refusal, gate))
                 }
-                admitted = true
                 metrics.inflight.increment()
                 try routeContext.checkDeadline()
             }
@@ -114,12 +115,21 @@ extension SearchService {
             if error.status == .contentTooLarge { metrics.rejected("too_large") }
             response = Self.error(error)
         }
-        if admitted {
+        if let turn {
             metrics.inflight.decrement()
-            gate.leave()
+            gate.leave(turn)
         }
         metrics.request(route: route.path, status: response.status.code, duration: .now - started)
         return response
+    }
+
+    static func message(_ refusal: AdmissionGate.Refusal, _ gate: AdmissionGate) -> String {
+        let wait = gate.maxWait.map { "\(ServiceMetrics.nanoseconds($0) / 1_000_000) ms" } ?? "the deadline"
+        switch refusal {
+        case .queueFull: return "\(gate.limit) requests are being served and \(gate.queueLimit) are waiting; retry later"
+        case .expectedWaitTooLong: return "\(gate.limit) requests are being served and the wait for a turn would exceed \(wait); retry later"
+        case .waitedTooLong: return "no turn came within \(wait); retry later"
+        }
     }
 
     static func presentedKey(_ headers: HTTPFields) -> String? {
@@ -182,5 +192,23 @@ struct NoRouteMiddleware: RouterMiddleware {
             return SearchService.error(
                 ServiceError(error.status, code, "no route for \(request.method.rawValue) \(request.uri.path)"))
         }
+    }
+}
+
+/// Echoes a client's `X-Request-ID` (up to 128 printable ASCII bytes) on the
+/// response, whatever the status, so clients and proxies can pair requests
+/// with responses (`mms-bench serve` times each request by it).
+struct RequestIDMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    static let header = HTTPField.Name("X-Request-ID")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response = try await next(request, context)
+        if let id = request.headers[Self.header], Self.isValid(id) { response.headers[Self.header] = id }
+        return response
+    }
+
+    static func isValid(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128 && id.utf8.allSatisfy { (0x21...0x7E).contains($0) }
     }
 }

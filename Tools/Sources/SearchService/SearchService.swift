@@ -46,7 +46,8 @@ public final class SearchService: Sendable {
         self.configuration = configuration
         self.logger = logger ?? Logger(label: "mms.serve")
         embedder = QueryEmbedder(engine: engine, configuration: configuration, metrics: metrics)
-        gate = AdmissionGate(limit: max(1, configuration.maxConcurrent), queueLimit: max(0, configuration.maxQueued))
+        gate = AdmissionGate(
+            limit: max(1, configuration.maxConcurrent), queueLimit: max(0, configuration.maxQueued), maxWait: configuration.maxQueueWait)
         keys = APIKeys(configuration.apiKeys)
         pictures = PictureStore(collectionDirectory: collection.directory, pictureRoots: configuration.pictureRoots)
         metrics.collectionItems.record(collection.count)

@@ -25,6 +25,11 @@ public struct ServiceConfiguration: Sendable {
     public var maxConcurrent: Int
     /// Requests that may wait for a turn beyond ``maxConcurrent``; more get 503 with `Retry-After`.
     public var maxQueued: Int
+    /// The longest a request waits for a turn; nil: as long as its deadline allows. A request expected to wait
+    /// longer (the requests ahead of it × the mean time a turn is held ÷ ``maxConcurrent``) is refused at once
+    /// with 503, and one that did wait longer is refused when its turn comes, so an admitted request's latency
+    /// stays near this wait plus its own work under any overload.
+    public var maxQueueWait: Duration?
     /// How long a request may take from arrival; past it, it is answered 503 without further work.
     public var deadline: Duration
     /// The largest request body accepted (bytes).
@@ -40,8 +45,8 @@ public struct ServiceConfiguration: Sendable {
     public init(
         host: String = "127.0.0.1", port: Int = 8080, apiKeys: [String] = [], pictureRoots: [String] = [],
         batching: Bool = true, maxBatch: Int = 32, maxWait: Duration = .milliseconds(2), batchQueue: Int = 512,
-        queryCache: Bool = true, queryCacheCapacity: Int = 1_024, maxConcurrent: Int = 128, maxQueued: Int = 256,
-        deadline: Duration = .seconds(2), maxBodyBytes: Int = 16 << 20, maxPicturePixels: Int = 40_000_000,
+        queryCache: Bool = true, queryCacheCapacity: Int = 1_024, maxConcurrent: Int = 32, maxQueued: Int = 256,
+        maxQueueWait: Duration? = .milliseconds(150), deadline: Duration = .seconds(2), maxBodyBytes: Int = 16 << 20, maxPicturePixels: Int = 40_000_000,
         corsOrigin: String? = nil, page: String = SearchPage.html
     ) {
         self.host = host
@@ -56,6 +61,7 @@ public struct ServiceConfiguration: Sendable {
         self.queryCacheCapacity = queryCacheCapacity
         self.maxConcurrent = maxConcurrent
         self.maxQueued = maxQueued
+        self.maxQueueWait = maxQueueWait
         self.deadline = deadline
         self.maxBodyBytes = maxBodyBytes
         self.maxPicturePixels = maxPicturePixels

@@ -20,7 +20,8 @@ final class ServiceMetrics: Sendable {
         var factory = PrometheusMetricsFactory(registry: registry)
         let seconds: [Duration] = [
             .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(20),
-            .milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
+            .milliseconds(50), .milliseconds(100), .milliseconds(150), .milliseconds(200), .milliseconds(250), .milliseconds(300),
+            .milliseconds(400), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5),
         ]
         factory.defaultDurationHistogramBuckets = seconds
         factory.valueHistogramBuckets["mms_encoder_batch_size"] = [1, 2, 4, 8, 16, 32, 64, 128]
@@ -37,7 +38,8 @@ final class ServiceMetrics: Sendable {
     func request(route: String, status: Int, duration: Duration) {
         CoreMetrics.Counter(label: "mms_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
             .increment()
-        CoreMetrics.Timer(label: "mms_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+        CoreMetrics.Timer(
+            label: "mms_http_request_duration_seconds", dimensions: [("route", route), ("status", String(status))], factory: factory)
             .recordNanoseconds(Self.nanoseconds(duration))
     }
 

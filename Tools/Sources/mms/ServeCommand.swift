@@ -47,11 +47,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "How many query embeddings the cache keeps.")
     var queryCache = 1_024
 
-    @Option(help: "Requests worked on at once.")
-    var maxConcurrent = 128
+    @Option(help: "Requests worked on at once (more than one encoder batch only makes each request slower).")
+    var maxConcurrent = 32
 
     @Option(help: "Requests that may wait for a turn; more get 503 with Retry-After.")
     var maxQueued = 256
+
+    @Option(help: "The longest wait for a turn (ms; 0: until the deadline). Requests expected to wait longer get 503 at once.")
+    var maxQueueWaitMs = 150
 
     @Option(help: "A request's deadline (ms) from arrival; past it, it is answered 503.")
     var deadlineMs = 2_000
@@ -70,8 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535") }
-        guard maxBatch >= 1, batchQueue >= 1, queryCache >= 1, maxConcurrent >= 1, maxQueued >= 0 else {
-            throw ValidationError("--max-batch, --batch-queue, --query-cache and --max-concurrent must be at least 1, --max-queued at least 0")
+        guard maxBatch >= 1, batchQueue >= 1, queryCache >= 1, maxConcurrent >= 1, maxQueued >= 0, maxQueueWaitMs >= 0 else {
+            throw ValidationError("--max-batch, --batch-queue, --query-cache and --max-concurrent must be at least 1, --max-queued and --max-queue-wait-ms at least 0")
         }
         guard maxWaitMs >= 0, maxWaitMs.isFinite, deadlineMs >= 1, maxBodyBytes >= 1024, maxPicturePixels >= 1 else {
             throw ValidationError("--max-wait-ms must be ≥ 0, --deadline-ms ≥ 1, --max-body-bytes ≥ 1024, --max-picture-pixels ≥ 1")
@@ -91,7 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = ServiceConfiguration(
             host: host, port: port, apiKeys: keys, pictureRoots: pictureRoot, batching: !noBatching, maxBatch: maxBatch,
             maxWait: .microseconds(Int64(maxWaitMs * 1000)), batchQueue: batchQueue, queryCache: !noQueryCache,
-            queryCacheCapacity: queryCache, maxConcurrent: maxConcurrent, maxQueued: maxQueued, deadline: .milliseconds(deadlineMs),
+            queryCacheCapacity: queryCache, maxConcurrent: maxConcurrent, maxQueued: maxQueued,
+            maxQueueWait: maxQueueWaitMs > 0 ? .milliseconds(maxQueueWaitMs) : nil, deadline: .milliseconds(deadlineMs),
             maxBodyBytes: maxBodyBytes, maxPicturePixels: maxPicturePixels, corsOrigin: corsOrigin, page: html)
         LoggingSystem.bootstrap(StreamLogHandler.standardError)  // stdout carries only the "listening" line
         let (engine, collection) = try await options.open()

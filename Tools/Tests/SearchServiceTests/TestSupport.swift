@@ -107,8 +107,8 @@ final class RunningService: Sendable {
             options: SearchCollection.Options(keywordIndex: LexicalKeywordIndex.factory()))
         let engine = try SearchEngine(configuration: configuration, collection: collection)
         _ = try await engine.ingest(items ?? Self.catalogue)
-        // Tests run in parallel on a loaded machine: a deadline that only the deadline test shortens.
-        var serviceConfiguration = ServiceConfiguration(port: 0, apiKeys: [key], deadline: .seconds(60))
+        // Tests run in parallel on a loaded machine: a deadline and a queue wait that only their own tests shorten.
+        var serviceConfiguration = ServiceConfiguration(port: 0, apiKeys: [key], maxQueueWait: nil, deadline: .seconds(60))
         configure(&serviceConfiguration)
         let service = SearchService(engine: engine, collection: collection, configuration: serviceConfiguration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
