@@ -57,13 +57,7 @@ struct BERTBody: Sendable {
         sequences.reserveCapacity(tokenIDs.count)
         var tokens = 0
         for ids in tokenIDs {
-            guard !ids.isEmpty, ids.count <= configuration.maximumTokens else {
-                throw SearchError(
-                    .invalidArgument, "a sequence has \(ids.count) tokens; this model takes 1…\(configuration.maximumTokens)")
-            }
-            for id in ids where id < 0 || Int(id) >= configuration.vocabularySize {
-                throw SearchError(.invalidArgument, "token id \(id) is outside the vocabulary of \(configuration.vocabularySize)")
-            }
+            try TokenSequence.check(ids, maximumTokens: configuration.maximumTokens, vocabularySize: configuration.vocabularySize)
             sequences.append(tokens..<(tokens + ids.count))
             tokens += ids.count
         }

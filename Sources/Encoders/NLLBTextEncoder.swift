@@ -135,15 +135,9 @@ public struct NLLBTextEncoder: TextEncoder {
         var sequences: [Range<Int>] = []
         var tokens = 0
         for ids in tokenIDs {
-            guard !ids.isEmpty, ids.count <= configuration.maximumTokens else {
-                throw SearchError(
-                    .invalidArgument, "a sequence has \(ids.count) tokens; this model takes 1…\(configuration.maximumTokens)")
-            }
-            for id in ids where id < 0 || Int(id) >= configuration.vocabularySize || id == configuration.paddingID {
-                throw SearchError(
-                    .invalidArgument,
-                    "token id \(id) is the padding id or outside the vocabulary of \(configuration.vocabularySize)")
-            }
+            try TokenSequence.check(
+                ids, maximumTokens: configuration.maximumTokens, vocabularySize: configuration.vocabularySize,
+                excluding: configuration.paddingID)
             sequences.append(tokens..<(tokens + ids.count))
             tokens += ids.count
         }

@@ -151,13 +151,7 @@ public struct SigLIPTextEncoder: TextEncoder {
         var sequences: [Range<Int>] = []
         var tokens = 0
         for ids in tokenIDs {
-            guard !ids.isEmpty, ids.count <= configuration.contextLength else {
-                throw SearchError(
-                    .invalidArgument, "a sequence has \(ids.count) tokens; this model takes 1…\(configuration.contextLength)")
-            }
-            for id in ids where id < 0 || Int(id) >= configuration.vocabularySize {
-                throw SearchError(.invalidArgument, "token id \(id) is outside the vocabulary of \(configuration.vocabularySize)")
-            }
+            try TokenSequence.check(ids, maximumTokens: configuration.contextLength, vocabularySize: configuration.vocabularySize)
             sequences.append(tokens..<(tokens + ids.count))
             tokens += ids.count
         }
