@@ -148,15 +148,15 @@ check "mms calibrate stores a calibration" '[[ -s "$work/ocr-store/calibration.j
 "$mms" search "high voltage" --store "$work/ocr-store" -k 5 --min-relevance 0.5 >"$work/ocr-relevance.txt"
 check "--min-relevance keeps the judged picture and says what it cut at" 'grep -q "signs/warning.png" "$work/ocr-relevance.txt" && grep -q "relevance ≥ 0.5" "$work/ocr-relevance.txt"'
 
-# Image–text models in the other published layouts (the fixture script's tiny SigLIP and
-# multilingual folders), from a folder and from a hub id served on 127.0.0.1 through ModelStore.
+# Image–text models in the other published layouts (the fixture scripts' tiny SigLIP, multilingual
+# and NLLB-SigLIP folders), from a folder and from a hub id served on 127.0.0.1 through ModelStore.
 mkdir -p "$work/two"
 cp "$fixtures/rgb.png" "$work/two/frog.png"
 echo "A green frog." >"$work/two/frog.txt"
 cp "$fixtures/baseline.jpg" "$work/two/cat.jpg"
 echo "A sleeping cat." >"$work/two/cat.txt"
 models=Tests/EncodersTests/Fixtures
-for kind in siglip_hf mclip_xlmr; do
+for kind in siglip_hf mclip_xlmr nllb_siglip; do
     "$mms" index "$work/two" --store "$work/store-$kind" --clip "$models/$kind" >"$work/$kind.txt" 2>&1 || true
     check "--clip with the $kind folder indexes both pictures" 'grep -q "Indexed 2 new pictures" "$work/$kind.txt"'
     mkdir -p "$work/hub/acme/$kind/resolve/main"
@@ -166,14 +166,24 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$work/hub" >/dev/null 2>&1 &
 server=$!
 for _ in $(seq 50); do python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/')" 2>/dev/null && break; sleep 0.1; done
-for kind in siglip_hf mclip_xlmr; do
+for kind in siglip_hf mclip_xlmr nllb_siglip; do
     HF_ENDPOINT="http://127.0.0.1:$port" MMS_MODEL_CACHE="$work/model-cache" \
         "$mms" index "$work/two" --store "$work/hub-store-$kind" --clip "acme/$kind" >"$work/hub-$kind.txt" 2>&1 || true
     check "--clip acme/$kind served from 127.0.0.1 is fetched and indexes both pictures" \
         'grep -q "Indexed 2 new pictures" "$work/hub-$kind.txt"'
 done
 check "the multilingual repository's image tower came along" '[[ -f "$work/model-cache/acme--mclip_xlmr/main/image-tower/model.safetensors" ]]'
+check "the NLLB-SigLIP repository's text tower config and tokenizer came along" \
+    '[[ -f "$work/model-cache/acme--nllb_siglip/main/nllb/config.json" && -f "$work/model-cache/acme--nllb_siglip/main/nllb/tokenizer.json" ]]'
+HF_ENDPOINT="http://127.0.0.1:$port" MMS_MODEL_CACHE="$work/model-cache" \
+    "$mms" search --image "$work/two/frog.png" --store "$work/hub-store-nllb_siglip" --clip acme/nllb_siglip -k 1 \
+    >"$work/nllb-image.txt" 2>&1 || true
+check "NLLB-SigLIP: an image query finds the same picture first" 'grep -q "A green frog." "$work/nllb-image.txt"'
 kill "$server"
+"$mms" search "une grenouille verte" --store "$work/store-nllb_siglip" --clip "$models/nllb_siglip" -k 2 \
+    --weight caption=0 --weight keyword=0 >"$work/nllb-text.txt" 2>&1 || true
+check "NLLB-SigLIP: a text query through the NLLB text tower ranks both pictures" 'grep -q "^2 results" "$work/nllb-text.txt"'
+
 
 if ((fail)); then
     cat "$work/out.txt" "$work/err.txt" >&2

@@ -8,7 +8,8 @@
 #   scripts/full-geometry.sh all                         # every one (~8 GB, some minutes each)
 #
 # Names: siglip-base-patch16-224 siglip-so400m-patch14-384 clip-vit-b32-hf
-# clip-vit-b32-openclip clip-vit-l14-336-hf clip-vit-l14-336-openclip xlmr-base-mclip.
+# clip-vit-b32-openclip clip-vit-l14-336-hf clip-vit-l14-336-openclip xlmr-base-mclip
+# nllb-clip-base-siglip (scripts/fixtures/make_nllb_fixtures.py).
 # The fixture venv (.venv-encoders) is made from scripts/fixtures/requirements-encoders.txt
 # when missing, PyTorch from the local CPU wheel (MMS_TORCH_WHEEL, or /opt/wheels).
 # A model whose reference.json exists is kept (delete its folder to rebuild).
@@ -35,7 +36,7 @@ fi
 names=("$@")
 if [[ "${names[0]}" == "all" ]]; then
     names=(siglip-base-patch16-224 siglip-so400m-patch14-384 clip-vit-b32-hf clip-vit-b32-openclip
-        clip-vit-l14-336-hf clip-vit-l14-336-openclip xlmr-base-mclip)
+        clip-vit-l14-336-hf clip-vit-l14-336-openclip xlmr-base-mclip nllb-clip-base-siglip)
 fi
 for name in "${names[@]}"; do
     if [[ -f ".build/full-geometry/$name/reference.json" ]]; then
@@ -43,7 +44,9 @@ for name in "${names[@]}"; do
         continue
     fi
     start=$SECONDS
-    OMP_NUM_THREADS=1 "$venv/bin/python" scripts/fixtures/make_siglip_fixtures.py --skip-tiny --full "$name" 2>&1 |
+    script=scripts/fixtures/make_siglip_fixtures.py
+    [[ "$name" == nllb-* ]] && script=scripts/fixtures/make_nllb_fixtures.py
+    OMP_NUM_THREADS=1 "$venv/bin/python" "$script" --skip-tiny --full "$name" 2>&1 |
         grep -v -e '^\[transformers\]' -e '^Writing' -e 'No pretrained weights' || true
     [[ -f ".build/full-geometry/$name/reference.json" ]] || { echo "full-geometry: $name failed" >&2; exit 1; }
     echo "full-geometry: $name in $((SECONDS - start)) s"

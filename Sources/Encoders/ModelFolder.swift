@@ -22,6 +22,14 @@ public enum ModelLayout: Sendable, Equatable {
     case openCLIP
     /// open_clip SigLIP: as ``openCLIP`` with a timm `vit_*_siglip_*` image tower.
     case openCLIPSigLIP
+    /// NLLB-SigLIP as open_clip publishes it (`nllb-clip-base-siglip`,
+    /// `nllb-clip-large-siglip`): `open_clip_config.json` with a timm
+    /// `vit_*_siglip_*` image tower and a `text_cfg` whose `hf_model_name` is
+    /// an NLLB-200 encoder, `open_clip_model.safetensors`, and NLLB's
+    /// `tokenizer.json` — at the top of the folder, or in the subfolder
+    /// `hf_tokenizer_name` (or `hf_model_name`) names, beside the encoder's
+    /// `config.json` when the name is not a published NLLB-200 model.
+    case openCLIPNLLBSigLIP
     /// Multilingual CLIP (M-CLIP): `config.json` (`model_type` `M-CLIP`), `model.safetensors`,
     /// `sentencepiece.bpe.model` or `tokenizer.json`; its image tower, when bundled, in `image-tower/`.
     case multilingualCLIP
@@ -73,18 +81,32 @@ public struct ModelFolder: Sendable {
             }
             weightsPath = directory + "/" + weights
             let vision: CLIPVisionConfiguration
-            if model["vision_cfg"]?["timm_model_name"]?.stringValue?.contains("siglip") == true {
+            let text = model["text_cfg"]
+            if let name = text?["hf_model_name"]?.stringValue {
+                // open_clip's HF text towers: NLLB-200's encoder is the one this build has.
+                guard Self.isNLLB(name) || exists(name + "/config.json") else {
+                    throw SearchError(
+                        .unsupportedFormat,
+                        "\(path): text_cfg.hf_model_name \"\(name)\" is not an NLLB-200 encoder (the only Hugging Face text tower of open_clip's that loads)")
+                }
+                layout = .openCLIPNLLBSigLIP
+                vision = try SigLIPConfiguration.openCLIPVision(model, path: path)
+                let names = [text?["hf_tokenizer_name"]?.stringValue, name].compactMap { $0 }
+                tokenizerPath = (["tokenizer.json"] + names.map { $0 + "/tokenizer.json" }).first(where: exists)
+                    .map { directory + "/" + $0 }
+            } else if model["vision_cfg"]?["timm_model_name"]?.stringValue?.contains("siglip") == true {
                 layout = .openCLIPSigLIP
                 vision = try SigLIPConfiguration(openCLIPConfigPath: path).vision
+                tokenizerPath = ["tokenizer.json", "spiece.model", "merges.txt"].first(where: exists).map { directory + "/" + $0 }
             } else {
                 layout = .openCLIP
                 vision = try CLIPConfiguration(openCLIPConfigPath: path).vision
+                tokenizerPath = ["tokenizer.json", "spiece.model", "merges.txt"].first(where: exists).map { directory + "/" + $0 }
             }
             self.vision = vision
             preprocessor = try Self.openCLIPPreprocessor(
-                json["preprocess_cfg"], path: path, imageSize: vision.imageSize, squashByDefault: layout == .openCLIPSigLIP)
+                json["preprocess_cfg"], path: path, imageSize: vision.imageSize, squashByDefault: layout != .openCLIP)
             imageTowerDirectory = nil
-            tokenizerPath = ["tokenizer.json", "spiece.model", "merges.txt"].first(where: exists).map { directory + "/" + $0 }
             return
         }
         guard exists("config.json") else {
@@ -156,6 +178,7 @@ public struct ModelFolder: Sendable {
     /// `spiece.model` / `tokenizer.model`, or a Unigram `tokenizer.json`;
     /// M-CLIP's `sentencepiece.bpe.model` with XLM-R's id shift
     /// (``FairseqOffsetTokenizer``). Nil for CLIP layouts or when the folder has none.
+    /// NLLB-SigLIP's is NLLB's `tokenizer.json` (BPE with the language codes as added tokens).
     public func subwordTokenizer() throws(SearchError) -> (any SubwordTokenizer)? {
         guard let tokenizerPath, layout != .huggingFaceCLIP, layout != .openCLIP else { return nil }
         if tokenizerPath.hasSuffix(".json") { return try SentencePieceTokenizer(tokenizerJSONAt: tokenizerPath) }
@@ -188,7 +211,61 @@ public struct ModelFolder: Sendable {
         case .multilingualCLIP:
             return try MultilingualCLIPTextEncoder(
                 directory: directory, tokenizer: chosen, precision: precision)
+        case .openCLIPNLLBSigLIP:
+            guard let chosen else {
+                throw SearchError(
+                    .notFound,
+                    "\(directory) has no NLLB tokenizer.json (at the top or in the subfolder text_cfg.hf_tokenizer_name names); NLLB's sentencepiece.bpe.model lacks the language codes")
+            }
+            guard let nllb = chosen as? SentencePieceTokenizer else {
+                throw SearchError(.invalidArgument, "NLLB-SigLIP's text tower needs a SentencePieceTokenizer (it looks up language codes)")
+            }
+            let (configuration, dimension) = try nllbConfiguration()
+            return try NLLBTextEncoder(
+                weights: SafetensorsFile(path: weightsPath), configuration: configuration, dimension: dimension,
+                tokenizer: nllb, precision: precision)
         }
+    }
+
+    /// Whether an open_clip `hf_model_name` names an NLLB-200 model (`facebook/nllb-200-…`).
+    static func isNLLB(_ name: String) -> Bool {
+        (name.split(separator: "/").last.map(String.init) ?? name).lowercased().hasPrefix("nllb")
+    }
+
+    /// An NLLB-SigLIP folder's text tower geometry and shared embedding width:
+    /// the encoder's `config.json` in the subfolder `hf_model_name` names when
+    /// the folder has one, else the published NLLB-200 model of that name.
+    ///
+    /// - Throws: ``SearchCore/SearchError/Code/unsupportedFormat`` for another
+    ///   layout, or a name that is neither a subfolder nor a published model;
+    ///   the config reader's errors.
+    public func nllbConfiguration() throws(SearchError) -> (encoder: NLLBConfiguration, dimension: Int) {
+        let path = directory + "/open_clip_config.json"
+        guard layout == .openCLIPNLLBSigLIP else {
+            throw SearchError(.unsupportedFormat, "\(directory) is not an NLLB-SigLIP folder (\(layout))")
+        }
+        let json = try readJSON(path)
+        let model = json["model_cfg"] ?? json
+        guard let name = model["text_cfg"]?["hf_model_name"]?.stringValue else {
+            throw SearchError(.corruptData, "\(path): text_cfg.hf_model_name is missing")
+        }
+        guard let dimension = model["embed_dim"]?.intValue, dimension > 0 else {
+            throw SearchError(.corruptData, "\(path): embed_dim is missing or not a positive integer")
+        }
+        for key in ["hf_proj_type", "hf_pooler_type"] {
+            let expected = key == "hf_proj_type" ? "linear" : "cls_pooler"
+            if let value = model["text_cfg"]?[key]?.stringValue, value != expected {
+                throw SearchError(.unsupportedFormat, "\(path): text_cfg.\(key) \"\(value)\" is not supported (\(expected), as NLLB-SigLIP)")
+            }
+        }
+        let local = directory + "/" + name + "/config.json"
+        if access(local, R_OK) == 0 { return (try NLLBConfiguration(huggingFaceConfigPath: local), dimension) }
+        guard let published = NLLBConfiguration.published(name) else {
+            throw SearchError(
+                .unsupportedFormat,
+                "\(path): text_cfg.hf_model_name \"\(name)\" is not a published NLLB-200 encoder this build knows (nllb-200-distilled-600M, nllb-200-distilled-1.3B) and \(local) does not exist")
+        }
+        return (published, dimension)
     }
 
     /// SigLIP's framing from `tokenizer_config.json`: `SiglipTokenizer`

@@ -48,6 +48,10 @@ public struct NLLBTextEncoder: TextEncoder {
 
     /// How the transformer blocks' projection weights are stored (see ``WeightPrecision``).
     public let precision: WeightPrecision
+    /// The checkpoint's image–text scoring — for NLLB-SigLIP a sigmoid of
+    /// `exp(logit_scale)` · cosine + `logit_bias` — when the weight file has
+    /// both constants (read by ``SearchCore/ZeroShotScoring/init(weights:)``).
+    public let scoring: ZeroShotScoring?
 
     /// The number of components of each embedding: the projection's output.
     public var dimension: Int { projection.shape[0] }
@@ -68,6 +72,8 @@ public struct NLLBTextEncoder: TextEncoder {
         let geometry = configuration.geometry
         try geometry.validate("NLLB configuration")
         guard dimension > 0 else { throw SearchError(.invalidArgument, "an embedding dimension must be positive, not \(dimension)") }
+        let header = weights.header
+        scoring = header["logit_scale"] != nil && header["logit_bias"] != nil ? try ZeroShotScoring(weights: weights) : nil
         var loader = WeightLoader(file: weights)
         let w = configuration.width
         tokenEmbeddings = EmbeddingTable(
@@ -96,10 +102,17 @@ public struct NLLBTextEncoder: TextEncoder {
     /// `fra_Latn`, `zho_Hans`, …), as NLLB's tokenizer does with `src_lang`.
     ///
     /// - Throws: ``SearchCore/SearchError/Code/invalidArgument`` when the
-    ///   tokenizer has no such token (or there is no tokenizer).
+    ///   tokenizer has no such token (or there is no tokenizer);
+    ///   ``SearchCore/SearchError/Code/corruptData`` when the code's id lies
+    ///   outside the model's embedding table (a tokenizer of another model).
     public mutating func setLanguage(_ code: String) throws(SearchError) {
         guard let id = tokenizer?.pieceID(code) else {
             throw SearchError(.invalidArgument, "the NLLB tokenizer has no language code \(code) (codes look like eng_Latn)")
+        }
+        guard Int(id) < configuration.vocabularySize else {
+            throw SearchError(
+                .corruptData,
+                "the tokenizer gives \(code) the id \(id), outside the model's \(configuration.vocabularySize) token embeddings: the tokenizer is not this model's")
         }
         language = code
         framing.leadingIDs = [id]
@@ -131,7 +144,6 @@ public struct NLLBTextEncoder: TextEncoder {
     }
 
     private func forward(_ tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
-        let w = configuration.width
         var sequences: [Range<Int>] = []
         var tokens = 0
         for ids in tokenIDs {
@@ -143,39 +155,16 @@ public struct NLLBTextEncoder: TextEncoder {
         }
         guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
-        let firsts = sequences.map(\.lowerBound)
-        let scale: Float = configuration.scalesEmbeddings ? Float(w).squareRoot() : 1
-        let offset = Int(configuration.paddingID) + 1
-        var x = [Float](repeating: 0, count: tokens * w)
-        var pooled = [Float](repeating: 0, count: tokenIDs.count * w)
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            tokenEmbeddings.withRows { tokenRow in
-                positions.withUnsafeBufferPointer { position in
-                    for (s, ids) in zip(sequences, tokenIDs) {
-                        for p in 0..<s.count {
-                            let row = x + (s.lowerBound + p) * w
-                            tokenRow(Int(ids[p]), row)
-                            let q = position.baseAddress! + (offset + p) * w
-                            for j in 0..<w { row[j] = row[j] * scale + q[j] }
-                        }
-                    }
-                }
-            }
-            // Only the first positions' final states are read.
-            stack(x, sequences: sequences, keeping: firsts)
-            pooled.withUnsafeMutableBufferPointer { states in
-                finalNormWeight.withUnsafeBufferPointer { g in
-                    finalNormBias.withUnsafeBufferPointer { b in
-                        for (i, row) in firsts.enumerated() {
-                            let state = states.baseAddress! + i * w
-                            state.update(from: x + row * w, count: w)
-                            FastMath.layerNorm(state, count: w, gamma: g.baseAddress!, beta: b.baseAddress!, epsilon: 1e-5)
-                        }
-                    }
-                }
-                project(states.baseAddress!, count: firsts.count, projection, into: output, normalizes: normalizes)
-            }
+        // Embeddings × √width (scale_embedding), positions from row paddingID + 1; the language code's
+        // state (position 0) is pooled, and the projection has no bias.
+        let pass = TextTowerPass(
+            width: configuration.width, positionOffset: Int(configuration.paddingID) + 1,
+            scale: configuration.scalesEmbeddings ? Float(configuration.width).squareRoot() : 1, epsilon: 1e-5)
+        positions.withUnsafeBufferPointer { positions in
+            pass(
+                tokenIDs, sequences: sequences, pooled: sequences.map(\.lowerBound), tokenEmbeddings: tokenEmbeddings,
+                positions: positions, stack: stack, finalNorm: (finalNormWeight, finalNormBias), projection: projection,
+                bias: nil, normalizes: normalizes, into: output)
         }
     }
 }

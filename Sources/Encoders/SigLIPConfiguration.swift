@@ -114,17 +114,15 @@ public struct SigLIPConfiguration: Sendable, Equatable {
     /// `map`}, `text_cfg` {`context_length`, `vocab_size`, `width`, `heads`,
     /// `layers`, `mlp_ratio`, `pool_type` `last`, `no_causal_mask`}. The
     /// image tower's geometry comes from the timm model name (`base`,
-    /// `large`, `so400m`, `giant`; `patch16`, `patch14`, …).
+    /// `large`, `so400m`, `giant`; `patch16`, `patch14`, …), or, for a size
+    /// no published model has, from `vision_cfg`'s `width`, `layers`,
+    /// `head_width`, `mlp_ratio` and `patch_size`.
     public init(openCLIPConfigPath path: String) throws(SearchError) {
         var json = try readJSON(path)
         if let model = json["model_cfg"] { json = model }
-        guard let vision = json["vision_cfg"], let text = json["text_cfg"],
-            let timm = vision["timm_model_name"]?.stringValue, timm.contains("siglip")
-        else {
-            throw SearchError(.unsupportedFormat, "\(path): not an open_clip SigLIP configuration (vision_cfg.timm_model_name vit_*_siglip_*)")
-        }
-        guard vision["timm_pool"]?.stringValue ?? "map" == "map" else {
-            throw SearchError(.unsupportedFormat, "\(path): timm_pool must be map")
+        self.vision = try Self.openCLIPVision(json, path: path)
+        guard let text = json["text_cfg"] else {
+            throw SearchError(.unsupportedFormat, "\(path): not an open_clip SigLIP configuration (no text_cfg)")
         }
         guard text["pool_type"]?.stringValue == "last", text["no_causal_mask"]?.boolValue == true else {
             throw SearchError(.unsupportedFormat, "\(path): a SigLIP text tower pools at the last position without a causal mask")
@@ -135,27 +133,7 @@ public struct SigLIPConfiguration: Sendable, Equatable {
             }
             return v
         }
-        // vit_{size}_patch{p}_siglip_{resolution}[...]
-        let parts = timm.split(separator: "_")
-        guard parts.count >= 3, let patch = parts.first(where: { $0.hasPrefix("patch") }).flatMap({ Int($0.dropFirst(5)) }) else {
-            throw SearchError(.unsupportedFormat, "\(path): cannot read the patch size from timm_model_name \"\(timm)\"")
-        }
-        let sizes: [Substring: (width: Int, layers: Int, heads: Int, mlp: Int)] = [
-            "base": (768, 12, 12, 3072), "large": (1024, 24, 16, 4096), "so400m": (1152, 27, 16, 4304),
-            "giant": (1536, 40, 16, 6144),
-        ]
-        guard let size = sizes[parts[1]] else {
-            throw SearchError(.unsupportedFormat, "\(path): timm_model_name \"\(timm)\": size \(parts[1]) is not known (base, large, so400m, giant)")
-        }
-        let imageSize = try int(vision, "image_size")
-        let embed = try int(json, "embed_dim")
-        guard embed == size.width else {
-            throw SearchError(.corruptData, "\(path): embed_dim \(embed) differs from the image tower's width \(size.width)")
-        }
-        self.vision = CLIPVisionConfiguration(
-            imageSize: imageSize, patchSize: patch, width: size.width, layers: size.layers, heads: size.heads,
-            mlpWidth: size.mlp, activation: .geluTanh, layerNormEpsilon: 1e-6, embeddingDimension: embed,
-            pooling: .attentionPool)
+        let embed = vision.embeddingDimension
         let tWidth = try int(text, "width")
         let ratio = text["mlp_ratio"]?.doubleValue ?? 4
         self.text = SigLIPTextConfiguration(
@@ -164,6 +142,67 @@ public struct SigLIPConfiguration: Sendable, Equatable {
             mlpWidth: Int(Double(tWidth) * ratio),
             activation: .geluTanh, layerNormEpsilon: Float(text["norm_kwargs"]?["eps"]?.doubleValue ?? 1e-6),
             embeddingDimension: embed)
+    }
+
+    /// The timm SigLIP image trunk of an open_clip `model_cfg` (SigLIP, and
+    /// NLLB-SigLIP's): `vision_cfg.timm_model_name` `vit_{size}_patch{p}_siglip_{resolution}`
+    /// with MAP pooling and no extra projection, so `embed_dim` is the trunk's width.
+    /// A published size (`base`, `large`, `so400m`, `giant`) fixes width,
+    /// blocks, heads and MLP; another size needs `vision_cfg`'s `width`,
+    /// `layers`, `head_width` (64 by default, as open_clip's), `mlp_ratio`
+    /// (4) and, when the name has no `patch…` part, `patch_size`.
+    static func openCLIPVision(_ model: JSONValue, path: String) throws(SearchError) -> CLIPVisionConfiguration {
+        guard let vision = model["vision_cfg"], let timm = vision["timm_model_name"]?.stringValue, timm.contains("siglip")
+        else {
+            throw SearchError(.unsupportedFormat, "\(path): not an open_clip SigLIP configuration (vision_cfg.timm_model_name vit_*_siglip_*)")
+        }
+        guard vision["timm_pool"]?.stringValue ?? "map" == "map" else {
+            throw SearchError(.unsupportedFormat, "\(path): timm_pool must be map")
+        }
+        guard vision["timm_proj"]?.stringValue ?? "none" == "none" else {
+            throw SearchError(.unsupportedFormat, "\(path): timm_proj must be none (the trunk's MAP head is the embedding)")
+        }
+        func int(_ object: JSONValue, _ key: String, _ fallback: Int? = nil) throws(SearchError) -> Int {
+            guard let v = object[key]?.intValue ?? fallback, v > 0 else {
+                throw SearchError(.corruptData, "\(path): \(key) is missing or not a positive integer")
+            }
+            return v
+        }
+        // vit_{size}_patch{p}_siglip_{resolution}[...]
+        let parts = timm.split(separator: "_")
+        let named = parts.first(where: { $0.hasPrefix("patch") }).flatMap { Int($0.dropFirst(5)) }
+        guard parts.count >= 3, let patch = named ?? vision["patch_size"]?.intValue, patch > 0 else {
+            throw SearchError(.unsupportedFormat, "\(path): cannot read the patch size from timm_model_name \"\(timm)\"")
+        }
+        let sizes: [Substring: (width: Int, layers: Int, heads: Int, mlp: Int)] = [
+            "base": (768, 12, 12, 3072), "large": (1024, 24, 16, 4096), "so400m": (1152, 27, 16, 4304),
+            "giant": (1536, 40, 16, 6144),
+        ]
+        let size: (width: Int, layers: Int, heads: Int, mlp: Int)
+        if let published = sizes[parts[1]] {
+            size = published
+        } else if vision["width"] != nil, vision["layers"] != nil {
+            let width = try int(vision, "width"), headWidth = try int(vision, "head_width", 64)
+            guard width % headWidth == 0 else {
+                throw SearchError(.corruptData, "\(path): vision_cfg.width \(width) is not a multiple of head_width \(headWidth)")
+            }
+            let ratio = vision["mlp_ratio"]?.doubleValue ?? 4
+            guard ratio > 0, ratio.isFinite else { throw SearchError(.corruptData, "\(path): vision_cfg.mlp_ratio must be positive") }
+            size = (width, try int(vision, "layers"), width / headWidth, Int(Double(width) * ratio))
+        } else {
+            throw SearchError(
+                .unsupportedFormat,
+                "\(path): timm_model_name \"\(timm)\": size \(parts[1]) is not known (base, large, so400m, giant) and vision_cfg states no width and layers")
+        }
+        let imageSize = try int(vision, "image_size")
+        let embed = try int(model, "embed_dim")
+        guard embed == size.width else {
+            throw SearchError(.corruptData, "\(path): embed_dim \(embed) differs from the image tower's width \(size.width)")
+        }
+        return CLIPVisionConfiguration(
+            imageSize: imageSize, patchSize: patch, width: size.width, layers: size.layers, heads: size.heads,
+            mlpWidth: size.mlp, activation: .geluTanh, layerNormEpsilon: 1e-6, embeddingDimension: embed,
+            pooling: .attentionPool)
     }
 }
 

@@ -11,6 +11,9 @@ extension ModelStore {
         case huggingFaceSigLIP
         /// open_clip (`open_clip_config.json`), CLIP or SigLIP.
         case openCLIP
+        /// NLLB-SigLIP as open_clip publishes it: `open_clip_config.json` whose
+        /// `text_cfg.hf_model_name` names an NLLB-200 encoder, with NLLB's tokenizer.
+        case openCLIPNLLBSigLIP
         /// Multilingual CLIP (`model_type` `M-CLIP`), its image tower, when bundled, in `image-tower/`.
         case multilingualCLIP
 
@@ -29,6 +32,9 @@ extension ModelStore {
             case .openCLIP:
                 (["open_clip_config.json", "open_clip_model.safetensors"],
                  ["tokenizer.json", "tokenizer_config.json", "spiece.model", "vocab.json", "merges.txt"])
+            case .openCLIPNLLBSigLIP:
+                (["open_clip_config.json", "open_clip_model.safetensors"],
+                 ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"])
             case .multilingualCLIP:
                 (["config.json", "model.safetensors"], ["sentencepiece.bpe.model", "tokenizer.json", "tokenizer_config.json"])
             }
@@ -39,7 +45,13 @@ extension ModelStore {
     /// configuration to tell the layout, then fetches that layout's files
     /// (the optional ones when the repository has them). An M-CLIP
     /// repository's `modelBase` configuration subfolder and bundled
-    /// `image-tower/` are fetched too when present.
+    /// `image-tower/` are fetched too when present. For NLLB-SigLIP, the
+    /// text tower's `config.json` and NLLB's `tokenizer.json` come from where
+    /// `text_cfg` names them: a subfolder of the repository (`hf_model_name`,
+    /// `hf_tokenizer_name` without an owner), or, for a hub id such as
+    /// `facebook/nllb-200-distilled-600M`, that repository — its files put in
+    /// the model's folder under the same relative path, where
+    /// `ModelFolder` looks; the tokenizer only when the repository has none of its own.
     ///
     /// Optional files the repository lacks cost one request each on every
     /// online call (an absent file is not remembered).
@@ -61,18 +73,26 @@ extension ModelStore {
     ) async throws(SearchError) -> (folder: URL, layout: Layout) {
         let layout: Layout
         var extra: [String] = []
-        if try await fetchIfPresent(repository, revision: revision, prefix + "open_clip_config.json", progress) != nil {
-            layout = .openCLIP
+        var textTower: (model: String, tokenizer: String)?
+        if let folder = try await fetchIfPresent(repository, revision: revision, prefix + "open_clip_config.json", progress) {
+            let json = try Self.readObject(folder.appendingPathComponent(prefix + "open_clip_config.json"))
+            let model = json["model_cfg"] as? [String: Any] ?? json
+            if let text = model["text_cfg"] as? [String: Any], let name = text["hf_model_name"] as? String {
+                guard (try? Self.validate(path: name)) != nil else {
+                    throw SearchError(.unsupportedFormat, "\(repository)/\(prefix)open_clip_config.json: text_cfg.hf_model_name \"\(name)\" is neither a subfolder nor a hub id")
+                }
+                let tokenizer = text["hf_tokenizer_name"] as? String ?? name
+                guard (try? Self.validate(path: tokenizer)) != nil else {
+                    throw SearchError(.unsupportedFormat, "\(repository)/\(prefix)open_clip_config.json: text_cfg.hf_tokenizer_name \"\(tokenizer)\" is neither a subfolder nor a hub id")
+                }
+                layout = .openCLIPNLLBSigLIP
+                textTower = (name, tokenizer)
+            } else {
+                layout = .openCLIP
+            }
         } else {
             let folder = try await fetch(repository, revision: revision, files: [ModelFile(prefix + "config.json")], progress: progress)
-            let path = folder.appendingPathComponent(prefix + "config.json")
-            let object: Any
-            do {
-                object = try JSONSerialization.jsonObject(with: Data(contentsOf: path))
-            } catch {
-                throw SearchError(.corruptData, "\(path.path) is not JSON", underlying: error)
-            }
-            let json = object as? [String: Any] ?? [:]
+            let json = try Self.readObject(folder.appendingPathComponent(prefix + "config.json"))
             switch json["model_type"] as? String {
             case "clip", nil: layout = .huggingFaceCLIP
             case "siglip", "siglip2": layout = .huggingFaceSigLIP
@@ -87,8 +107,14 @@ extension ModelStore {
         }
         let folder = try await fetch(
             repository, revision: revision, files: layout.files.required.map { ModelFile(prefix + $0) }, progress: progress)
+        var present: Set<String> = []
         for name in layout.files.optional + extra {
-            _ = try await fetchIfPresent(repository, revision: revision, prefix + name, progress)
+            if try await fetchIfPresent(repository, revision: revision, prefix + name, progress) != nil { present.insert(name) }
+        }
+        if let textTower {
+            try await fetchTextTower(
+                textTower, repository: repository, revision: revision, into: folder, prefix: prefix,
+                hasTokenizer: present.contains("tokenizer.json"), progress: progress)
         }
         if layout == .multilingualCLIP, prefix.isEmpty {
             let towerMarkers = ["image-tower/open_clip_config.json", "image-tower/config.json"]
@@ -98,6 +124,53 @@ extension ModelStore {
             }
         }
         return (folder, layout)
+    }
+
+    /// NLLB-SigLIP's text tower files: the encoder's `config.json` and NLLB's
+    /// tokenizer from a subfolder of the repository, or from the hub
+    /// repositories the names give (into the model's folder, same relative
+    /// path). A tokenizer is required: without one the text tower cannot run.
+    private func fetchTextTower(
+        _ names: (model: String, tokenizer: String), repository: String, revision: String, into folder: URL,
+        prefix: String, hasTokenizer: Bool,
+        progress: (@Sendable (_ path: String, _ received: Int64, _ total: Int64?) -> Void)?
+    ) async throws(SearchError) {
+        func file(_ name: String, _ path: String) async throws(SearchError) -> Bool {
+            let parts = name.split(separator: "/")
+            if parts.count == 1 {
+                return try await fetchIfPresent(repository, revision: revision, prefix + name + "/" + path, progress) != nil
+            }
+            // A hub id: its repository's file, kept beside the model under the same name.
+            let destination = folder.appendingPathComponent(prefix + name + "/" + path)
+            if try isCached(ModelFile(path), at: destination) { return true }
+            if isOffline { return false }
+            do {
+                try Self.validate(repository: name, revision: "main")
+                try await download(ModelFile(path), repository: name, revision: "main", to: destination, progress: progress)
+                return true
+            } catch where error.code == .notFound {
+                return false
+            }
+        }
+        _ = try await file(names.model, "config.json")
+        guard !hasTokenizer else { return }
+        guard try await file(names.tokenizer, "tokenizer.json") else {
+            throw SearchError(
+                .notFound,
+                "\(repository): no NLLB tokenizer.json at the top, nor in \(names.tokenizer)\(isOffline ? " (offline, not in the cache)" : "")")
+        }
+        _ = try await file(names.tokenizer, "tokenizer_config.json")
+    }
+
+    /// A JSON object from a fetched file.
+    static func readObject(_ path: URL) throws(SearchError) -> [String: Any] {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(contentsOf: path))
+        } catch {
+            throw SearchError(.corruptData, "\(path.path) is not JSON", underlying: error)
+        }
+        return object as? [String: Any] ?? [:]
     }
 
     /// Fetches one file, or returns nil when the repository (or, offline, the cache) has none.

@@ -26,7 +26,7 @@ struct FullGeometryParityTests {
 
     static let models = [
         "siglip-base-patch16-224", "siglip-so400m-patch14-384", "clip-vit-b32-hf", "clip-vit-b32-openclip",
-        "clip-vit-l14-336-hf", "clip-vit-l14-336-openclip", "xlmr-base-mclip",
+        "clip-vit-l14-336-hf", "clip-vit-l14-336-openclip", "xlmr-base-mclip", "nllb-clip-base-siglip",
     ]
 
     static var root: String {
@@ -83,6 +83,12 @@ struct FullGeometryParityTests {
             try out.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: reference.token_ids, into: $0) }
         case .huggingFaceSigLIP, .openCLIPSigLIP:
             let text = try #require(try folder.textEncoder() as? SigLIPTextEncoder)
+            out = [Float](repeating: 0, count: reference.token_ids.count * text.dimension)
+            try out.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: reference.token_ids, into: $0) }
+        case .openCLIPNLLBSigLIP:
+            let (configuration, dimension) = try folder.nllbConfiguration()
+            let text = try NLLBTextEncoder(
+                weights: SafetensorsFile(path: folder.weightsPath), configuration: configuration, dimension: dimension)
             out = [Float](repeating: 0, count: reference.token_ids.count * text.dimension)
             try out.withUnsafeMutableBufferPointer { try text.embed(tokenIDs: reference.token_ids, into: $0) }
         case .multilingualCLIP:

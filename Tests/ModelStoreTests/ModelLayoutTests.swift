@@ -92,4 +92,82 @@ struct ModelLayoutTests {
         await #expect { _ = try await store.fetchModel("acme/bert") } throws: { ($0 as? SearchError)?.code == .unsupportedFormat }
         await #expect { _ = try await store.fetchModel("acme/nothing") } throws: { ($0 as? SearchError)?.code == .notFound }
     }
+
+    /// The regular files under `folder`, relative, without the cache's `.sha256` notes.
+    static func files(under folder: URL) -> Set<String> {
+        var found: Set<String> = []
+        let enumerator = FileManager.default.enumerator(at: folder, includingPropertiesForKeys: [.isRegularFileKey])!
+        for case let url as URL in enumerator where (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true {
+            let relative = String(url.standardizedFileURL.path.dropFirst(folder.standardizedFileURL.path.count + 1))
+            if !relative.hasSuffix(".sha256") { found.insert(relative) }
+        }
+        return found
+    }
+
+    @Test("an NLLB-SigLIP repository as open_clip publishes it: exactly its files, the text tower's subfolder, a folder that embeds both ways")
+    func nllbSigLIP() async throws {
+        let source = Self.fixtures.appendingPathComponent("nllb_siglip")
+        let server = try Self.serve(source, as: "acme/nllb-siglip-tiny")
+        defer { server.stop() }
+        let cache = Self.temporaryCache()
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let store = ModelStore(cacheDirectory: cache, endpoint: server.baseURL, isOffline: false)
+        let (folder, layout) = try await store.fetchModel("acme/nllb-siglip-tiny")
+        #expect(layout == .openCLIPNLLBSigLIP)
+        #expect(Self.files(under: folder) == Self.files(under: source), "every file the folder has, and nothing else")
+        let model = try ModelFolder(directory: folder.path)
+        #expect(model.layout == .openCLIPNLLBSigLIP)
+        let images = try model.imageEncoder()
+        let text = try #require(try model.textEncoder() as? NLLBTextEncoder)
+        #expect(text.dimension == images.dimension && text.language == "eng_Latn")
+        let e = try text.embed("a photo of a cat")
+        #expect(abs(e.norm - 1) < 1e-5)
+
+        let before = server.requests.count
+        let offline = ModelStore(cacheDirectory: cache, endpoint: server.baseURL, isOffline: true)
+        #expect(try await offline.fetchModel("acme/nllb-siglip-tiny").layout == .openCLIPNLLBSigLIP)
+        #expect(server.requests.count == before)
+    }
+
+    @Test("NLLB-SigLIP naming its encoder and tokenizer by hub id: those come from that repository, into the model's folder")
+    func nllbSigLIPHubTokenizer() async throws {
+        let source = Self.fixtures.appendingPathComponent("nllb_siglip")
+        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("open_clip_config.json"))) as! [String: Any]
+        var modelConfig = json["model_cfg"] as! [String: Any]
+        var textConfig = modelConfig["text_cfg"] as! [String: Any]
+        textConfig["hf_model_name"] = "acme/nllb-encoder"
+        textConfig["hf_tokenizer_name"] = "acme/nllb-encoder"
+        modelConfig["text_cfg"] = textConfig
+        json["model_cfg"] = modelConfig
+        let prefix = "/acme/nllb-siglip-hub/resolve/main/", encoder = "/acme/nllb-encoder/resolve/main/"
+        var files: [String: [UInt8]] = [
+            prefix + "open_clip_config.json": Array(try JSONSerialization.data(withJSONObject: json)),
+            prefix + "open_clip_model.safetensors": Array(try Data(contentsOf: source.appendingPathComponent("open_clip_model.safetensors"))),
+            encoder + "config.json": Array(try Data(contentsOf: source.appendingPathComponent("nllb/config.json"))),
+        ]
+        // Without a tokenizer anywhere, the fetch says what is missing.
+        let bare = try LocalHTTPServer(files: files)
+        let bareCache = Self.temporaryCache()
+        defer { try? FileManager.default.removeItem(at: bareCache) }
+        await #expect { _ = try await ModelStore(cacheDirectory: bareCache, endpoint: bare.baseURL, isOffline: false).fetchModel("acme/nllb-siglip-hub") }
+            throws: { ($0 as? SearchError)?.code == .notFound && ($0 as? SearchError)?.message.contains("tokenizer") == true }
+        bare.stop()
+
+        files[encoder + "tokenizer.json"] = Array(try Data(contentsOf: source.appendingPathComponent("nllb/tokenizer.json")))
+        let server = try LocalHTTPServer(files: files)
+        defer { server.stop() }
+        let cache = Self.temporaryCache()
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let store = ModelStore(cacheDirectory: cache, endpoint: server.baseURL, isOffline: false)
+        let (folder, layout) = try await store.fetchModel("acme/nllb-siglip-hub")
+        #expect(layout == .openCLIPNLLBSigLIP)
+        #expect(Self.files(under: folder) == [
+            "open_clip_config.json", "open_clip_model.safetensors", "acme/nllb-encoder/config.json", "acme/nllb-encoder/tokenizer.json",
+        ])
+        let model = try ModelFolder(directory: folder.path)
+        let text = try #require(try model.textEncoder() as? NLLBTextEncoder)
+        // The same weights, config and tokenizer as the fixture folder: the same embedding.
+        let direct = try #require(try ModelFolder(directory: source.path).textEncoder() as? NLLBTextEncoder)
+        #expect(try text.embed("une photo d'un chat").values == direct.embed("une photo d'un chat").values)
+    }
 }

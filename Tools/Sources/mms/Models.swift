@@ -88,7 +88,7 @@ struct ModelOptions: ParsableArguments {
             switch folder.layout {
             case .huggingFaceCLIP, .openCLIP:
                 cross = try folder.textEncoder(mergesPath: mergesPath(clip: clip))
-            case .huggingFaceSigLIP, .openCLIPSigLIP, .multilingualCLIP:
+            case .huggingFaceSigLIP, .openCLIPSigLIP, .openCLIPNLLBSigLIP, .multilingualCLIP:
                 if let tokenizer = try folder.subwordTokenizer() {
                     cross = try folder.textEncoder(tokenizer: tokenizer)
                 } else {
