@@ -145,37 +145,14 @@ public struct CLIPTextEncoder: TextEncoder {
         }
         guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
-        var x = [Float](repeating: 0, count: tokens * w)
-        var pooledStates = [Float](repeating: 0, count: tokenIDs.count * w)
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            tokenEmbeddings.withRows { tokenRow in
-                positionEmbeddings.withUnsafeBufferPointer { position in
-                    for (s, ids) in zip(sequences, tokenIDs) {
-                        for p in 0..<s.count {
-                            let row = x + (s.lowerBound + p) * w
-                            tokenRow(Int(ids[p]), row)
-                            let q = position.baseAddress! + p * w
-                            for j in 0..<w { row[j] += q[j] }
-                        }
-                    }
-                }
-            }
-            stack(x, sequences: sequences)
-            pooledStates.withUnsafeMutableBufferPointer { states in
-                finalNormWeight.withUnsafeBufferPointer { g in
-                    finalNormBias.withUnsafeBufferPointer { b in
-                        for (i, row) in pooled.enumerated() {
-                            let state = states.baseAddress! + i * w
-                            state.update(from: x + row * w, count: w)
-                            FastMath.layerNorm(
-                                state, count: w, gamma: g.baseAddress!, beta: b.baseAddress!,
-                                epsilon: configuration.layerNormEpsilon)
-                        }
-                    }
-                }
-                project(states.baseAddress!, count: pooled.count, projection, into: output, normalizes: normalizes)
-            }
+        // Sequences end at the pooled (end-of-text) token; every state runs through all blocks.
+        var pass = TextTowerPass(width: w, epsilon: configuration.layerNormEpsilon)
+        pass.keepsOnlyPooled = false
+        positionEmbeddings.withUnsafeBufferPointer { positions in
+            pass(
+                tokenIDs, sequences: sequences, pooled: pooled, tokenEmbeddings: tokenEmbeddings, positions: positions,
+                stack: stack, finalNorm: (finalNormWeight, finalNormBias), projection: projection, bias: nil,
+                normalizes: normalizes, into: output)
         }
     }
 }

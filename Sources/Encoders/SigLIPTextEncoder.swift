@@ -147,7 +147,6 @@ public struct SigLIPTextEncoder: TextEncoder {
 
     /// One forward pass over `tokenIDs`.
     private func forward(_ tokenIDs: [[Int32]], into output: UnsafeMutableBufferPointer<Float>) throws(SearchError) {
-        let w = configuration.width
         var sequences: [Range<Int>] = []
         var tokens = 0
         for ids in tokenIDs {
@@ -157,39 +156,13 @@ public struct SigLIPTextEncoder: TextEncoder {
         }
         guard tokens > 0 else { return }
         if let threadCount { BLAS.threadCount = threadCount }
-        let last = sequences.map { $0.upperBound - 1 }
-        var x = [Float](repeating: 0, count: tokens * w)
-        var pooled = [Float](repeating: 0, count: tokenIDs.count * w)
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            tokenEmbeddings.withRows { tokenRow in
-                positionEmbeddings.withUnsafeBufferPointer { position in
-                    for (s, ids) in zip(sequences, tokenIDs) {
-                        for p in 0..<s.count {
-                            let row = x + (s.lowerBound + p) * w
-                            tokenRow(Int(ids[p]), row)
-                            let q = position.baseAddress! + p * w
-                            for j in 0..<w { row[j] += q[j] }
-                        }
-                    }
-                }
-            }
-            // Only the last positions' final states are read.
-            stack(x, sequences: sequences, keeping: last)
-            pooled.withUnsafeMutableBufferPointer { states in
-                finalNormWeight.withUnsafeBufferPointer { g in
-                    finalNormBias.withUnsafeBufferPointer { b in
-                        for (i, row) in last.enumerated() {
-                            let state = states.baseAddress! + i * w
-                            state.update(from: x + row * w, count: w)
-                            FastMath.layerNorm(
-                                state, count: w, gamma: g.baseAddress!, beta: b.baseAddress!,
-                                epsilon: configuration.layerNormEpsilon)
-                        }
-                    }
-                }
-                project(states.baseAddress!, count: last.count, head, bias: headBias, into: output, normalizes: normalizes)
-            }
+        // The state at each sequence's last position is pooled; the stack computes only those in its last block.
+        let pass = TextTowerPass(width: configuration.width, epsilon: configuration.layerNormEpsilon)
+        positionEmbeddings.withUnsafeBufferPointer { positions in
+            pass(
+                tokenIDs, sequences: sequences, pooled: sequences.map { $0.upperBound - 1 }, tokenEmbeddings: tokenEmbeddings,
+                positions: positions, stack: stack, finalNorm: (finalNormWeight, finalNormBias), projection: head,
+                bias: headBias, normalizes: normalizes, into: output)
         }
     }
 }
