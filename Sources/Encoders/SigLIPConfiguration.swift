@@ -199,9 +199,11 @@ public struct SigLIPConfiguration: Sendable, Equatable {
         guard embed == size.width else {
             throw SearchError(.corruptData, "\(path): embed_dim \(embed) differs from the image tower's width \(size.width)")
         }
+        // timm builds its SigLIP ViTs (blocks and MAP head) with nn.GELU, the exact erf form — not the tanh
+        // approximation of Hugging Face's SiglipModel; with tanh the full-size open_clip tower was 2.8e-5 off.
         return CLIPVisionConfiguration(
             imageSize: imageSize, patchSize: patch, width: size.width, layers: size.layers, heads: size.heads,
-            mlpWidth: size.mlp, activation: .geluTanh, layerNormEpsilon: 1e-6, embeddingDimension: embed,
+            mlpWidth: size.mlp, activation: .gelu, layerNormEpsilon: 1e-6, embeddingDimension: embed,
             pooling: .attentionPool)
     }
 }

@@ -147,7 +147,7 @@ extension SigLIPParityTests {
         let reference = try Fixtures.json(OpenCLIPReference.self, "siglip_openclip_reference.json")
         let weights = try Fixtures.path("siglip_openclip/open_clip_model.safetensors")
         let vision = CLIPVisionConfiguration(
-            imageSize: 32, patchSize: 8, width: 64, layers: 2, heads: 4, mlpWidth: 128, activation: .geluTanh,
+            imageSize: 32, patchSize: 8, width: 64, layers: 2, heads: 4, mlpWidth: 128, activation: .gelu,
             layerNormEpsilon: 1e-6, embeddingDimension: 64, pooling: .attentionPool)
         let images = try CLIPImageEncoder(weights: SafetensorsFile(path: weights), configuration: vision)
         #expect(images.naming == .openAI)
