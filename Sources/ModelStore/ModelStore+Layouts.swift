@@ -81,6 +81,10 @@ extension ModelStore {
                 guard (try? Self.validate(path: name)) != nil else {
                     throw SearchError(.unsupportedFormat, "\(repository)/\(prefix)open_clip_config.json: text_cfg.hf_model_name \"\(name)\" is neither a subfolder nor a hub id")
                 }
+                // open_clip's Hugging Face text towers: NLLB-200's encoder is the one that loads.
+                guard (name.split(separator: "/").last.map(String.init) ?? name).lowercased().hasPrefix("nllb") else {
+                    throw SearchError(.unsupportedFormat, "\(repository)/\(prefix)open_clip_config.json: text_cfg.hf_model_name \"\(name)\" is not an NLLB-200 encoder (the only Hugging Face text tower of open_clip's that loads)")
+                }
                 let tokenizer = text["hf_tokenizer_name"] as? String ?? name
                 guard (try? Self.validate(path: tokenizer)) != nil else {
                     throw SearchError(.unsupportedFormat, "\(repository)/\(prefix)open_clip_config.json: text_cfg.hf_tokenizer_name \"\(tokenizer)\" is neither a subfolder nor a hub id")

@@ -84,13 +84,19 @@ struct ModelLayoutTests {
 
     @Test("a configuration of another kind of model is unsupported; a repository without one is not found")
     func unknown() async throws {
-        let server = try LocalHTTPServer(files: ["/acme/bert/resolve/main/config.json": Array(#"{"model_type": "bert"}"#.utf8)])
+        let server = try LocalHTTPServer(files: [
+            "/acme/bert/resolve/main/config.json": Array(#"{"model_type": "bert"}"#.utf8),
+            "/acme/xlmr-clip/resolve/main/open_clip_config.json":
+                Array(#"{"model_cfg": {"text_cfg": {"hf_model_name": "xlm-roberta-base"}}}"#.utf8),
+        ])
         defer { server.stop() }
         let cache = Self.temporaryCache()
         defer { try? FileManager.default.removeItem(at: cache) }
         let store = ModelStore(cacheDirectory: cache, endpoint: server.baseURL, isOffline: false)
         await #expect { _ = try await store.fetchModel("acme/bert") } throws: { ($0 as? SearchError)?.code == .unsupportedFormat }
         await #expect { _ = try await store.fetchModel("acme/nothing") } throws: { ($0 as? SearchError)?.code == .notFound }
+        // open_clip with a Hugging Face text tower other than NLLB's.
+        await #expect { _ = try await store.fetchModel("acme/xlmr-clip") } throws: { ($0 as? SearchError)?.code == .unsupportedFormat }
     }
 
     /// The regular files under `folder`, relative, without the cache's `.sha256` notes.
