@@ -10,7 +10,12 @@ import _TestSupport
 /// references on shapes that are not multiples of any tile.
 @Suite("Packed FP32 and INT8 GEMMs at every level")
 struct PackedGEMMTests {
-    static let shapes = [(1, 1, 1), (5, 7, 3), (7, 33, 13), (13, 47, 70), (9, 95, 257), (50, 130, 64), (31, 64, 129)]
+    // (12, 70, 600), (24, 40, 300) and (25, 40, 300) straddle the AVX2 kernel's few-row path (the whole
+    // depth per panel, below 25 rows) and its KC-blocked one.
+    static let shapes = [
+        (1, 1, 1), (5, 7, 3), (7, 33, 13), (13, 47, 70), (9, 95, 257), (50, 130, 64), (31, 64, 129), (12, 70, 600),
+        (24, 40, 300), (25, 40, 300),
+    ]
     static let epilogues: [(KernelActivation, accumulate: Bool, bias: Bool)] = [
         (.identity, false, false), (.identity, true, true), (.gelu, false, true), (.geluTanh, true, false),
         (.quickGELU, true, true),

@@ -39,6 +39,19 @@ struct TransformerKernelTests {
         }
     }
 
+    @Test("GELU saturates exactly: x from 9 up, 0 from −9 down, at every level")
+    func geluSaturation() {
+        // From |x/√2| ≈ 6 up, A&S 7.1.26's correction is under half an ulp of 1: erf is exactly ±1.
+        let values: [Float] = [9, 9.5, 13.5, 14, 20, 1e4, -9, -9.5, -13.5, -14, -20, -1e4, .infinity]
+        for kernels in Kernels.supported {
+            var x = values
+            x.withUnsafeMutableBufferPointer { kernels.activate($0.baseAddress!, count: $0.count, .gelu) }
+            for (input, output) in zip(values, x) {
+                #expect(output == max(input, 0), "\(kernels.level) gelu(\(input)) = \(output)")
+            }
+        }
+    }
+
     @Test("softmax sums to one, matches the definition and survives huge logits", arguments: [1, 7, 16, 17, 50, 77, 300])
     func softmax(count: Int) {
         var rng = SeededGenerator(seed: UInt64(count) + 5)
