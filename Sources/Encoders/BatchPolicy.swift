@@ -28,7 +28,12 @@ import Tensor
 /// An image encoder decodes and preprocesses a pass's encoded and RGB
 /// pictures on ``preprocessingConcurrency`` threads before the pass's one
 /// forward pass; when passes already run concurrently, each preprocesses
-/// its own pictures on its own thread.
+/// its own pictures on its own thread. With ``concurrency`` 1, a pass of at
+/// least ``CLIPImageEncoder/picturesPerGroup`` pictures per GEMM thread
+/// splits by pictures inside the encoder (each thread preprocesses and
+/// embeds its share with one-thread GEMMs; the same embeddings, bit for
+/// bit), so one pass on two OpenBLAS threads keeps both cores busy without
+/// two sets of activation buffers.
 public struct BatchPolicy: Sendable, Hashable {
     /// The most items in one forward pass; larger batches are cut into passes this size or smaller.
     public var maximumBatchSize: Int

@@ -189,6 +189,14 @@ public struct CLIPImageEncoder: ImageEncoder {
     /// ``BatchPolicy/preprocessingConcurrency`` threads, and the pass is
     /// embedded in one forward pass.
     ///
+    /// A pass of at least ``picturesPerGroup`` pictures per thread
+    /// (``threadCount``, else ``Tensor/BLAS/threadCount``) splits by pictures
+    /// instead, where that is exact (CLIP's class-token pooling, FP32 weights on
+    /// the packed GEMM): each thread preprocesses its share of the pictures into
+    /// the buffer and runs the forward pass over them with one-thread GEMMs,
+    /// and the final states are projected together. The embeddings are the
+    /// same, bit for bit, as those of the pass unsplit.
+    ///
     /// - Throws: ``SearchCore/SearchError/Code/corruptData``,
     ///   ``SearchCore/SearchError/Code/unsupportedFormat`` or
     ///   ``SearchCore/SearchError/Code/resourceLimit`` from the decoder for
@@ -208,6 +216,24 @@ public struct CLIPImageEncoder: ImageEncoder {
         let threads = batching.preprocessingThreadsPerPass
         try batching.run(count: images.count, dimension: dimension, output: output) { (pass, out) throws(SearchError) in
             try self.inputs.withBuffer(count: pass.count * shape.floatCount) { (arena) throws(SearchError) in
+                let groups = self.pictureGroups(count: pass.count)
+                if groups > 1 {
+                    // Each thread preprocesses its own group of pictures, then embeds them (see CLIPImageEncoder+Split).
+                    let slots = ArenaSlots(base: arena, size: shape.floatCount)
+                    try self.embed(
+                        count: pass.count, groups: groups, slots: slots,
+                        prepare: { group in
+                            do throws(SearchError) {
+                                let pictures = (pass.lowerBound + group.lowerBound)..<(pass.lowerBound + group.upperBound)
+                                try self.preprocess(images, pictures, into: slots[group.lowerBound].baseAddress!, threads: 1)
+                                return nil
+                            } catch {
+                                return error
+                            }
+                        },
+                        into: out)
+                    return
+                }
                 try self.preprocess(images, pass, into: arena, threads: threads)
                 try self.embed(
                     count: pass.count, sizeOf: { _ in (shape.width, shape.height) },
@@ -245,7 +271,8 @@ public struct CLIPImageEncoder: ImageEncoder {
 
     /// Embeds `count` preprocessed pictures of ``inputShape`` laid end to end
     /// in `batch`, without copying them, in one forward pass (``batching``
-    /// does not apply: the caller chose the batch).
+    /// does not apply: the caller chose the batch; a large batch splits by
+    /// pictures over the GEMM's threads, as in ``embed(images:into:)``).
     ///
     /// - Throws: ``SearchCore/SearchError/Code/dimensionMismatch`` when
     ///   `batch` is not `count × inputShape.floatCount` floats or `output` not
@@ -260,6 +287,13 @@ public struct CLIPImageEncoder: ImageEncoder {
         try SearchError.checkDimension(output.count, expected: count * dimension, "the output buffer")
         guard count > 0 else { return }
         try checkSize(width: shape.width, height: shape.height, pixelCount: shape.floatCount)
+        let groups = pictureGroups(count: count)
+        if groups > 1 {
+            // Only read: the slots are the caller's pictures.
+            let slots = ArenaSlots(base: UnsafeMutablePointer(mutating: batch.baseAddress!), size: shape.floatCount)
+            try embed(count: count, groups: groups, slots: slots, prepare: { _ in nil }, into: output)
+            return
+        }
         try embed(
             count: count, sizeOf: { _ in (shape.width, shape.height) },
             pixelsOf: { i, body in body(UnsafeBufferPointer(rebasing: batch[(i * shape.floatCount)..<((i + 1) * shape.floatCount)])) },
@@ -271,7 +305,7 @@ public struct CLIPImageEncoder: ImageEncoder {
     /// in order, so when one fails every earlier one has been taken and
     /// finishes: the error thrown is the first failure by position, whatever
     /// the timing.
-    private func preprocess(
+    func preprocess(
         _ images: [ImageInput], _ pass: Range<Int>, into arena: UnsafeMutablePointer<Float>, threads: Int
     ) throws(SearchError) {
         let slots = ArenaSlots(base: arena, size: inputShape.floatCount)
@@ -364,8 +398,26 @@ public struct CLIPImageEncoder: ImageEncoder {
         pixelsOf: (Int, (UnsafeBufferPointer<Float>) -> Void) -> Void,
         into output: UnsafeMutableBufferPointer<Float>
     ) throws(SearchError) {
-        let w = configuration.width, p = configuration.patchSize
         try SearchError.checkDimension(output.count, expected: count * configuration.embeddingDimension, "the output buffer")
+        if let threadCount { BLAS.threadCount = threadCount }
+        var states = [Float](repeating: 0, count: count * configuration.width)
+        let embedded = states.withUnsafeMutableBufferPointer { states in
+            finalStates(count: count, sizeOf: sizeOf, pixelsOf: pixelsOf, threads: nil, into: states.baseAddress!)
+        }
+        if embedded { finish(states, count: count, into: output) }
+    }
+
+    /// Every image's final state, `width` floats each into `states`: the class
+    /// token's after the post-norm (CLIP), or the attention-pooling head's
+    /// output (SigLIP). The GEMMs, attention and layer norms split over
+    /// `threads` threads (``Tensor/BLAS/threadCount`` when nil). Returns false,
+    /// writing nothing, when the images have no tokens.
+    func finalStates(
+        count: Int, sizeOf: (Int) -> (width: Int, height: Int),
+        pixelsOf: (Int, (UnsafeBufferPointer<Float>) -> Void) -> Void,
+        threads: Int?, into states: UnsafeMutablePointer<Float>
+    ) -> Bool {
+        let w = configuration.width, p = configuration.patchSize
         var sequences: [Range<Int>] = []
         sequences.reserveCapacity(count)
         let leading = configuration.leadingTokens
@@ -376,60 +428,57 @@ public struct CLIPImageEncoder: ImageEncoder {
             sequences.append(tokens..<(tokens + length))
             tokens += length
         }
-        guard tokens > 0 else { return }
-        if let threadCount { BLAS.threadCount = threadCount }
-        var x = [Float](repeating: 0, count: tokens * w)
-        var pooledStates = [Float](repeating: 0, count: count * w)
+        guard tokens > 0 else { return false }
         var resampled: (grid: (Int, Int), positions: Tensor<Float>)?
         let patchLength = 3 * p * p
         let patchCount = tokens - leading * count
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            // Every image's patches as rows of one matrix, embedded by one GEMM, then each
-            // sequence is the class token (CLIP) and its patches, plus the positional embeddings.
-            patches.withBuffer(count: patchCount * (patchLength + w)) { scratch in
-                let columns = scratch, embedded = scratch + patchCount * patchLength
-                var row = 0
-                for (i, sequence) in sequences.enumerated() {
-                    let (width, height) = sizeOf(i)
-                    pixelsOf(i) { pixels in gatherPatches(pixels, width: width, height: height, into: columns + row * patchLength) }
-                    row += sequence.count - leading
+        // Every image's patches as rows of one matrix, embedded by one GEMM, then each sequence
+        // is the class token (CLIP) and its patches, plus the positional embeddings, in `x`.
+        // Every row of `x` is written below, so the pool's buffer needs no clearing.
+        patches.withBuffer(count: patchCount * (patchLength + w) + tokens * w) { scratch in
+            let columns = scratch, embedded = scratch + patchCount * patchLength, x = embedded + patchCount * w
+            var row = 0
+            for (i, sequence) in sequences.enumerated() {
+                let (width, height) = sizeOf(i)
+                pixelsOf(i) { pixels in gatherPatches(pixels, width: width, height: height, into: columns + row * patchLength) }
+                row += sequence.count - leading
+            }
+            if let patchBias {
+                patchBias.withUnsafeBufferPointer { b in
+                    patchWeight.apply(columns, rows: patchCount, bias: b.baseAddress!, into: embedded, threads: threads)
                 }
-                if let patchBias {
-                    patchBias.withUnsafeBufferPointer { b in
-                        patchWeight.apply(columns, rows: patchCount, bias: b.baseAddress!, into: embedded)
-                    }
+            } else {
+                patchWeight.apply(columns, rows: patchCount, bias: nil, into: embedded, threads: threads)
+            }
+            row = 0
+            for (i, sequence) in sequences.enumerated() {
+                let (width, height) = sizeOf(i)
+                let gh = height / p, gw = width / p
+                let positions: Tensor<Float>
+                if gh == configuration.gridSize && gw == configuration.gridSize {
+                    positions = positionEmbeddings
+                } else if let r = resampled, r.grid == (gh, gw) {
+                    positions = r.positions
                 } else {
-                    patchWeight.apply(columns, rows: patchCount, bias: nil, into: embedded)
+                    positions = resampledPositions(rows: gh, columns: gw)
+                    resampled = ((gh, gw), positions)
                 }
-                row = 0
-                for (i, sequence) in sequences.enumerated() {
-                    let (width, height) = sizeOf(i)
-                    let gh = height / p, gw = width / p
-                    let positions: Tensor<Float>
-                    if gh == configuration.gridSize && gw == configuration.gridSize {
-                        positions = positionEmbeddings
-                    } else if let r = resampled, r.grid == (gh, gw) {
-                        positions = r.positions
+                positions.withUnsafeBufferPointer { pos in
+                    let first = x + sequence.lowerBound * w
+                    if let classEmbedding {
+                        classEmbedding.withUnsafeBufferPointer { cls in
+                            for j in 0..<w { first[j] = cls[j] + pos[j] }
+                        }
                     } else {
-                        positions = resampledPositions(rows: gh, columns: gw)
-                        resampled = ((gh, gw), positions)
+                        first.update(repeating: 0, count: leading * w)
                     }
-                    positions.withUnsafeBufferPointer { pos in
-                        let first = x + sequence.lowerBound * w
-                        if let classEmbedding {
-                            classEmbedding.withUnsafeBufferPointer { cls in
-                                for j in 0..<w { first[j] = cls[j] + pos[j] }
-                            }
-                        }
-                        for t in leading..<sequence.count {
-                            let out = first + t * w, q = pos.baseAddress! + t * w
-                            let patch = embedded + (row + t - leading) * w
-                            for j in 0..<w { out[j] = patch[j] + q[j] }
-                        }
+                    for t in leading..<sequence.count {
+                        let out = first + t * w, q = pos.baseAddress! + t * w
+                        let patch = embedded + (row + t - leading) * w
+                        for j in 0..<w { out[j] = patch[j] + q[j] }
                     }
-                    row += sequence.count - leading
                 }
+                row += sequence.count - leading
             }
             if let preNormWeight, let preNormBias {
                 preNormWeight.withUnsafeBufferPointer { g in
@@ -442,35 +491,42 @@ public struct CLIPImageEncoder: ImageEncoder {
                     }
                 }
             }
-            pooledStates.withUnsafeMutableBufferPointer { states in
-                let states = states.baseAddress!
-                postNormWeight.withUnsafeBufferPointer { g in
-                    postNormBias.withUnsafeBufferPointer { b in
-                        let g = g.baseAddress!, b = b.baseAddress!, eps = configuration.layerNormEpsilon
-                        if let poolingHead {
-                            // The head attends over every final state, each layer-normed first.
-                            stack(x, sequences: sequences)
-                            for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g, beta: b, epsilon: eps) }
-                            poolingHead(x, sequences: sequences, into: states)
-                        } else {
-                            // Only the class tokens' final states are read (by the post-norm and projection).
-                            stack(x, sequences: sequences, keeping: sequences.map(\.lowerBound))
-                            for (i, s) in sequences.enumerated() {
-                                let state = states + i * w
-                                state.update(from: x + s.lowerBound * w, count: w)
-                                FastMath.layerNorm(state, count: w, gamma: g, beta: b, epsilon: eps)
-                            }
+            postNormWeight.withUnsafeBufferPointer { g in
+                postNormBias.withUnsafeBufferPointer { b in
+                    let g = g.baseAddress!, b = b.baseAddress!, eps = configuration.layerNormEpsilon
+                    if let poolingHead {
+                        // The head attends over every final state, each layer-normed first.
+                        stack(x, sequences: sequences, threads: threads)
+                        for t in 0..<tokens { FastMath.layerNorm(x + t * w, count: w, gamma: g, beta: b, epsilon: eps) }
+                        poolingHead(x, sequences: sequences, into: states)
+                    } else {
+                        // Only the class tokens' final states are read (by the post-norm and projection).
+                        stack(x, sequences: sequences, keeping: sequences.map(\.lowerBound), threads: threads)
+                        for (i, s) in sequences.enumerated() {
+                            let state = states + i * w
+                            state.update(from: x + s.lowerBound * w, count: w)
+                            FastMath.layerNorm(state, count: w, gamma: g, beta: b, epsilon: eps)
                         }
                     }
                 }
-                if let projection {
-                    project(states, count: count, projection, into: output, normalizes: normalizes)
-                } else {
-                    output.baseAddress!.update(from: states, count: count * w)
-                    if normalizes {
-                        for i in 0..<count {
-                            VectorMath.l2Normalize(UnsafeMutableBufferPointer(rebasing: output[(i * w)..<((i + 1) * w)]))
-                        }
+            }
+        }
+        return true
+    }
+
+    /// The embeddings of `count` images from their ``finalStates(count:sizeOf:pixelsOf:threads:into:)``:
+    /// projected (CLIP) or copied (SigLIP), then scaled to unit length when ``normalizes``.
+    func finish(_ states: [Float], count: Int, into output: UnsafeMutableBufferPointer<Float>) {
+        let w = configuration.width
+        states.withUnsafeBufferPointer { states in
+            let states = states.baseAddress!
+            if let projection {
+                project(states, count: count, projection, into: output, normalizes: normalizes)
+            } else {
+                output.baseAddress!.update(from: states, count: count * w)
+                if normalizes {
+                    for i in 0..<count {
+                        VectorMath.l2Normalize(UnsafeMutableBufferPointer(rebasing: output[(i * w)..<((i + 1) * w)]))
                     }
                 }
             }

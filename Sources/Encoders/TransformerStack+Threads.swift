@@ -18,6 +18,18 @@ extension TransformerStack {
     /// Elements per thread below which row-wise work (layer norms, copies) runs on the calling thread.
     static let rowElementsPerThread = 1 << 16
 
+    /// Whether every block's projection runs on the package's packed FP32 GEMM,
+    /// whose rows do not interact: then a batch's sequences can be cut into
+    /// groups, each run through the stack on its own thread, and every row comes
+    /// out bit for bit as in one pass over the whole batch on one thread.
+    var splitsExactly: Bool {
+        func packed(_ weight: LinearWeight) -> Bool {
+            if case .float32(let matrix) = weight { return matrix.isPacked }
+            return false
+        }
+        return layers.allSatisfy { packed($0.qkvWeight) && packed($0.outWeight) && packed($0.fc1Weight) && packed($0.fc2Weight) }
+    }
+
     /// Threads for `work` units when each thread should get at least `perThread`, at most `available`.
     static func threads(work: Int, perThread: Int, available: Int) -> Int {
         Swift.max(1, Swift.min(available, work / perThread))

@@ -217,7 +217,13 @@ struct TransformerStack: Sendable {
     ///     on the packed GEMM, whose rows do not interact; within float rounding where
     ///     the row count changes OpenBLAS's or the few-token path), and the other rows
     ///     of `x` are left unspecified.
-    func callAsFunction(_ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>], keeping kept: [Int]? = nil) {
+    ///   - threads: the threads the GEMMs, attention and layer norms may split over
+    ///     (``Tensor/BLAS/threadCount`` when nil). Where every projection is packed FP32
+    ///     (``splitsExactly``) the result is the same bit for bit whatever this is;
+    ///     elsewhere OpenBLAS runs on its own process-wide thread count regardless.
+    func callAsFunction(
+        _ x: UnsafeMutablePointer<Float>, sequences: [Range<Int>], keeping kept: [Int]? = nil, threads: Int? = nil
+    ) {
         let tokens = sequences.last?.upperBound ?? 0
         guard tokens > 0 else { return }
         let longest = sequences.map(\.count).max() ?? 0
@@ -227,7 +233,7 @@ struct TransformerStack: Sendable {
         // Each region starts on a 16-float (64-byte) boundary.
         func rounded(_ n: Int) -> Int { (n + 15) & ~15 }
         // Attention and the row-wise work between GEMMs split over the GEMM's threads in large passes.
-        let available = BLAS.threadCount
+        let available = Swift.max(1, threads ?? BLAS.threadCount)
         let attentionThreads = Self.attentionThreads(
             sequences: sequences, heads: geometry.heads, headWidth: geometry.headWidth, available: available)
         let attentionScratch = rounded(Kernels.attentionScratchCount(tokens: longest, headWidth: geometry.headWidth))
@@ -251,7 +257,7 @@ struct TransformerStack: Sendable {
                             y: UnsafeMutablePointer<Float>, accumulate: Bool, activation: KernelActivation) in
                 self.linear(
                     x, tokens: tokens, weight, bias, activation: activation, into: y, accumulate: accumulate,
-                    tile: base + tileOffset)
+                    tile: base + tileOffset, threads: available)
             }
             for (index, layer) in layers.enumerated() {
                 layer.norm1Weight.withUnsafeBufferPointer { g1 in
@@ -317,10 +323,11 @@ struct TransformerStack: Sendable {
     ///
     /// - Parameter tile: room for `widenedTileRows(inWidth:)` × `in` floats when the weights are not FP32,
     ///   and for the INT8 GEMM's scratch (``Tensor/Int8LinearMatrix/scratchByteCount(rows:)``).
+    /// - Parameter threads: the packed GEMMs' (FP32 and INT8) split; OpenBLAS keeps its own.
     private func linear(
         _ x: UnsafePointer<Float>, tokens: Int, _ weight: LinearWeight, _ bias: Tensor<Float>,
         activation: KernelActivation, into y: UnsafeMutablePointer<Float>, accumulate: Bool,
-        tile: UnsafeMutablePointer<Float>
+        tile: UnsafeMutablePointer<Float>, threads: Int
     ) {
         let outWidth = weight.shape[0], inWidth = weight.shape[1]
         let kernels = Kernels.active
@@ -328,7 +335,7 @@ struct TransformerStack: Sendable {
             bias.withUnsafeBufferPointer { b in
                 matrix.apply(
                     x, rows: tokens, bias: b.baseAddress!, activation: activation, accumulate: accumulate, into: y,
-                    scratch: UnsafeMutableRawPointer(tile))
+                    threads: threads, scratch: UnsafeMutableRawPointer(tile))
             }
             return
         }
@@ -336,7 +343,7 @@ struct TransformerStack: Sendable {
             bias.withUnsafeBufferPointer { b in
                 matrix.apply(
                     x, rows: tokens, bias: b.baseAddress!, activation: activation, accumulate: accumulate, into: y,
-                    kernels: kernels)
+                    threads: threads, kernels: kernels)
             }
             return
         }

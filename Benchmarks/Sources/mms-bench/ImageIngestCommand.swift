@@ -19,8 +19,10 @@ struct ImageIngestCommand: ParsableCommand {
             pixels a side (gradients, shapes, noise), three in four written as JPEG (quality 90, 4:2:0, by
             libjpeg-turbo) and one in four as PNG (libpng), held in memory; the decoder reads them as files' bytes.
             The anchor is one picture per call — decode, preprocess and a forward pass of one, the way the engine
-            ingested before v2 — on the same threads; ours is embed(images:) over the whole set: pictures decoded
-            and preprocessed on --threads threads into one buffer, then forward passes of up to --pass-size (64).
+            ingested before v2 — on the same threads; ours is embed(images:) over the whole set in passes of up to
+            --pass-size (64): a pass of 8 or more pictures a thread splits by pictures (each thread decodes and
+            preprocesses its share into the pass's buffer, then runs the forward pass over it with one-thread GEMMs);
+            a smaller pass is preprocessed on --threads threads, then embedded with its GEMMs split over them.
             The ratio batched_ingest_ratio is batched ÷ one-at-a-time images/s (above 1: batching is faster).
             """)
 
@@ -61,7 +63,7 @@ struct ImageIngestCommand: ParsableCommand {
             BenchResult(
                 "image_ingest_batched", result.batchedImagesPerSecond, "images/s",
                 anchor: "one picture per call", anchorValue: result.oneAtATimeImagesPerSecond,
-                note: note + "; embed(images:) over all, preprocessing on \(threads) threads, passes of ≤ \(passSize)"),
+                note: note + "; embed(images:) over all, passes of ≤ \(passSize), split by pictures over \(threads) threads from 8 a thread"),
             BenchResult(
                 "image_ingest_batched_twopasses", result.twoPassImagesPerSecond, "images/s",
                 anchor: "one picture per call", anchorValue: result.oneAtATimeImagesPerSecond,
