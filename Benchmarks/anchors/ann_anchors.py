@@ -23,7 +23,9 @@ parameters its documentation (or ann-benchmarks' configuration for it) recommend
   faiss-hnsw-sq8      IndexHNSWSQ (QT_8bit), M, efConstruction as ours; efSearch
   faiss-ivf-rabitq    IndexIVFRaBitQFastScan (nlist ≈ 4·√n, 8-bit query LUT) under IndexRefineFlat (exact
                       re-ranking from the float vectors); (nprobe, k_factor)
-  usearch, usearch-i8 connectivity M, expansion_add efConstruction; expansion_search
+  usearch, usearch-i8 connectivity M, expansion_add efConstruction; expansion_search. For L2, usearch-i8
+                      is given int8 rows made by one affine map for every vector (its own cast would
+                      normalise each vector, which suits cosine only)
   ngt-onng            NGT's ANNG (edge 100) reshaped into an ONNG (out 10, in 120) with ngtpy.Optimizer, the
                       graph NGT-QG quantizes; epsilon. (NGT-QG itself needs the `qbg` tool, absent from the
                       PyPI wheel: see `list`.)
@@ -179,18 +181,28 @@ class UsearchAnchor(Anchor):
 
     def build(self, base, threads):
         from usearch.index import Index
+        # usearch's own float → i8 cast scales every vector to length 127 whatever the metric, which keeps
+        # cosine but not L2 (it would rank by direction alone). For L2 the i8 anchor gets int8 rows from one
+        # affine map for all vectors, (x − centre) · scale, which keeps L2's order up to rounding.
+        self.to_int8 = None
         if self.metric == "l2":
             metric = "l2sq"
+            if self.dtype == "i8":
+                low, high = float(base.min()), float(base.max())
+                centre, scale = (low + high) / 2, 127 / max((high - low) / 2, 1e-30)
+                self.to_int8 = lambda x: np.clip(np.rint((x - centre) * scale), -127, 127).astype(np.int8)
         else:
-            # Unit vectors: "cos" ranks exactly as "ip"; usearch's int8 cast is meant for cosine (it scales
-            # each vector by 127/|x|), so i8 runs with "cos".
+            # Unit vectors: "cos" ranks exactly as "ip"; usearch's int8 cast is meant for cosine, so i8 runs
+            # with "cos".
             metric = "ip" if self.dtype == "f32" else "cos"
         self.index = Index(ndim=self.dim, metric=metric, dtype=self.dtype, connectivity=self.args.m,
                            expansion_add=self.args.ef_construction, expansion_search=64)
-        self.index.add(np.arange(len(base)), base, threads=threads)
+        self.index.add(np.arange(len(base)), self.to_int8(base) if self.to_int8 else base, threads=threads)
 
     def search(self, queries, k, step, threads):
         self.index.expansion_search = max(self.args.ef_list[step], k)
+        if self.to_int8:
+            queries = self.to_int8(queries)  # timed with the search, as the caller would pay it
         return self.index.search(queries, k, threads=threads).keys
 
 
