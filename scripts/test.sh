@@ -36,6 +36,11 @@ rows = {r["lib"]: r["recall"] for r in json.load(open(sys.argv[1]))["results"]}
 assert rows["mms-f32"] >= 0.9, f"recall@10 {rows} at ef 64 on a 2000-vector set: the files were misread"' \
         "/tmp/mms-ann-sets/$metric.json"
 done
+echo "== ann_anchors.py medians (the table of several runs): its interpolation, and a real report read"
+python3 Benchmarks/anchors/ann_anchors.py medians --self-test
+for metric in l2 cosine; do
+    python3 Benchmarks/anchors/ann_anchors.py medians --run "/tmp/mms-ann-sets/$metric.json" | grep -q '^| mms-f32 |'
+done
 
 echo "== mms index over a folder with broken files"
 bash scripts/check-cli.sh "$(swift build --package-path Tools --show-bin-path)/mms"

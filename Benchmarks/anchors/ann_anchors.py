@@ -4,6 +4,7 @@
     ann_anchors.py serve --base B.fvecs --queries Q.fvecs --groundtruth G.ivecs --metric l2 --libs hnswlib,faiss-hnsw
     ann_anchors.py plot  --results report.json --out recall_qps.svg
     ann_anchors.py list                       # every anchor, and whether it imports here
+    ann_anchors.py medians --run A1.json,B1.json --run A2.json,B2.json ...   # medians over runs
 
 `serve` builds every index named by --libs (on --threads threads), prints one JSON line
 {"event": "ready", "builds": [{"lib", "build_s", "memory_mb", "steps": [label, ...]}], "skipped": [...]},
@@ -22,7 +23,9 @@ parameters its documentation (or ann-benchmarks' configuration for it) recommend
   faiss-hnsw-sq8      IndexHNSWSQ (QT_8bit), M, efConstruction as ours; efSearch
   faiss-ivf-rabitq    IndexIVFRaBitQFastScan (nlist ≈ 4·√n, 8-bit query LUT) under IndexRefineFlat (exact
                       re-ranking from the float vectors); (nprobe, k_factor)
-  usearch, usearch-i8 connectivity M, expansion_add efConstruction; expansion_search
+  usearch, usearch-i8 connectivity M, expansion_add efConstruction; expansion_search. For L2, usearch-i8
+                      is given int8 rows made by one affine map for every vector (its own cast would
+                      normalise each vector, which suits cosine only)
   ngt-onng            NGT's ANNG (edge 100) reshaped into an ONNG (out 10, in 120) with ngtpy.Optimizer, the
                       graph NGT-QG quantizes; epsilon. (NGT-QG itself needs the `qbg` tool, absent from the
                       PyPI wheel: see `list`.)
@@ -178,18 +181,28 @@ class UsearchAnchor(Anchor):
 
     def build(self, base, threads):
         from usearch.index import Index
+        # usearch's own float → i8 cast scales every vector to length 127 whatever the metric, which keeps
+        # cosine but not L2 (it would rank by direction alone). For L2 the i8 anchor gets int8 rows from one
+        # affine map for all vectors, (x − centre) · scale, which keeps L2's order up to rounding.
+        self.to_int8 = None
         if self.metric == "l2":
             metric = "l2sq"
+            if self.dtype == "i8":
+                low, high = float(base.min()), float(base.max())
+                centre, scale = (low + high) / 2, 127 / max((high - low) / 2, 1e-30)
+                self.to_int8 = lambda x: np.clip(np.rint((x - centre) * scale), -127, 127).astype(np.int8)
         else:
-            # Unit vectors: "cos" ranks exactly as "ip"; usearch's int8 cast is meant for cosine (it scales
-            # each vector by 127/|x|), so i8 runs with "cos".
+            # Unit vectors: "cos" ranks exactly as "ip"; usearch's int8 cast is meant for cosine, so i8 runs
+            # with "cos".
             metric = "ip" if self.dtype == "f32" else "cos"
         self.index = Index(ndim=self.dim, metric=metric, dtype=self.dtype, connectivity=self.args.m,
                            expansion_add=self.args.ef_construction, expansion_search=64)
-        self.index.add(np.arange(len(base)), base, threads=threads)
+        self.index.add(np.arange(len(base)), self.to_int8(base) if self.to_int8 else base, threads=threads)
 
     def search(self, queries, k, step, threads):
         self.index.expansion_search = max(self.args.ef_list[step], k)
+        if self.to_int8:
+            queries = self.to_int8(queries)  # timed with the search, as the caller would pay it
         return self.index.search(queries, k, threads=threads).keys
 
 
@@ -466,6 +479,153 @@ def plot(args):
     print(f"wrote {args.out}", file=sys.stderr)
 
 
+# --- medians over runs --------------------------------------------------------------------------------
+
+def qps_at(recall, points):
+    """QPS at `recall` on one curve of (recall, qps1) points, as mms-bench's summary interpolates it:
+    linear between the two points around it; the best QPS when every point is above; None if never reached."""
+    points = sorted(points)
+    if not points or points[-1][0] < recall:
+        return None
+    if points[0][0] >= recall:
+        return max(q for r, q in points)
+    for (ra, qa), (rb, qb) in zip(points, points[1:]):
+        if ra <= recall <= rb:
+            t = 0 if rb == ra else (recall - ra) / (rb - ra)
+            return qa + t * (qb - qa)
+    return None
+
+
+def median(values):
+    values = sorted(values)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def run_figures(parts):
+    """One run (reports of `mms-bench ann` that split the anchors, each measuring ours too): per library its
+    QPS at 0.95 and 0.99 (ours: every part's curve), and the ratios mms-bench's summary takes, each within one
+    part: ours (the best of our encodings there) ÷ the anchor it is lowest against, and ÷ hnswlib."""
+    qps = {}  # lib -> recall -> [qps of each part that measured it]
+    ratios = {}
+    for part in parts:
+        by_lib = {}
+        for row in part["results"]:
+            if row["qps1"] > 0:
+                by_lib.setdefault(row["lib"].split("#")[0], []).append((row["recall"], row["qps1"]))
+        for recall in (0.95, 0.99):
+            at = {lib: qps_at(recall, points) for lib, points in by_lib.items()}
+            for lib, value in at.items():
+                qps.setdefault(lib, {}).setdefault(recall, [])
+                if value is not None:
+                    qps[lib][recall].append(value)
+            ours = [(v, lib) for lib, v in at.items() if lib.startswith("mms-") and v is not None]
+            if not ours:
+                continue
+            ours_qps, ours_lib = max(ours)
+            for lib, value in at.items():
+                if lib.startswith("mms-") or value is None:
+                    continue
+                best = ratios.get(("best", recall))
+                if best is None or ours_qps / value < best[0]:
+                    ratios[("best", recall)] = (ours_qps / value, lib, ours_lib)
+                if lib == "hnswlib":
+                    ratios[("hnswlib", recall)] = (ours_qps / value, lib, ours_lib)
+    return qps, ratios
+
+
+def medians_self_test():
+    """Checks the interpolation and the per-run ratios on curves worked out by hand (CI runs this)."""
+    def fail(what, got, expected):
+        raise SystemExit(f"medians self-test: {what}: {got!r}, expected {expected!r}")
+
+    curve = [(0.90, 1000.0), (0.96, 800.0), (0.99, 500.0), (0.995, 300.0)]
+    for recall, expected in ((0.95, 1000 - 200 * (0.05 / 0.06)), (0.99, 500.0), (0.999, None)):
+        got = qps_at(recall, list(reversed(curve)))
+        if (got is None) != (expected is None) or (got is not None and abs(got - expected) > 1e-9):
+            fail(f"qps_at({recall})", got, expected)
+    if qps_at(0.95, [(0.97, 700.0), (0.98, 900.0)]) != 900.0:
+        fail("qps_at below the curve", qps_at(0.95, [(0.97, 700.0), (0.98, 900.0)]), 900.0)
+    if median([3, 1, 2]) != 2 or median([4, 1, 2, 3]) != 2.5 or median([]) is not None:
+        fail("median", (median([3, 1, 2]), median([4, 1, 2, 3]), median([])), (2, 2.5, None))
+
+    def rows(lib, points):
+        return [{"lib": lib, "recall": r, "qps1": q} for r, q in points]
+
+    # Part 1: ours (two encodings) 2000 and 1500 at 0.95; hnswlib 1000. Part 2: ours 1200 (renamed "#2" as
+    # --merge does); a faster anchor, 1000. The best anchor is the one ours beats least within its own part.
+    parts = [{"results": rows("mms-f32", [(0.94, 1500.0), (0.96, 1500.0)]) + rows("mms-i8", [(0.95, 2000.0)])
+              + rows("hnswlib", [(0.95, 1000.0)])},
+             {"results": rows("mms-i8#2", [(0.95, 1200.0)]) + rows("fast", [(0.95, 1000.0), (0.999, 10.0)])}]
+    qps, ratios = run_figures(parts)
+    if qps["mms-i8"][0.95] != [2000.0, 1200.0]:
+        fail("ours from every part", qps["mms-i8"][0.95], [2000.0, 1200.0])
+    if ratios[("best", 0.95)] != (1.2, "fast", "mms-i8"):
+        fail("best ratio", ratios[("best", 0.95)], (1.2, "fast", "mms-i8"))
+    if ratios[("hnswlib", 0.95)] != (2.0, "hnswlib", "mms-i8"):
+        fail("hnswlib ratio", ratios[("hnswlib", 0.95)], (2.0, "hnswlib", "mms-i8"))
+    if ("best", 0.99) in ratios:
+        fail("a ratio where ours never reaches 0.99", ratios[("best", 0.99)], None)
+    print("medians self-test: passed")
+
+
+def medians(args):
+    """The medians table of several runs, in Markdown."""
+    if args.self_test:
+        medians_self_test()
+        return
+    runs = [[json.load(open(path)) for path in run.split(",") if path] for run in args.run]
+    if not runs or not all(runs):
+        raise SystemExit("medians: give each run as --run PART.json[,PART.json...]")
+    figures = [run_figures(parts) for parts in runs]
+    libs, memory, build = [], {}, {}
+    for parts in runs:
+        for part in parts:
+            for row in part["results"]:
+                lib = row["lib"].split("#")[0]
+                if lib not in libs:
+                    libs.append(lib)
+                memory.setdefault(lib, []).append(row["bytes_per_vector"])
+                build.setdefault(lib, []).append(row["build_s"])
+    first = runs[0][0]
+    machine = first["machine"]
+    out = [f"{first['dataset']}: medians of {len(runs)} runs; {machine['cpu']}; kernels {machine['kernels']}; "
+           f"OpenBLAS core {machine['openblas_core']}", "",
+           "| library | QPS @0.95 | QPS @0.99 | curves | bytes/vector | build s |",
+           "|---|---:|---:|---:|---:|---:|"]
+
+    def cell(value, digits=0):
+        return "never" if value is None else f"{value:,.{digits}f}"
+
+    for lib in sorted(libs, key=lambda x: (not x.startswith("mms-"), x)):
+        curves = sum(1 for parts in runs for part in parts if any(r["lib"].split("#")[0] == lib for r in part["results"]))
+        at = {}
+        for recall in (0.95, 0.99):
+            values = [v for qps, _ in figures for v in qps.get(lib, {}).get(recall, [])]
+            # A median over the curves that reach the recall; how many did, when not all.
+            at[recall] = cell(median(values)) + (f" ({len(values)} of {curves})" if 0 < len(values) < curves else "")
+        out.append(f"| {lib} | {at[0.95]} | {at[0.99]} | {curves} | {cell(median(memory[lib]))} | "
+                   f"{cell(median(build[lib]), 1)} |")
+    out.append("")
+    for kind, recall, key in (("best", 0.95, "qps_ratio_vs_best_at_095"), ("best", 0.99, "qps_ratio_vs_best_at_099"),
+                              ("hnswlib", 0.95, "qps_ratio_vs_hnswlib_at_095"),
+                              ("hnswlib", 0.99, "qps_ratio_vs_hnswlib_at_099")):
+        per_run = [ratios.get((kind, recall)) for _, ratios in figures]
+        values = [r[0] for r in per_run if r]
+        named = ", ".join(f"{r[0]:.2f} ({r[2]} ÷ {r[1]})" if r else "none" for r in per_run)
+        if not values:
+            out.append(f"- {key}: no run has both ours and that anchor at {recall}")
+            continue
+        out.append(f"- {key}: median {cell(median(values), 2)} over {len(values)} runs — per run: {named}")
+    text = "\n".join(out) + "\n"
+    print(text, end="")
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
 def escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -493,8 +653,12 @@ def main():
     p.add_argument("--title", default="recall@10 vs QPS")
     p.add_argument("--min-recall", type=float, default=0.8)
     sub.add_parser("list")
+    md = sub.add_parser("medians", help="medians over runs of QPS at recall 0.95 / 0.99 and of the ratios")
+    md.add_argument("--run", action="append", default=[], help="one run: its report JSON files, comma-separated")
+    md.add_argument("--self-test", action="store_true", help="check the interpolation and ratios (CI)")
+    md.add_argument("--out", help="also write the Markdown table here")
     args = parser.parse_args()
-    {"serve": serve, "plot": plot, "list": list_anchors}[args.command](args)
+    {"serve": serve, "plot": plot, "list": list_anchors, "medians": medians}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Makes the real data sets of `mms-bench ann --dataset NAME`, with exact ground truth.
 
+    scripts/bench-env.sh ann                       # .venv-bench (numpy)
     apt-get install dataset-fashion-mnist          # for fashion-mnist-784-euclidean
     apt-get update                                 # for debian-minilm-384-angular (apt-cache dumpavail)
     scripts/fetch-test-models.sh                   # all-MiniLM-L6-v2, for the same
+    swift build -c release --package-path Benchmarks --product mms-bench   # its `ann-embed`, for the same
     .venv-bench/bin/python Benchmarks/anchors/make_ann_datasets.py [--out bench-data/ann] [NAME ...]
+
+Relative paths (--out, --mms-bench) are taken from the repository root, wherever the script is run from.
 
 Each set is a folder under --out (outside git) holding
   base.fvecs, query.fvecs   little-endian rows: an int32 dimension, then that many float32
@@ -43,6 +47,7 @@ from make_lexical_corpus import description, stanzas  # noqa: E402  (same folder
 
 TRUTH_K = 100
 FASHION = "/usr/share/datasets/fashion-mnist"
+ROOT = pathlib.Path(__file__).resolve().parents[2]  # the repository
 
 
 # --- file formats -------------------------------------------------------------------------------------
@@ -198,6 +203,9 @@ def debian_minilm(args):
     order = list(range(len(texts)))
     random.Random(args.seed).shuffle(order)
     query_rows, base_rows = sorted(order[:args.held_out]), sorted(order[args.held_out:])
+    if not os.access(args.mms_bench, os.X_OK):
+        raise SystemExit(f"{args.mms_bench} not found: swift build -c release --package-path Benchmarks "
+                         f"--product mms-bench (or pass --mms-bench)")
     print(f"{name}: {len(texts)} distinct package descriptions; embedding with {args.mms_bench} ann-embed…",
           flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -277,6 +285,8 @@ def main():
     parser.add_argument("--seed", type=int, default=16)
     parser.add_argument("--self-test", metavar="DIR", help="check the format code; write two tiny sets under DIR")
     args = parser.parse_args()
+    args.out = str(ROOT / args.out)  # an absolute --out stays as it is
+    args.mms_bench = str(ROOT / args.mms_bench)
     if args.self_test:
         self_test(args.self_test)
         return
