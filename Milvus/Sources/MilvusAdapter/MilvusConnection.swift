@@ -132,6 +132,15 @@ final class MilvusConnection: Sendable {
 }
 
 extension Milvus_Proto_Common_Status {
+    static let notLoadedMarker = "is not loaded for search"
+
+    /// The collection was released (a restarted Lite server forgets loads;
+    /// an operator may release one): Milvus 2.3+'s code 101, or Lite's message.
+    var isNotLoaded: Bool {
+        let text = reason.lowercased()
+        return code == 101 || text.contains("call load()") || text.contains("not loaded")
+    }
+
     /// Throws the server's refusal as a ``SearchError``.
     func check(_ call: String, collection: String) throws(SearchError) {
         if code == 0 && errorCode == .success { return }
@@ -139,6 +148,10 @@ extension Milvus_Proto_Common_Status {
         // Milvus 2.3+ codes: 100 collection not found.
         if code == 100 || errorCode == .collectionNotExists || reason.lowercased().contains("collection not found") {
             throw SearchError(.notFound, "Milvus \(call): collection '\(collection)' does not exist (\(reason))")
+        }
+        if isNotLoaded {
+            throw SearchError(
+                .io, "Milvus \(call): collection '\(collection)' \(Self.notLoadedMarker) (\(reason)); it is loaded again on the next call")
         }
         throw SearchError(.invalidArgument, "Milvus refused \(call) on '\(collection)': \(reason)")
     }

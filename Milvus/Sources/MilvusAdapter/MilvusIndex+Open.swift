@@ -204,7 +204,7 @@ extension MilvusIndex {
     }
 
     /// Loads the collection for search and waits until the server says it is loaded.
-    private static func load(_ name: String, _ connection: MilvusConnection) async throws(SearchError) {
+    static func load(_ name: String, _ connection: MilvusConnection) async throws(SearchError) {
         var request = Milvus_Proto_Milvus_LoadCollectionRequest()
         request.collectionName = name
         if let db = connection.configuration.database { request.dbName = db }
@@ -238,5 +238,18 @@ extension MilvusIndex {
         pair.key = key
         pair.value = value
         return pair
+    }
+}
+
+extension MilvusIndex {
+    /// Runs a read or delete; when the server says the collection is not
+    /// loaded (released, or a restarted server), loads it and runs it once more.
+    func reloading<T: Sendable>(_ body: () async throws(SearchError) -> T) async throws(SearchError) -> T {
+        do {
+            return try await body()
+        } catch where error.message.contains(Milvus_Proto_Common_Status.notLoadedMarker) {
+            try await Self.load(collection.name, connection)
+            return try await body()
+        }
     }
 }

@@ -137,10 +137,13 @@ extension MilvusIndex {
             Self.keyValue("params", searchParameters.json(for: collection.index, k: k)),
             Self.keyValue("round_decimal", "-1"),
         ]
-        let response = try await connection.call("Search", idempotent: true) { [request] service, metadata, options in
-            try await service.search(request, metadata: metadata, options: options)
+        let response = try await reloading { () async throws(SearchError) in
+            let response = try await connection.call("Search", idempotent: true) { [request] service, metadata, options in
+                try await service.search(request, metadata: metadata, options: options)
+            }
+            try response.status.check("Search", collection: collection.name)
+            return response
         }
-        try response.status.check("Search", collection: collection.name)
         let data = response.results
         // A collection with no rows answers without results.
         if data.numQueries == 0 && data.topks.isEmpty { return Array(repeating: [], count: nq) }

@@ -156,10 +156,13 @@ extension MilvusIndex {
             if let db = configuration.database { request.dbName = db }
             request.expr = "\(MilvusCollection.idField) in \(MilvusPredicate.idList(present))"
             request.consistencyLevel = .strong
-            let result = try await connection.call("Delete", idempotent: true) { [request] service, metadata, options in
-                try await service.delete(request, metadata: metadata, options: options)
+            let result = try await reloading { () async throws(SearchError) in
+                let result = try await connection.call("Delete", idempotent: true) { [request] service, metadata, options in
+                    try await service.delete(request, metadata: metadata, options: options)
+                }
+                try result.status.check("Delete", collection: collection.name)
+                return result
             }
-            try result.status.check("Delete", collection: collection.name)
             removed += present.count
         }
         return removed
@@ -175,10 +178,13 @@ extension MilvusIndex {
         request.consistencyLevel = .strong
         request.useDefaultConsistency = false
         request.queryParams = [Self.keyValue("limit", String(ids.count))]
-        let response = try await connection.call("Query(ids)", idempotent: true) { [request] service, metadata, options in
-            try await service.query(request, metadata: metadata, options: options)
+        let response = try await reloading { () async throws(SearchError) in
+            let response = try await connection.call("Query(ids)", idempotent: true) { [request] service, metadata, options in
+                try await service.query(request, metadata: metadata, options: options)
+            }
+            try response.status.check("Query", collection: collection.name)
+            return response
         }
-        try response.status.check("Query", collection: collection.name)
         guard let column = response.fieldsData.first(where: { $0.fieldName == MilvusCollection.idField }) else {
             return []
         }
@@ -225,5 +231,21 @@ extension MilvusIndex {
 
     private func removeAsync(_ ids: [VectorID]) async throws(SearchError) -> Int {
         try await remove(ids)
+    }
+}
+
+extension MilvusIndex {
+    /// Seals the collection's growing segments so the server builds their
+    /// vector index (until then Milvus searches new rows exhaustively). Not
+    /// needed for durability or visibility: acknowledged writes are already
+    /// searched under Strong consistency.
+    public func flush() async throws(SearchError) {
+        var request = Milvus_Proto_Milvus_FlushRequest()
+        request.collectionNames = [collection.name]
+        if let db = configuration.database { request.dbName = db }
+        let response = try await connection.call("Flush", idempotent: true) { [request] service, metadata, options in
+            try await service.flush(request, metadata: metadata, options: options)
+        }
+        try response.status.check("Flush", collection: collection.name)
     }
 }

@@ -81,10 +81,13 @@ public final class MilvusIndex: VectorIndex, AsyncVectorIndex {
         request.consistencyLevel = .strong
         request.useDefaultConsistency = false
         if let db = configuration.database { request.dbName = db }
-        let response = try await connection.call("Query(count)", idempotent: true) { [request] service, metadata, options in
-            try await service.query(request, metadata: metadata, options: options)
+        let response = try await reloading { () async throws(SearchError) in
+            let response = try await connection.call("Query(count)", idempotent: true) { [request] service, metadata, options in
+                try await service.query(request, metadata: metadata, options: options)
+            }
+            try response.status.check("Query(count)", collection: collection.name)
+            return response
         }
-        try response.status.check("Query(count)", collection: collection.name)
         guard let column = response.fieldsData.first, case .scalars(let scalars)? = column.field,
             case .longData(let longs)? = scalars.data, let value = longs.data.first
         else {

@@ -35,10 +35,7 @@ final class MilvusLiteServer: @unchecked Sendable {
     }
 
     deinit {
-        if let process, process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        stop()
         try? FileManager.default.removeItem(at: dataDirectory)
         try? FileManager.default.removeItem(at: log)
     }
@@ -64,8 +61,14 @@ final class MilvusLiteServer: @unchecked Sendable {
     /// Starts the server on ``port`` over ``dataDirectory`` and waits until it accepts connections.
     func start() throws {
         let process = Process()
-        process.executableURL = try Self.executable.get()
+        // A watchdog beside the server SIGKILLs it once this test process is
+        // gone, so no server outlives the tests (Swift Testing has no global
+        // tear-down); `exec` keeps the server's pid the process's own.
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [
+            "-c",
+            #"parent=$1; shift; (while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done; kill -9 $$ 2>/dev/null) & exec "$@""#,
+            "milvus-lite-watchdog", String(getpid()), try Self.executable.get().path,
             "server", "--data-dir", dataDirectory.path, "--host", "127.0.0.1", "--port", String(port),
         ]
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -86,18 +89,25 @@ final class MilvusLiteServer: @unchecked Sendable {
         throw ServerError("milvus-lite did not listen on 127.0.0.1:\(port) within 120 s; log: \(tailOfLog())")
     }
 
-    /// SIGTERM, and waits for the process to end.
+    /// SIGTERM, then SIGKILL after 10 s (milvus-lite may not stop on SIGTERM).
     func stop() {
         guard let process, process.isRunning else { return }
         process.terminate()
-        process.waitUntilExit()
+        if !Self.wait(for: process, seconds: 10) { kill() }
     }
 
     /// SIGKILL: the server dies without a chance to flush anything.
     func kill() {
         guard let process, process.isRunning else { return }
         _ = Glibc.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        _ = Self.wait(for: process, seconds: 30)
+    }
+
+    /// Polls instead of `waitUntilExit`, which spins a run loop on Linux.
+    private static func wait(for process: Process, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(50_000) }
+        return !process.isRunning
     }
 
     func tailOfLog() -> String {
