@@ -275,3 +275,29 @@ struct MilvusOfflineTests {
         #expect(throws: SearchError.self) { try MilvusConfiguration(uri: "http://host:99999") }
     }
 }
+
+@Suite("README snippet")
+struct MilvusReadmeTests {
+    /// The README's example, as written there but for the server's address and
+    /// the collection's name.
+    @Test("the README's example runs and finds what its comments say")
+    func readmeExample() async throws {
+        let configuration = try TestServer.configuration()
+        let name = TestServer.uniqueName("photos")
+        let index = try await MilvusIndex.open(
+            MilvusCollection(
+                name: name, dimension: 4, metric: .cosine, index: .hnsw(m: 16, efConstruction: 200),
+                fields: [MilvusField("category", .string(maxLength: 64))]),
+            configuration: configuration,
+            searchParameters: MilvusSearchParameters(ef: 64))
+        try await index.upsert([1, 0, 0, 0, 0, 1, 0, 0], ids: [1, 2], fields: ["category": [.string("shoes"), .string("hats")]])
+        let nearest = try await index.search([1, 0.1, 0, 0], k: 1)  // 1
+        let hats = try await index.search([1, 0.1, 0, 0], k: 1, where: .equals("category", .string("hats")))  // 2
+        let inStock = try await index.search([1, 0.1, 0, 0], k: 1, filter: AllowList([2]))  // 2
+        #expect(nearest.map(\.id) == [1])
+        #expect(hats.map(\.id) == [2])
+        #expect(inStock.map(\.id) == [2])
+        _ = try await MilvusIndex.drop(name, configuration: configuration)
+        index.close()
+    }
+}
