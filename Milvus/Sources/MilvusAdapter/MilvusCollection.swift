@@ -186,9 +186,13 @@ public enum MilvusFieldType: Sendable, Hashable {
 
 /// A value of a scalar field.
 public enum MilvusValue: Sendable, Hashable {
+    /// A value of a ``MilvusFieldType/string(maxLength:)`` field.
     case string(String)
+    /// A value of an ``MilvusFieldType/int64`` field.
     case int64(Int64)
+    /// A value of a ``MilvusFieldType/double`` field.
     case double(Double)
+    /// A value of a ``MilvusFieldType/bool`` field.
     case bool(Bool)
 
     var typeName: String {
